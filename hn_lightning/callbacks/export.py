@@ -1,0 +1,107 @@
+"""Export the trained policy as a Hugging Face directory that ``AutoModelForCausalLM.from_pretrained``
+loads: merged weights, or the LoRA adapter plus a pointer to its base."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_only
+
+log = logging.getLogger(__name__)
+
+
+def export_policy(module: LightningModule, out_dir: str | Path, merge_lora: bool = True) -> Path:
+    """Save ``module.policy`` and its tokenizer to ``out_dir`` atomically (temp dir, then rename).
+
+    * full fine-tuning: the weights (safetensors) + config + tokenizer;
+    * LoRA with ``merge_lora``: the adapters folded into a copy of the base, saved as a plain model;
+    * LoRA without merging (always for QLoRA, whose 4-bit base cannot be merged losslessly): the adapter
+      (``adapter_model.safetensors`` + ``adapter_config.json`` whose ``base_model_name_or_path`` is the
+      base directory) and the tokenizer; transformers loads such a folder with peft installed.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    os.chmod(tmp, 0o755)
+    policy = module.policy
+    is_peft = hasattr(policy, "peft_config")
+    qlora = getattr(module.model_config, "finetuning", "") == "qlora"
+    try:
+        if is_peft and merge_lora and not qlora:
+            merged = _merged_copy(module)
+            merged.save_pretrained(tmp, safe_serialization=True)
+            kind = "merged"
+        else:
+            if is_peft:
+                policy.peft_config["default"].base_model_name_or_path = str(Path(module.model_dir).resolve())
+            policy.save_pretrained(tmp, safe_serialization=True)
+            kind = "adapter" if is_peft else "full"
+        module.tokenizer.save_pretrained(tmp)
+        (tmp / "hn_lightning_export.json").write_text(json.dumps(
+            {"kind": kind, "base": str(module.model_dir), "global_step": module.global_step}, indent=2))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _merged_copy(module: LightningModule):
+    """A plain model with the LoRA adapters folded in, leaving the training model untouched."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(str(module.model_dir), dtype=next(module.policy.parameters()).dtype)
+    from peft import PeftModel
+
+    adapter_state = {k: v.detach().cpu() for k, v in module.policy.state_dict().items() if "lora_" in k}
+    peft_model = PeftModel(base, module.policy.peft_config["default"])
+    missing = peft_model.load_state_dict(adapter_state, strict=False)
+    unexpected = [k for k in missing.unexpected_keys if "lora_" in k]
+    if unexpected:
+        raise RuntimeError(f"adapter keys did not match the base: {unexpected[:3]}")
+    with torch.no_grad():
+        return peft_model.merge_and_unload()
+
+
+class HFExport(Callback):
+    """Saves the policy as a Hugging Face directory at the end of training (and optionally every N steps)."""
+
+    def __init__(self, out_dir: str | None = None, merge_lora: bool = True, every_n_train_steps: int | None = None):
+        """
+        Args:
+            out_dir: where to write; default ``<log_dir>/hf_model``.
+            merge_lora: fold LoRA adapters into the base weights (not possible for QLoRA: the adapter is
+                saved with a pointer to its base instead).
+            every_n_train_steps: also export every N optimizer steps (overwriting); null: only at the end.
+        """
+        self.out_dir = out_dir
+        self.merge_lora = merge_lora
+        self.every_n_train_steps = every_n_train_steps
+        self.last_export: Path | None = None
+
+    def _target(self, trainer: Trainer) -> Path:
+        if self.out_dir:
+            return Path(self.out_dir)
+        return Path(trainer.log_dir or trainer.default_root_dir) / "hf_model"
+
+    @rank_zero_only
+    def _export(self, trainer: Trainer, module: LightningModule) -> None:
+        self.last_export = export_policy(module, self._target(trainer), self.merge_lora)
+        log.info("exported the policy to %s", self.last_export)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        n = self.every_n_train_steps
+        if n and trainer.global_step > 0 and trainer.global_step % n == 0 and (batch_idx + 1) % trainer.accumulate_grad_batches == 0:
+            self._export(trainer, pl_module)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._export(trainer, pl_module)

@@ -1,0 +1,5 @@
+"""Data: JSONL readers, chat formatting, packing, and the SFT / preference DataModules."""
+
+from hn_lightning.data.sft_datamodule import SFTDataModule
+
+__all__ = ["SFTDataModule"]

@@ -1,0 +1,225 @@
+"""SFT DataModule: JSONL chain-of-thought records → chat-formatted, packed, resumable batches."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+from torch.utils.data import DataLoader, Dataset
+
+from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.data.chat import Rendered, render_conversation
+from hn_lightning.data.packing import collate_rows, pack_examples
+from hn_lightning.data.records import to_messages
+from hn_lightning.data.resumable import ResumableShuffleSampler, position_state
+from hn_lightning.io.jsonl import JsonlError, SkipPolicy, expand_paths, iter_jsonl
+from hn_lightning.paths import refuse_test_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SFTStats:
+    """What happened to the input records (logged once at setup)."""
+
+    records: int = 0
+    skipped_malformed: int = 0
+    truncated: int = 0
+    rows: int = 0
+    tokens: int = 0
+
+    def fill(self, max_length: int) -> float:
+        """Fraction of the packed rows' capacity holding real tokens."""
+        return self.tokens / max(1, self.rows * max_length)
+
+
+class PackedRows(Dataset):
+    """A map-style dataset whose items are packed rows (lists of :class:`Rendered` examples)."""
+
+    def __init__(self, examples: list[Rendered], rows: list[list[int]]):
+        self.examples, self.rows = examples, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> list[Rendered]:
+        return [self.examples[i] for i in self.rows[index]]
+
+
+def _collate(items: list[list[Rendered]], pad_id: int, completion_only: bool) -> dict[str, Any]:
+    return collate_rows(items, pad_id=pad_id, completion_only=completion_only)
+
+
+class SFTDataModule(L.LightningDataModule):
+    """Reads SFT JSONL, formats it with the chat template and the paper's system prompt, packs it.
+
+    The default data is GSM8K train + MATH train from the shared data folder (14,973 human-written
+    chains of thought; the paper's MetaMathQA is not available offline).
+    """
+
+    def __init__(
+        self,
+        train_files: list[str] | None = None,
+        val_files: list[str] | None = None,
+        val_fraction: float = 0.0,
+        tokenizer: str | None = None,
+        system_prompt: str | None = SYSTEM_PROMPT,
+        gsm8k_style: Literal["boxed", "raw"] = "boxed",
+        max_length: int = 2048,
+        packing: bool = True,
+        completion_only: bool = False,
+        batch_size: int = 1,
+        max_examples: int | None = None,
+        seed: int = 0,
+        num_workers: int = 0,
+        on_error: Literal["raise", "skip"] = "raise",
+        allow_test_data: bool = False,
+    ):
+        """
+        Args:
+            train_files: JSONL files, directories or globs (``shared:`` = the shared data folder). Records
+                are ``{"question", "solution"}``, ``{"messages": [...]}``, GSM8K ``{"question", "answer"}`` or
+                MATH ``{"problem", "solution"}``. Default: ``shared:gsm8k/train.jsonl`` + ``shared:math/train.jsonl``.
+            val_files: optional held-out JSONL files for a validation loss.
+            val_fraction: fraction of the training records held out for validation when ``val_files`` is empty.
+            tokenizer: tokenizer directory; default: the tokenizer of the model being trained.
+            system_prompt: system message added to every conversation (the paper's prompt); null for none.
+            gsm8k_style: ``boxed`` turns GSM8K's ``#### N`` into ``The final answer is $\\boxed{N}$.`` and drops
+                calculator annotations; ``raw`` keeps the answer text as is.
+            max_length: tokens per packed row; longer examples are truncated from the end (counted, logged).
+            packing: pack several examples per row (no cross-example attention); if false, one example per row.
+            completion_only: train on assistant tokens only. The paper trains on all tokens (false).
+            batch_size: rows per micro-batch.
+            max_examples: use a seeded random subset of this many training records (demos).
+            seed: seed for subsetting, the validation split and the per-epoch shuffle.
+            num_workers: DataLoader workers.
+            on_error: ``raise`` stops at the first malformed line with file:line; ``skip`` logs and counts it.
+            allow_test_data: allow benchmark test files as training data (refused by default).
+        """
+        super().__init__()
+        self.train_files = train_files or ["shared:gsm8k/train.jsonl", "shared:math/train.jsonl"]
+        self.val_files = val_files or []
+        self.val_fraction = val_fraction
+        self.tokenizer_path = tokenizer
+        self.system_prompt = system_prompt
+        self.gsm8k_style = gsm8k_style
+        self.max_length = max_length
+        self.packing = packing
+        self.completion_only = completion_only
+        self.batch_size = batch_size
+        self.max_examples = max_examples
+        self.seed = seed
+        self.num_workers = num_workers
+        self.on_error = on_error
+        self.allow_test_data = allow_test_data
+        self.tokenizer = None
+        self.train_set: PackedRows | None = None
+        self.val_set: PackedRows | None = None
+        self.stats = SFTStats()
+        self._sampler: ResumableShuffleSampler | None = None
+        self._resume: dict[str, Any] | None = None
+
+    # -- reading -----------------------------------------------------------------------------------
+    def _resolve_tokenizer(self):
+        if self.tokenizer is not None:
+            return self.tokenizer
+        if self.tokenizer_path:
+            from hn_lightning.models import load_tokenizer
+
+            return load_tokenizer(self.tokenizer_path)
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        if module is None or getattr(module, "tokenizer", None) is None:
+            raise ValueError("SFTDataModule needs a tokenizer: set data.tokenizer or attach a module that has one")
+        return module.tokenizer
+
+    def _read(self, specs: list[str], policy: SkipPolicy) -> list[list[dict[str, str]]]:
+        paths = expand_paths(specs)
+        refuse_test_files(paths, self.allow_test_data, "SFT training")
+        conversations = []
+        for path in paths:
+            for line, record in iter_jsonl(path, policy):
+                try:
+                    conversations.append(to_messages(record, str(path), line, self.system_prompt, self.gsm8k_style))
+                except JsonlError as err:
+                    policy.handle(err)  # raise, or log and count
+        return conversations
+
+    def _render(self, conversations: list[list[dict[str, str]]]) -> list[Rendered]:
+        out = []
+        for messages in conversations:
+            r = render_conversation(self.tokenizer, messages)
+            if len(r.input_ids) > self.max_length:
+                self.stats.truncated += 1
+                r = Rendered(r.input_ids[: self.max_length], min(r.prompt_len, self.max_length))
+            out.append(r)
+        return out
+
+    def _pack(self, examples: list[Rendered]) -> PackedRows:
+        if self.packing:
+            rows = pack_examples([len(e.input_ids) for e in examples], self.max_length)
+        else:
+            rows = [[i] for i in range(len(examples))]
+        return PackedRows(examples, rows)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        self.tokenizer = self._resolve_tokenizer()
+        policy = SkipPolicy(on_error=self.on_error)
+        train = self._read(self.train_files, policy)
+        rng = random.Random(self.seed)
+        if self.max_examples is not None and self.max_examples < len(train):
+            train = [train[i] for i in sorted(rng.sample(range(len(train)), self.max_examples))]
+        val = self._read(self.val_files, policy) if self.val_files else []
+        if not val and self.val_fraction > 0:
+            held = set(rng.sample(range(len(train)), max(1, int(len(train) * self.val_fraction))))
+            val = [c for i, c in enumerate(train) if i in held]
+            train = [c for i, c in enumerate(train) if i not in held]
+        self.stats.records = len(train)
+        self.stats.skipped_malformed = policy.skipped
+        self.train_set = self._pack(self._render(train))
+        self.val_set = self._pack(self._render(val)) if val else None
+        self.stats.rows = len(self.train_set)
+        self.stats.tokens = sum(len(e.input_ids) for e in self.train_set.examples)
+        log.info(
+            "SFT data: %d records -> %d rows of <=%d tokens (fill %.1f%%), %d truncated, %d malformed skipped, %d val records",
+            self.stats.records, self.stats.rows, self.max_length, 100 * self.stats.fill(self.max_length),
+            self.stats.truncated, self.stats.skipped_malformed, len(val),
+        )
+
+    # -- loaders -----------------------------------------------------------------------------------
+    def _loader(self, dataset: PackedRows, sampler=None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            shuffle=False,
+            num_workers=self.num_workers,
+            collate_fn=partial(_collate, pad_id=self.tokenizer.pad_token_id, completion_only=self.completion_only),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        assert self.train_set is not None, "call setup() first"
+        self._sampler = ResumableShuffleSampler(len(self.train_set), seed=self.seed)
+        if self._resume:
+            self._sampler.resume_at(self._resume["epoch"], self._resume["batches"] * self._resume["batch_size"])
+            self._resume = None
+        return self._loader(self.train_set, self._sampler)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader(self.val_set) if self.val_set is not None else []
+
+    # -- resume ------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return position_state(self.trainer, self.batch_size, {"seed": self.seed, "rows": len(self.train_set or [])})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("seed") != self.seed or state.get("rows") != len(self.train_set or []):
+            log.warning("data changed since the checkpoint (seed/rows differ); resuming at the start of the epoch")
+            return
+        self._resume = state

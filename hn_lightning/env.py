@@ -1,0 +1,29 @@
+"""Process-wide defaults for offline, quiet runs. Imported first by the CLI."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def configure_environment() -> None:
+    """Offline Hugging Face libraries (nothing is ever downloaded at run time), no tokenizer thread
+    warnings, quieter transformers logging, and INFO logs from hn_lightning."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
+    logger = logging.getLogger("hn_lightning")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[hn_lightning] %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

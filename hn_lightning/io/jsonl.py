@@ -1,0 +1,122 @@
+"""JSONL reading with precise errors.
+
+Every record is yielded with its origin (file, 1-based line number). A malformed line raises
+:class:`JsonlError` naming the file and line, unless the caller passes a :class:`SkipPolicy`, in which
+case the line is logged, counted and skipped (never silently dropped).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+log = logging.getLogger(__name__)
+
+
+class JsonlError(ValueError):
+    """A bad JSONL record; the message names the file and the line."""
+
+    def __init__(self, path: str | os.PathLike, line: int, reason: str):
+        self.path, self.line, self.reason = str(path), line, reason
+        super().__init__(f"{path}:{line}: {reason}")
+
+
+@dataclass
+class SkipPolicy:
+    """What to do with a malformed record.
+
+    ``on_error="raise"`` stops with a :class:`JsonlError`; ``"skip"`` logs a warning, counts the line in
+    :attr:`skipped` and goes on. ``max_skips`` bounds how many lines may be skipped before it raises
+    anyway (a file that is mostly garbage is a mistake, not noise).
+    """
+
+    on_error: Literal["raise", "skip"] = "raise"
+    max_skips: int | None = None
+    skipped: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def handle(self, error: JsonlError) -> None:
+        if self.on_error == "raise":
+            raise error
+        self.skipped += 1
+        if len(self.examples) < 5:
+            self.examples.append(str(error))
+        log.warning("skipping malformed record (%d so far): %s", self.skipped, error)
+        if self.max_skips is not None and self.skipped > self.max_skips:
+            raise JsonlError(error.path, error.line, f"more than max_skips={self.max_skips} malformed records; last: {error.reason}")
+
+
+def expand_paths(specs: str | os.PathLike | Iterable[str | os.PathLike], suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
+    """Expand files, directories (recursively, files ending in ``suffixes``) and globs, sorted, deduplicated.
+
+    ``shared:`` prefixes are resolved against the shared data folder. A spec that matches nothing is an error.
+    """
+    from hn_lightning.paths import resolve_data_path
+
+    if isinstance(specs, (str, os.PathLike)):
+        specs = [specs]
+    out: list[Path] = []
+    for spec in specs:
+        path = resolve_data_path(spec)
+        text = str(path)
+        if any(ch in text for ch in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            matches = [m for m in matches if m.is_file()]
+        elif path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(suffixes) and not p.name.startswith("."))
+        elif path.is_file():
+            matches = [path]
+        else:
+            raise FileNotFoundError(f"no such data file or directory: {spec}")
+        if not matches:
+            raise FileNotFoundError(f"{spec} matched no {'/'.join(suffixes)} files")
+        out.extend(matches)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        rp = p.resolve()
+        if rp not in seen:
+            seen.add(rp)
+            unique.append(p)
+    return unique
+
+
+def iter_jsonl(
+    path: str | os.PathLike,
+    policy: SkipPolicy | None = None,
+    validate: Callable[[dict[str, Any]], str | None] | None = None,
+    start_line: int = 1,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, record)`` for each non-blank line of a JSONL file.
+
+    ``validate(record)`` may return an error message, which is treated like a parse error.
+    ``start_line`` skips lines before it without parsing them (for resuming).
+    """
+    policy = policy or SkipPolicy()
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if lineno < start_line or not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                policy.handle(JsonlError(path, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})"))
+                continue
+            if not isinstance(record, dict):
+                policy.handle(JsonlError(path, lineno, f"expected a JSON object, got {type(record).__name__}"))
+                continue
+            if validate is not None and (problem := validate(record)):
+                policy.handle(JsonlError(path, lineno, problem))
+                continue
+            yield lineno, record
+
+
+def read_jsonl(path: str | os.PathLike, policy: SkipPolicy | None = None) -> list[dict[str, Any]]:
+    """All records of a JSONL file (see :func:`iter_jsonl`)."""
+    return [rec for _, rec in iter_jsonl(path, policy)]

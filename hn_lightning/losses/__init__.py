@@ -1,0 +1,1 @@
+"""Pure tensor functions (torch only): log-probs, SFT loss, DPO-family losses, weight normalization."""

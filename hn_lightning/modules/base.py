@@ -1,0 +1,95 @@
+"""What SFT and DPO modules share: building the policy, optimizers, lean checkpoints, FLOP counts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+
+from hn_lightning.models import ModelConfig, build_policy, load_tokenizer, resolve_model_dir
+from hn_lightning.models.forward import count_matmul_params
+
+log = logging.getLogger(__name__)
+
+
+class CausalLMModule(L.LightningModule):
+    """Base class: resolves the model and tokenizer at construction, loads weights in
+    :meth:`configure_model`, and keeps only trainable weights in Lightning checkpoints."""
+
+    def __init__(
+        self,
+        model: ModelConfig,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        scheduler: LRSchedulerCallable | None = None,
+        logprob_chunk_size: int = 1024,
+    ):
+        super().__init__()
+        self.model_config = model
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.logprob_chunk_size = logprob_chunk_size
+        self.model_dir: Path = resolve_model_dir(model.name_or_path)
+        self.tokenizer = load_tokenizer(self.model_dir, model.trust_remote_code)
+        self.policy: torch.nn.Module | None = None
+        self.flops_per_batch: int = 0
+        self.strict_loading = False  # frozen base weights are not in our checkpoints; checked in on_load_checkpoint
+        self._matmul_params = 0
+
+    # -- model --------------------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        if self.policy is not None:
+            return
+        self.policy, self.tokenizer, _ = build_policy(self.model_config, self.model_dir)
+        self.policy.train()  # from_pretrained returns eval mode; Lightning expects train mode at fit start
+        self._matmul_params = count_matmul_params(self.policy)
+
+    @property
+    def is_peft(self) -> bool:
+        return self.model_config.finetuning in ("lora", "qlora")
+
+    # -- optimizer ----------------------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = self.optimizer_factory(params)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        if hasattr(scheduler, "set_total_steps"):
+            scheduler.set_total_steps(self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # -- checkpoints --------------------------------------------------------------------------------
+    def _trainable_keys(self) -> set[str]:
+        return {name for name, p in self.named_parameters() if p.requires_grad}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep only trainable weights (LoRA: a few MB instead of the whole frozen base)."""
+        keep = self._trainable_keys()
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
+        checkpoint["hn_lightning"] = {"model_dir": str(self.model_dir), "model": self.model_config.name_or_path}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        missing = self._trainable_keys() - set(checkpoint["state_dict"])
+        if missing:
+            raise KeyError(f"checkpoint lacks {len(missing)} trainable tensor(s), e.g. {sorted(missing)[:3]}")
+
+    # -- throughput ---------------------------------------------------------------------------------
+    def estimate_flops(self, num_tokens: int, sum_sq_len: int, backward: bool, extra_forward_tokens: int = 0) -> int:
+        """Matmul FLOPs of one micro-batch (see :func:`hn_lightning.callbacks.flops.training_flops`)."""
+        from hn_lightning.callbacks.flops import training_flops
+
+        cfg = self.policy.config if self.policy is not None else None
+        return training_flops(
+            matmul_params=self._matmul_params,
+            tokens=num_tokens,
+            sum_sq_len=sum_sq_len,
+            n_layers=getattr(cfg, "num_hidden_layers", 0),
+            d_model=getattr(cfg, "hidden_size", 0),
+            backward=backward,
+            weight_grads=not self.is_peft,
+            extra_forward_tokens=extra_forward_tokens,
+        )
