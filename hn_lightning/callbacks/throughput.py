@@ -45,6 +45,23 @@ class TokenThroughput(ThroughputMonitor):
         super().setup(trainer, pl_module, stage)
         if self.peak_tflops:
             self.available_flops = int(self.peak_tflops * 1e12)
+            for throughput in self._throughputs.values():
+                throughput.available_flops = self.available_flops
+
+    # Lightning calls what length_fn counts "items"; ours are non-padding tokens, and rows are "samples".
+    _RENAME = {"items_per_sec": "tokens_per_sec", "samples_per_sec": "rows_per_sec", "lengths": "tokens", "samples": "rows"}
+
+    def _compute(self, trainer: Trainer, iter_num: int | None = None) -> None:
+        if not trainer._logger_connector.should_update_logs:
+            return
+        stage = trainer.state.stage
+        throughput = self._throughputs[stage]
+        metrics = {}
+        for key, value in throughput.compute().items():
+            head, _, tail = key.rpartition(throughput.separator)
+            tail = self._RENAME.get(tail, tail)
+            metrics[f"{stage.value}{throughput.separator}{head + throughput.separator if head else ''}{tail}"] = value
+        trainer._logger_connector.log_metrics(metrics, step=iter_num)
 
 
 def peak_memory_gib(device: torch.device) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
-from hn_lightning.models import ModelConfig, build_policy, load_tokenizer, resolve_model_dir
+from hn_lightning.models import LoraSettings, ModelConfig, build_policy, load_tokenizer, resolve_model_dir
 from hn_lightning.models.forward import count_matmul_params
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,11 @@ class CausalLMModule(L.LightningModule):
         logprob_chunk_size: int = 1024,
     ):
         super().__init__()
+        if isinstance(model, dict):  # from a checkpoint's hyper-parameters
+            model = ModelConfig(**{**model, "lora": LoraSettings(**model.get("lora", {}))})
         self.model_config = model
+        # plain types only, so checkpoints load with torch.load(weights_only=True)
+        self.save_hyperparameters({"model": dataclasses.asdict(model), "logprob_chunk_size": logprob_chunk_size})
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.logprob_chunk_size = logprob_chunk_size

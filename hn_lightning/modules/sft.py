@@ -37,7 +37,6 @@ class SFTModule(CausalLMModule):
             logprob_chunk_size: target tokens per LM-head chunk (bounds logits memory to chunk x vocab).
         """
         super().__init__(model, optimizer, scheduler, logprob_chunk_size)
-        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
 
     def token_logprobs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``[N]`` fp32 log-probs of every target token in the batch."""

@@ -1,0 +1,53 @@
+"""Collate preference pairs into one concatenated batch: rows ``[chosen_1..B, rejected_1..B]``.
+
+One forward pass serves both sides. Rows are right-padded; the padding tail gets its own restarted
+``position_ids`` segment (and ``attention_mask=None``), so it is never attended by real tokens, the same
+convention as packed SFT rows. ``loss_mask`` marks completion tokens only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from hn_lightning.data.pairs import TokenizedPair
+
+
+def collate_pairs(pairs: Sequence[TokenizedPair], weights: torch.Tensor, pad_id: int, pad_to_multiple_of: int = 8) -> dict[str, Any]:
+    """Batch ``B`` pairs with their (already normalized) weights ``[B]``.
+
+    Returns ``input_ids``, ``position_ids``, ``loss_mask`` (``[2B, L]``), ``weights`` ``[B]``,
+    ``chosen_tokens``/``rejected_tokens`` ``[B]``, ``num_tokens``, ``sum_sq_len`` and the lists ``ids``,
+    ``chosen_keys``, ``rejected_keys``, ``meta``.
+    """
+    seqs = [p.prompt_ids + p.chosen_ids for p in pairs] + [p.prompt_ids + p.rejected_ids for p in pairs]
+    prompt_lens = [len(p.prompt_ids) for p in pairs] * 2
+    width = max(len(s) for s in seqs)
+    width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
+    rows = len(seqs)
+    input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    position_ids = torch.zeros((rows, width), dtype=torch.long)
+    loss_mask = torch.zeros((rows, width), dtype=torch.bool)
+    for r, (seq, plen) in enumerate(zip(seqs, prompt_lens)):
+        n = len(seq)
+        input_ids[r, :n] = torch.tensor(seq)
+        position_ids[r, :n] = torch.arange(n)
+        position_ids[r, n:] = torch.arange(width - n)
+        loss_mask[r, plen:n] = True
+    lengths = [len(s) for s in seqs]
+    return {
+        "input_ids": input_ids,
+        "position_ids": position_ids,
+        "loss_mask": loss_mask,
+        "weights": weights.to(torch.float32),
+        "chosen_tokens": torch.tensor([len(p.chosen_ids) for p in pairs], dtype=torch.float32),
+        "rejected_tokens": torch.tensor([len(p.rejected_ids) for p in pairs], dtype=torch.float32),
+        "num_tokens": torch.tensor(sum(lengths)),
+        "sum_sq_len": torch.tensor(sum(n * n for n in lengths)),
+        "ids": [p.id for p in pairs],
+        "chosen_keys": [p.key("chosen") for p in pairs],
+        "rejected_keys": [p.key("rejected") for p in pairs],
+        "meta": [p.meta for p in pairs],
+    }

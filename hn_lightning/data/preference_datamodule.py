@@ -1,0 +1,174 @@
+"""Streaming DataModule of verifier-scored preference pairs (see :mod:`hn_lightning.data.pair_stream`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.data.pair_stream import FlattenSteps, PairStream, StreamConfig, Weighting
+from hn_lightning.io.jsonl import expand_paths
+from hn_lightning.paths import refuse_test_files
+
+log = logging.getLogger(__name__)
+
+
+def count_lines(paths: list[Path]) -> int:
+    """Non-blank lines in all files (an upper bound on the number of pairs)."""
+    total = 0
+    for path in paths:
+        with open(path, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
+
+
+class PreferenceDataModule(L.LightningDataModule):
+    """Streams ``{"id", "prompt", "chosen", "rejected", "w_raw", ...}`` pairs from JSONL shards.
+
+    Weights are normalized per optimizer step over the whole global batch (all micro-batches of the
+    step and all ranks), then the step is split into micro-batches. Resuming from a checkpoint
+    continues at the first pair not yet trained on.
+    """
+
+    def __init__(
+        self,
+        train_files: list[str],
+        val_files: list[str] | None = None,
+        tokenizer: str | None = None,
+        system_prompt: str | None = SYSTEM_PROMPT,
+        max_length: int = 1024,
+        micro_batch_size: int = 1,
+        shuffle: bool = True,
+        shuffle_buffer: int = 10_000,
+        seed: int = 0,
+        weighting: Weighting = "normalized",
+        dataset_weight_lambda: float = 0.3,
+        dataset_weight_min: float = 0.5,
+        dataset_weight_max: float = 2.0,
+        renormalize_after_clip: bool = False,
+        num_workers: int = 0,
+        on_error: Literal["raise", "skip"] = "raise",
+        overlong: Literal["skip", "raise"] = "skip",
+        allow_test_data: bool = False,
+    ):
+        """
+        Args:
+            train_files: pair shards: JSONL files, directories or globs (``shared:`` = the shared data folder).
+            val_files: optional held-out pair shards for validation metrics (read in order, unshuffled).
+            tokenizer: tokenizer directory; default: the tokenizer of the model being trained.
+            system_prompt: system message prepended to string prompts (the paper's SFT prompt); null for none.
+            max_length: tokens per sequence (prompt + one completion). The prompt is kept whole and
+                completions are cut from the end; a pair whose prompt does not fit is reported and skipped.
+            micro_batch_size: pairs per micro-batch (each gives 2 rows: chosen and rejected).
+            shuffle: shuffle through a buffer (seeded by ``seed + epoch``).
+            shuffle_buffer: records held in the shuffle buffer (bounded memory).
+            seed: shuffle seed.
+            weighting: ``normalized``: the paper's per-step normalization of ``w_raw``; ``none``: all
+                weights 1 (plain DPO, the random-uniform baseline); ``precomputed``: use each pair's ``weight``.
+            dataset_weight_lambda: tempering toward 1, ``w = 1 + lambda (w_raw / mean - 1)`` (paper: 0.3).
+            dataset_weight_min: lower clip of the tempered weight (paper: 0.5).
+            dataset_weight_max: upper clip of the tempered weight (paper: 2.0).
+            renormalize_after_clip: rescale to unit mean after clipping (default false: the mean can drift
+                from 1 when clipping binds; see ``hn_lightning.losses.weights``).
+            num_workers: DataLoader workers (each prepares whole optimizer steps).
+            on_error: ``raise`` stops at a malformed line naming file:line; ``skip`` logs and counts it.
+            overlong: what to do with a pair whose prompt leaves no room for a completion.
+            allow_test_data: allow benchmark test files as training data (refused by default).
+        """
+        super().__init__()
+        self.train_files, self.val_files = train_files, val_files or []
+        self.tokenizer_path = tokenizer
+        self.micro_batch_size = micro_batch_size
+        self.num_workers = num_workers
+        self.allow_test_data = allow_test_data
+        self.cfg = StreamConfig(
+            micro_batch_size=micro_batch_size, max_length=max_length, system_prompt=system_prompt, shuffle=shuffle,
+            shuffle_buffer=shuffle_buffer, seed=seed, weighting=weighting, weight_lambda=dataset_weight_lambda,
+            weight_min=dataset_weight_min, weight_max=dataset_weight_max, renormalize=renormalize_after_clip,
+            on_error=on_error, overlong=overlong,
+        )
+        self.tokenizer = None
+        self.train_stream: PairStream | None = None
+        self._paths: list[Path] = []
+        self._resume: tuple[int, int] | None = None
+
+    # -- setup --------------------------------------------------------------------------------------
+    def _resolve_tokenizer(self):
+        if self.tokenizer is not None:
+            return self.tokenizer
+        if self.tokenizer_path:
+            from hn_lightning.models import load_tokenizer
+
+            return load_tokenizer(self.tokenizer_path)
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        if module is None or getattr(module, "tokenizer", None) is None:
+            raise ValueError("PreferenceDataModule needs a tokenizer: set data.tokenizer or attach a module that has one")
+        return module.tokenizer
+
+    @property
+    def accumulate(self) -> int:
+        return int(self.trainer.accumulate_grad_batches) if self.trainer is not None else self.cfg.accumulate
+
+    def setup(self, stage: str | None = None) -> None:
+        self.tokenizer = self._resolve_tokenizer()
+        self._paths = expand_paths(self.train_files)
+        refuse_test_files(self._paths, self.allow_test_data, "DPO training")
+        if self.trainer is not None:
+            self.cfg.accumulate = self.accumulate
+            self.cfg.world_size, self.cfg.rank = self.trainer.world_size, self.trainer.global_rank
+
+    def _stream(self, paths: list[Path], shuffle: bool) -> PairStream:
+        cfg = StreamConfig(**{**vars(self.cfg), "shuffle": shuffle})
+        return PairStream(paths, self.tokenizer, cfg)
+
+    def _loader(self, stream: PairStream, epoch_fn, num_pairs: int) -> FlattenSteps:
+        loader = DataLoader(stream, batch_size=None, num_workers=self.num_workers)
+        steps = num_pairs // stream.cfg.pairs_per_step
+        return FlattenSteps(loader, stream, epoch_fn, max(1, steps) * stream.cfg.accumulate)
+
+    def train_dataloader(self) -> FlattenSteps:
+        if self.tokenizer is None:
+            self.setup("fit")
+        self.train_stream = self._stream(self._paths, self.cfg.shuffle)
+        self.train_stream.resume, self._resume = self._resume, None
+        epoch_fn = (lambda: self.trainer.current_epoch) if self.trainer is not None else (lambda: 0)
+        return self._loader(self.train_stream, epoch_fn, count_lines(self._paths))
+
+    def val_dataloader(self) -> FlattenSteps | list:
+        if not self.val_files:
+            return []
+        paths = expand_paths(self.val_files)
+        return self._loader(self._stream(paths, shuffle=False), lambda: 0, count_lines(paths))
+
+    def iter_pairs_for_reference(self):
+        """Every tokenized training pair once, in file order (for the reference precompute pass)."""
+        if self.tokenizer is None:
+            self.setup("fit")
+        stream = self._stream(self._paths, shuffle=False)
+        stream.cfg.accumulate, stream.cfg.world_size, stream.cfg.drop_incomplete = 1, 1, False
+        stream.cfg.micro_batch_size = 1
+        for group in stream.steps():
+            yield from group
+
+    # -- resume -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        from hn_lightning.data.resumable import processed_batches
+
+        epoch, batches = processed_batches(self.trainer)
+        return {"epoch": epoch, "steps_done": batches // max(1, self.accumulate), "pairs_per_step": self.cfg.pairs_per_step,
+                "seed": self.cfg.seed, "files": [str(p) for p in self._paths]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("seed") != self.cfg.seed or state.get("pairs_per_step") != self.cfg.pairs_per_step:
+            raise ValueError(
+                f"cannot resume the pair stream: seed/pairs per step changed since the checkpoint "
+                f"({state.get('seed')}/{state.get('pairs_per_step')} -> {self.cfg.seed}/{self.cfg.pairs_per_step})"
+            )
+        if state.get("files") != [str(p) for p in self._paths]:
+            log.warning("the pair files differ from the checkpoint's; resuming by step count anyway")
+        self._resume = (int(state["epoch"]), int(state["steps_done"]))
+        log.info("resuming the pair stream at epoch %d after %d optimizer steps", *self._resume)

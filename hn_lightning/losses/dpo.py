@@ -1,0 +1,157 @@
+"""Preference losses as pure functions of four log-prob tensors (DPO-family), plus thin classes that
+LightningCLI can select by ``class_path``.
+
+Notation (all tensors ``[B]``, fp32): ``pc, pr`` policy log-probs of the chosen / rejected completion
+(summed over completion tokens), ``rc, rr`` the same under the frozen reference. The implicit reward
+of a completion is ``beta * (log pi(y|x) - log pi_ref(y|x))`` and the DPO logit is
+
+    h = (pc - rc) - (pr - rr)                                                  (DPO, Rafailov et al. 2023)
+
+Every loss returns ``(losses [B], chosen_rewards [B], rejected_rewards [B])``; the weighted reduction
+``mean(w_i * loss_i)`` happens in :func:`weighted_mean` (arXiv 2512.19728, weighted DPO objective).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass
+class PairLogps:
+    """Log-probs of a batch of preference pairs.
+
+    ``policy_chosen``, ``policy_rejected``, ``ref_chosen``, ``ref_rejected``: ``[B]`` summed completion
+    log-probs. ``chosen_tokens``, ``rejected_tokens``: ``[B]`` completion lengths (for length-normalized
+    losses and per-token NLL).
+    """
+
+    policy_chosen: Tensor
+    policy_rejected: Tensor
+    ref_chosen: Tensor
+    ref_rejected: Tensor
+    chosen_tokens: Tensor
+    rejected_tokens: Tensor
+
+
+def dpo_logits(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor) -> Tensor:
+    """``h = (pc - rc) - (pr - rr)``, shape ``[B]``."""
+    return (pc - rc) - (pr - rr)
+
+
+def rewards(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+    """Implicit rewards ``beta (pc - rc)`` and ``beta (pr - rr)``, each ``[B]`` (detached)."""
+    return (beta * (pc - rc)).detach(), (beta * (pr - rr)).detach()
+
+
+def sigmoid_dpo_loss(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor, beta: float = 0.1, label_smoothing: float = 0.0) -> Tensor:
+    """DPO (Rafailov et al. 2023, eq. 7) with conservative label smoothing (cDPO, Mitchell 2023, eq. 3):
+
+        loss = -(1 - eps) log sigmoid(beta h) - eps log sigmoid(-beta h)
+
+    ``eps = 0`` is plain DPO; at ``h = 0`` the loss is ``ln 2`` for every ``eps``. Returns ``[B]``.
+    """
+    z = beta * dpo_logits(pc, pr, rc, rr)
+    return -(1.0 - label_smoothing) * F.logsigmoid(z) - label_smoothing * F.logsigmoid(-z)
+
+
+def ipo_loss(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor, beta: float = 0.1) -> Tensor:
+    """IPO (Azar et al. 2023, eq. 17): ``(h - 1/(2 beta))^2``, ``[B]``. Pass length-averaged log-probs
+    for the length-normalized variant (TRL's ``ipo``)."""
+    return (dpo_logits(pc, pr, rc, rr) - 1.0 / (2.0 * beta)) ** 2
+
+
+def hinge_loss(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor, beta: float = 0.1) -> Tensor:
+    """SLiC-style hinge on the scaled DPO logit (Zhao et al. 2023): ``relu(1 - beta h)``, ``[B]``."""
+    return torch.relu(1.0 - beta * dpo_logits(pc, pr, rc, rr))
+
+
+def nll_term(policy_chosen: Tensor, chosen_tokens: Tensor) -> Tensor:
+    """Per-pair NLL of the chosen completion, averaged over its tokens (RPO, Pang et al. 2024): ``[B]``."""
+    return -policy_chosen / chosen_tokens.clamp(min=1)
+
+
+def weighted_mean(values: Tensor, weights: Tensor, denominator: int | None = None) -> Tensor:
+    """``sum(w_i * v_i) / n`` with ``n = len(values)`` unless given.
+
+    Passing ``denominator`` = the micro-batch size keeps the reduction a plain mean over pairs, so that
+    gradient accumulation over equal-sized micro-batches reproduces the global-batch mean exactly.
+    """
+    n = values.shape[0] if denominator is None else denominator
+    return (weights.to(values.dtype) * values).sum() / max(1, n)
+
+
+# ---------------------------------------------------------------------------------------------------
+# class_path-selectable wrappers
+
+
+class PreferenceLoss:
+    """Base class: ``loss(logps) -> (losses [B], chosen_rewards [B], rejected_rewards [B])``."""
+
+    beta: float = 0.1
+    #: loss ties to the reference; reference-free losses would set this False
+    needs_reference: bool = True
+
+    def per_pair(self, logps: PairLogps) -> Tensor:
+        raise NotImplementedError
+
+    def __call__(self, logps: PairLogps) -> tuple[Tensor, Tensor, Tensor]:
+        chosen, rejected = rewards(logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected, self.beta)
+        return self.per_pair(logps), chosen, rejected
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class SigmoidDPO(PreferenceLoss):
+    """DPO with optional cDPO label smoothing (the paper's loss; ``label_smoothing: 0``)."""
+
+    def __init__(self, beta: float = 0.1, label_smoothing: float = 0.0):
+        """
+        Args:
+            beta: KL strength (the paper uses 0.1).
+            label_smoothing: cDPO's assumed label-flip rate in [0, 0.5); 0 is plain DPO.
+        """
+        if not 0.0 <= label_smoothing < 0.5:
+            raise ValueError("label_smoothing must be in [0, 0.5)")
+        self.beta, self.label_smoothing = beta, label_smoothing
+
+    def per_pair(self, logps: PairLogps) -> Tensor:
+        return sigmoid_dpo_loss(logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected, self.beta, self.label_smoothing)
+
+
+class IPO(PreferenceLoss):
+    """IPO's squared loss; ``length_normalize`` averages log-probs over completion tokens (as TRL does)."""
+
+    def __init__(self, beta: float = 0.1, length_normalize: bool = True):
+        """
+        Args:
+            beta: regularisation (the target margin is 1 / (2 beta)).
+            length_normalize: use per-token average log-probs instead of sums.
+        """
+        self.beta, self.length_normalize = beta, length_normalize
+
+    def per_pair(self, logps: PairLogps) -> Tensor:
+        pc, pr, rc, rr = logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected
+        if self.length_normalize:
+            nc, nr = logps.chosen_tokens.clamp(min=1), logps.rejected_tokens.clamp(min=1)
+            pc, rc, pr, rr = pc / nc, rc / nc, pr / nr, rr / nr
+        return ipo_loss(pc, pr, rc, rr, self.beta)
+
+
+class Hinge(PreferenceLoss):
+    """Hinge loss on the scaled DPO logit."""
+
+    def __init__(self, beta: float = 0.1):
+        """
+        Args:
+            beta: scale of the DPO logit inside the hinge.
+        """
+        self.beta = beta
+
+    def per_pair(self, logps: PairLogps) -> Tensor:
+        return hinge_loss(logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected, self.beta)

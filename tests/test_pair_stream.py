@@ -1,0 +1,122 @@
+"""The streaming preference DataModule: validation errors, skips, truncation, workers, resume state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hn_lightning.data import PreferenceDataModule
+from hn_lightning.data.pairs import OverlongPrompt, tokenize_pair, validate_pair
+from hn_lightning.io.jsonl import JsonlError
+from hn_lightning.paths import TestDataRefused
+from tests.conftest import write_jsonl
+
+
+def pair(i, **kw):
+    rec = {"id": f"p{i}", "prompt": f"What is {i} + {i}?", "chosen": f"{i} + {i} = {2 * i}. $\\boxed{{{2 * i}}}$",
+           "rejected": f"{i} + {i} = {2 * i + 1}. $\\boxed{{{2 * i + 1}}}$", "w_raw": 1.0 + i % 3}
+    rec.update(kw)
+    return rec
+
+
+def dm_for(path, tokenizer, **kw):
+    dm = PreferenceDataModule(train_files=[str(path)], max_length=128, **kw)
+    dm.tokenizer = tokenizer
+    dm.setup("fit")
+    return dm
+
+
+def test_validate_pair_messages():
+    assert validate_pair(pair(1)) is None
+    assert "missing required field 'chosen'" in validate_pair({k: v for k, v in pair(1).items() if k != "chosen"})
+    assert "finite number >= 0" in validate_pair(pair(1, w_raw=-2))
+    assert "finite number >= 0" in validate_pair(pair(1, w_raw=float("inf")))
+    assert "needed by the configured weighting" in validate_pair({k: v for k, v in pair(1).items() if k != "w_raw"}, need_w_raw=True)
+    assert "identical" in validate_pair(pair(1, rejected=pair(1)["chosen"]))
+
+
+def test_bad_line_is_an_error_with_file_and_line(tmp_path, tokenizer):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [pair(0), pair(1), pair(2, w_raw=-1.0), pair(3)])
+    dm = dm_for(path, tokenizer)
+    with pytest.raises(JsonlError, match=r"pairs\.jsonl:3: 'w_raw' must be a finite number >= 0, got -1.0"):
+        list(dm.train_dataloader())
+    path2 = write_jsonl(tmp_path / "broken.jsonl", [pair(0), '{"id": "x", "prompt": ', pair(1)])
+    with pytest.raises(JsonlError, match=r"broken\.jsonl:2: invalid JSON"):
+        list(dm_for(path2, tokenizer).train_dataloader())
+
+
+def test_skip_policy_counts_bad_lines(tmp_path, tokenizer):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [pair(0), "nope", pair(1, w_raw="x"), pair(2), pair(3), pair(4)])
+    dm = dm_for(path, tokenizer, on_error="skip", shuffle=False, micro_batch_size=2)
+    batches = list(dm.train_dataloader())
+    ids = [i for b in batches for i in b["ids"]]
+    assert ids == ["p0", "p2", "p3", "p4"]
+    assert dm.train_stream.report.malformed == 2 and dm.train_stream.report.records == 4
+
+
+def test_incomplete_last_step_is_dropped_and_counted(tmp_path, tokenizer):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [pair(i) for i in range(5)])
+    dm = dm_for(path, tokenizer, shuffle=False, micro_batch_size=2)
+    ids = [i for b in dm.train_dataloader() for i in b["ids"]]
+    assert ids == ["p0", "p1", "p2", "p3"] and dm.train_stream.report.dropped_incomplete == 1
+
+
+def test_truncation_keeps_prompt_and_cuts_completions(tokenizer):
+    long = pair(1, chosen="step. " * 200, rejected="other. " * 200)
+    tp = tokenize_pair(long, tokenizer, max_length=96, system_prompt="sys")
+    assert tp.truncated and len(tp.prompt_ids) + len(tp.chosen_ids) == 96 == len(tp.prompt_ids) + len(tp.rejected_ids)
+    assert tokenizer.decode(tp.prompt_ids).endswith("<|im_start|>assistant\n")
+    with pytest.raises(OverlongPrompt, match="pair p1: prompt has"):
+        tokenize_pair(pair(1, prompt="word " * 200), tokenizer, max_length=96, system_prompt=None)
+
+
+def test_overlong_prompts_are_reported_not_silently_dropped(tmp_path, tokenizer, caplog):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [pair(0), pair(1, prompt="word " * 300), pair(2)])
+    dm = dm_for(path, tokenizer, shuffle=False, micro_batch_size=2)
+    with caplog.at_level("WARNING"):
+        ids = [i for b in dm.train_dataloader() for i in b["ids"]]
+    assert ids == ["p0", "p2"] and dm.train_stream.report.overlong == 1
+    assert "pair p1: prompt has" in caplog.text
+    dm_raise = dm_for(path, tokenizer, shuffle=False, micro_batch_size=2, overlong="raise")
+    with pytest.raises(OverlongPrompt):
+        list(dm_raise.train_dataloader())
+
+
+def test_batches_hold_chosen_then_rejected_with_completion_masks(tmp_path, tokenizer):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [pair(i) for i in range(4)])
+    batch = next(iter(dm_for(path, tokenizer, shuffle=False, micro_batch_size=2).train_dataloader()))
+    assert batch["input_ids"].shape[0] == 4 and batch["weights"].shape == (2,)
+    for row, side in ((0, "chosen"), (2, "rejected")):
+        text = tokenizer.decode(batch["input_ids"][row][batch["loss_mask"][row]])
+        assert text == pair(0)[side] + "<|im_end|>\n"
+    assert int(batch["chosen_tokens"][0]) == int(batch["loss_mask"][0].sum())
+
+
+def test_workers_produce_the_same_batches_in_the_same_order(tmp_path, tokenizer):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [pair(i) for i in range(16)])
+    base = [b["ids"] for b in dm_for(path, tokenizer, micro_batch_size=2, shuffle_buffer=5, seed=3).train_dataloader()]
+    two = [b["ids"] for b in dm_for(path, tokenizer, micro_batch_size=2, shuffle_buffer=5, seed=3, num_workers=2).train_dataloader()]
+    assert base == two and len(base) == 8
+    assert [i for b in base for i in b] != [f"p{i}" for i in range(16)]  # shuffled
+    other_seed = [b["ids"] for b in dm_for(path, tokenizer, micro_batch_size=2, shuffle_buffer=5, seed=4).train_dataloader()]
+    assert other_seed != base
+
+
+def test_test_files_are_refused(tmp_path, tokenizer, shared_data):
+    with pytest.raises(TestDataRefused):
+        dm_for(shared_data / "sampled_solutions" / "qwen25math_math_cot_100.jsonl", tokenizer)
+    # the guard looks at file names, so a user's own pair shards pass
+    ok = write_jsonl(tmp_path / "train_pairs.jsonl", [pair(0)])
+    assert dm_for(ok, tokenizer)._paths == [ok]
+
+
+def test_shipped_demo_pairs_are_valid(tokenizer):
+    from hn_lightning.paths import REPO_ROOT
+
+    records = [json.loads(line) for line in open(REPO_ROOT / "data" / "demo_pairs.jsonl")]
+    assert len(records) == 96 and all(validate_pair(r, need_w_raw=True) is None for r in records)
+    assert len({r["id"] for r in records}) == 96
+    w = torch.tensor([r["w_raw"] for r in records])
+    assert float(w.std()) > 0.1
