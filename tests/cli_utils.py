@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -23,20 +22,10 @@ def run_cli(args: list[str], cwd: Path, timeout: int = 1800) -> subprocess.Compl
 
 def retarget_config(config: str, tmp_path: Path, name: str, model_overrides: dict | None = None, data_overrides: dict | None = None) -> Path:
     """A copy of ``configs/<config>`` whose outputs all go under ``tmp_path/run``."""
-    cfg = yaml.safe_load((REPO / "configs" / config).read_text())
-    out = tmp_path / "run"
-    cfg["trainer"]["default_root_dir"] = str(out)
-    for logger in cfg["trainer"]["logger"]:
-        logger["init_args"]["save_dir"] = str(out)
-    for cb in cfg["trainer"].get("callbacks", []):
-        if "dirpath" in cb.get("init_args", {}):
-            cb["init_args"]["dirpath"] = str(out / "checkpoints")
-    cfg["export"]["out_dir"] = str(out / "hf_model")
-    cfg["model"]["init_args"]["model"].update(model_overrides or {})
-    cfg["data"]["init_args"].update(data_overrides or {})
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+    from hn_lightning.config_tools import retarget, write_config
+
+    cfg = retarget(REPO / "configs" / config, tmp_path / "run", model_overrides, data_overrides)
+    return write_config(cfg, tmp_path / name)
 
 
 def metrics(run: Path) -> list[dict]:

@@ -204,3 +204,14 @@ def test_training_step_returns_per_pair_tensors(tmp_path):
     for key in ("losses", "weights", "chosen_rewards", "rejected_rewards", "policy_chosen_logps", "ref_rejected_logps"):
         assert out[key].shape == (4,) and not out[key].requires_grad
     assert len(out["ids"]) == 4
+
+
+def test_qlora_reference_is_the_4bit_base_step0_is_ln2(tmp_path):
+    """The reference of a QLoRA policy is the *quantized* base with adapters off, so step 0 is exactly ln 2."""
+    path = pairs_file(tmp_path, 2, w_raw=[1.0, 3.0])
+    rec = Outputs()
+    m = module("qlora", lr=0.1)
+    trainer(tmp_path, 2, 1, [rec]).fit(m, data(path, micro=2))
+    assert m.reference_mode == "adapters_off"
+    torch.testing.assert_close(rec.outputs[0]["losses"], torch.full((2,), math.log(2)), rtol=0, atol=1e-3)
+    assert (rec.outputs[1]["policy_chosen_logps"] - rec.outputs[1]["ref_chosen_logps"]).abs().max() > 1e-4

@@ -113,13 +113,16 @@ def test_lora_never_targets_the_tied_head(tiny_model_dir):
         assert any(proj in n for n in trainable)
 
 
-def test_qlora_refuses_cleanly_without_a_gpu():
+def test_qlora_loads_a_4bit_base_with_trainable_adapters():
+    import bitsandbytes as bnb
+
     from hn_lightning.models import build_policy
 
-    if torch.cuda.is_available():
-        pytest.skip("this checks the CPU error path")
-    with pytest.raises(RuntimeError, match="qlora needs a CUDA GPU"):
-        build_policy(ModelConfig(name_or_path="tiny-qwen2", finetuning="qlora"))
+    model, _, _ = build_policy(ModelConfig(name_or_path="tiny-qwen2", finetuning="qlora", lora=LoraSettings(r=4)))
+    q = model.get_base_model().model.layers[0].self_attn.q_proj
+    assert isinstance(q.base_layer, bnb.nn.Linear4bit) and q.base_layer.weight.quant_type == "nf4"
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
 
 
 def test_qlora_quantization_is_the_papers():

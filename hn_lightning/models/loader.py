@@ -61,10 +61,10 @@ def _bnb_config():
 
 
 def _check_qlora_available() -> None:
-    if not torch.cuda.is_available():
-        raise RuntimeError("finetuning: qlora needs a CUDA GPU (bitsandbytes 4-bit kernels); use lora or full on CPU")
     if importlib.util.find_spec("bitsandbytes") is None:
         raise RuntimeError("finetuning: qlora needs bitsandbytes: pip install 'hn_lightning[qlora]'")
+    if not torch.cuda.is_available():
+        log.warning("QLoRA on CPU: bitsandbytes falls back to slow 4-bit kernels; use it for tests, not for training")
 
 
 def load_causal_lm(config: ModelConfig, model_dir: str | Path | None = None):
@@ -82,7 +82,7 @@ def load_causal_lm(config: ModelConfig, model_dir: str | Path | None = None):
         _check_qlora_available()
         kwargs["quantization_config"] = _bnb_config()
         kwargs["dtype"] = torch.bfloat16
-        kwargs["device_map"] = {"": torch.cuda.current_device()}
+        kwargs["device_map"] = {"": torch.cuda.current_device() if torch.cuda.is_available() else "cpu"}
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), **kwargs)
     log.info("loaded %s from %s (%s, %.1fM params)", config.name_or_path, model_dir, dtype,
              sum(p.numel() for p in model.parameters()) / 1e6)

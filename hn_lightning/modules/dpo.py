@@ -159,9 +159,7 @@ class DPOModule(CausalLMModule):
         pairs were missing. For full fine-tuning this runs at step 0, where the policy *is* the reference."""
         from hn_lightning.data.pair_collate import collate_pairs
 
-        was_training = self.policy.training
-        self.policy.eval()
-        missing_total, seen = 0, 0
+        missing_total, seen = 0, 0  # dropout is off, so train mode computes the reference function exactly
         buffer: list = []
 
         def flush(items: list) -> int:
@@ -190,7 +188,6 @@ class DPOModule(CausalLMModule):
                 buffer = []
         if buffer:
             missing_total += flush(buffer)
-        self.policy.train(was_training)
         if not dry_run:
             log.info("reference cache: %d pair(s) in the stream, %d computed now, %d entries in %s",
                      seen, missing_total, len(self.ref_cache), self.ref_cache.path)

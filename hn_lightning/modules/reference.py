@@ -44,14 +44,14 @@ def resolve_mode(config: ReferenceConfig, is_peft: bool) -> str:
 
 @contextlib.contextmanager
 def adapters_disabled(policy: nn.Module):
-    """Run ``policy`` as its frozen base (PEFT ``disable_adapter``), in eval mode, without gradients."""
-    was_training = policy.training
-    policy.eval()
-    try:
-        with torch.no_grad(), policy.disable_adapter():
-            yield policy
-    finally:
-        policy.train(was_training)
+    """Run ``policy`` as its frozen base (PEFT ``disable_adapter``), without gradients.
+
+    The train/eval mode is left alone: the DPO module has already set every dropout to 0, so both modes
+    compute the same function, and flipping to eval would make bitsandbytes (>= 0.48, CPU) repack 4-bit
+    weights into an inference-only layout that breaks the next training step.
+    """
+    with torch.no_grad(), policy.disable_adapter():
+        yield policy
 
 
 def frozen_copy(model: nn.Module) -> nn.Module:

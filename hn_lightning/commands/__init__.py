@@ -1,0 +1,1 @@
+"""Non-training commands of ``cli.py`` (each module exposes ``main(argv) -> int``)."""
