@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from hn_lightning.models import registry
-from hn_lightning.models.gguf import COMPLETE_MARKER, ChecksumMismatch, MissingWeightPackage, _package_file, assemble_gguf
+from hn_lightning.models.gguf import (
+    COMPLETE_MARKER,
+    ChecksumMismatch,
+    MissingWeightPackage,
+    _package_file,
+    assemble_gguf,
+)
 from hn_lightning.models.registry import GGUFPart, RegisteredModel
 from hn_lightning.models.source import resolve_model_dir
 

@@ -120,3 +120,27 @@ def test_shipped_demo_pairs_are_valid(tokenizer):
     assert len({r["id"] for r in records}) == 96
     w = torch.tensor([r["w_raw"] for r in records])
     assert float(w.std()) > 0.1
+
+
+def test_ranks_split_each_global_batch_and_share_its_weights(tmp_path, tokenizer):
+    """With 2 ranks, each optimizer step's global batch (normalized once) is split between the ranks."""
+    from hn_lightning.data.pair_stream import PairStream, StreamConfig
+    from hn_lightning.io.jsonl import expand_paths
+
+    path = write_jsonl(tmp_path / "pairs.jsonl", [pair(i, w_raw=float(i + 1)) for i in range(8)])
+    paths = expand_paths([str(path)])
+
+    def run(world, rank):
+        cfg = StreamConfig(micro_batch_size=1, accumulate=2, world_size=world, rank=rank, max_length=128, shuffle=False)
+        return [(m["ids"], m["weights"]) for _, micro in PairStream(paths, tokenizer, cfg) for m in micro]
+
+    single = run(1, 0)  # 2 pairs per step -> 4 steps; 1 rank
+    r0, r1 = run(2, 0), run(2, 1)  # 4 pairs per step -> 2 steps, 2 pairs per rank
+    assert [i for ids, _ in r0 for i in ids] == ["p0", "p1", "p4", "p5"]
+    assert [i for ids, _ in r1 for i in ids] == ["p2", "p3", "p6", "p7"]
+    # weights normalized over the 4-pair global batch: raw 1..4 -> mean 2.5
+    w0 = torch.cat([w for _, w in r0[:2]])
+    w1 = torch.cat([w for _, w in r1[:2]])
+    unit = torch.tensor([1.0, 2.0, 3.0, 4.0]) / 2.5
+    torch.testing.assert_close(torch.cat([w0, w1]), 1 + 0.3 * (unit - 1))
+    assert len(single) == 8

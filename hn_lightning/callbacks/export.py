@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_only
+
+from hn_lightning.io.atomic import atomic_directory
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +25,12 @@ def export_policy(module: LightningModule, out_dir: str | Path, merge_lora: bool
       base directory) and the tokenizer; transformers loads such a folder with peft installed.
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    os.chmod(tmp, 0o755)
     policy = module.policy
     is_peft = hasattr(policy, "peft_config")
     qlora = getattr(module.model_config, "finetuning", "") == "qlora"
-    try:
+    with atomic_directory(out_dir) as tmp:
         if is_peft and merge_lora and not qlora:
-            merged = _merged_copy(module)
-            merged.save_pretrained(tmp, safe_serialization=True)
+            _merged_copy(module).save_pretrained(tmp, safe_serialization=True)
             kind = "merged"
         else:
             if is_peft:
@@ -45,12 +40,6 @@ def export_policy(module: LightningModule, out_dir: str | Path, merge_lora: bool
         module.tokenizer.save_pretrained(tmp)
         (tmp / "hn_lightning_export.json").write_text(json.dumps(
             {"kind": kind, "base": str(module.model_dir), "global_step": module.global_step}, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 

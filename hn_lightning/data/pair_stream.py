@@ -31,7 +31,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from hn_lightning.data.pair_collate import collate_pairs
 from hn_lightning.data.pairs import OverlongPrompt, TokenizedPair, tokenize_pair, validate_pair
-from hn_lightning.io.jsonl import JsonlError, SkipPolicy, iter_jsonl
+from hn_lightning.io.jsonl import SkipPolicy, iter_jsonl
 from hn_lightning.losses.weights import WeightStats, normalize_weights, uniform_stats
 
 log = logging.getLogger(__name__)

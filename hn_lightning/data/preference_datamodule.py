@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from hn_lightning import SYSTEM_PROMPT
 from hn_lightning.data.pair_stream import FlattenSteps, PairStream, StreamConfig, Weighting
+from hn_lightning.data.tokenizer_source import resolve_tokenizer
 from hn_lightning.io.jsonl import expand_paths
 from hn_lightning.paths import refuse_test_files
 
@@ -98,16 +99,7 @@ class PreferenceDataModule(L.LightningDataModule):
 
     # -- setup --------------------------------------------------------------------------------------
     def _resolve_tokenizer(self):
-        if self.tokenizer is not None:
-            return self.tokenizer
-        if self.tokenizer_path:
-            from hn_lightning.models import load_tokenizer
-
-            return load_tokenizer(self.tokenizer_path)
-        module = self.trainer.lightning_module if self.trainer is not None else None
-        if module is None or getattr(module, "tokenizer", None) is None:
-            raise ValueError("PreferenceDataModule needs a tokenizer: set data.tokenizer or attach a module that has one")
-        return module.tokenizer
+        return resolve_tokenizer(self, self.tokenizer_path)
 
     @property
     def accumulate(self) -> int:

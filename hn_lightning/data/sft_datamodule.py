@@ -6,7 +6,6 @@ import logging
 import random
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
@@ -17,6 +16,7 @@ from hn_lightning.data.chat import Rendered, render_conversation
 from hn_lightning.data.packing import collate_rows, pack_examples
 from hn_lightning.data.records import to_messages
 from hn_lightning.data.resumable import ResumableShuffleSampler, position_state
+from hn_lightning.data.tokenizer_source import resolve_tokenizer
 from hn_lightning.io.jsonl import JsonlError, SkipPolicy, expand_paths, iter_jsonl
 from hn_lightning.paths import refuse_test_files
 
@@ -126,16 +126,7 @@ class SFTDataModule(L.LightningDataModule):
 
     # -- reading -----------------------------------------------------------------------------------
     def _resolve_tokenizer(self):
-        if self.tokenizer is not None:
-            return self.tokenizer
-        if self.tokenizer_path:
-            from hn_lightning.models import load_tokenizer
-
-            return load_tokenizer(self.tokenizer_path)
-        module = self.trainer.lightning_module if self.trainer is not None else None
-        if module is None or getattr(module, "tokenizer", None) is None:
-            raise ValueError("SFTDataModule needs a tokenizer: set data.tokenizer or attach a module that has one")
-        return module.tokenizer
+        return resolve_tokenizer(self, self.tokenizer_path)
 
     def _read(self, specs: list[str], policy: SkipPolicy) -> list[list[dict[str, str]]]:
         paths = expand_paths(specs)

@@ -14,11 +14,10 @@ import importlib.util
 import json
 import logging
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
-from hn_lightning.io.atomic import atomic_write_json
+from hn_lightning.io.atomic import atomic_directory, atomic_write_json
 from hn_lightning.models.registry import RegisteredModel
 
 log = logging.getLogger(__name__)
@@ -148,11 +147,8 @@ def convert_gguf(gguf_path: Path, out_dir: Path, source: dict, eos: str | None =
 
     if (out_dir / COMPLETE_MARKER).is_file():
         return out_dir
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    os.chmod(tmp, 0o755)
-    try:
-        log.info("converting %s to a bf16 safetensors directory (one-time; later loads take seconds)", gguf_path)
+    log.info("converting %s to a bf16 safetensors directory (one-time; later loads take seconds)", gguf_path)
+    with atomic_directory(out_dir) as tmp:
         folder, name = str(gguf_path.parent), gguf_path.name
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.bfloat16)
@@ -169,12 +165,6 @@ def convert_gguf(gguf_path: Path, out_dir: Path, source: dict, eos: str | None =
             {**source, "dtype": "bfloat16", "transformers": transformers.__version__, "torch": torch.__version__},
         )
         del model
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 

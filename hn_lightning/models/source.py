@@ -9,7 +9,14 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from hn_lightning.models.gguf import COMPLETE_MARKER, assemble_gguf, convert_gguf, locate_parts, sha256_file, verify_single_file
+from hn_lightning.models.gguf import (
+    COMPLETE_MARKER,
+    assemble_gguf,
+    convert_gguf,
+    locate_parts,
+    sha256_file,
+    verify_single_file,
+)
 from hn_lightning.models.registry import ALIASES, REGISTRY, TINY_QWEN2, lookup
 from hn_lightning.models.tiny import tiny_qwen2_dir
 from hn_lightning.paths import cache_dir

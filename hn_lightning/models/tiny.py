@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from hn_lightning.io.atomic import atomic_directory
 from hn_lightning.models.gguf import COMPLETE_MARKER, MissingWeightPackage, _package_file, fix_special_tokens
 from hn_lightning.models.registry import REGISTRY
 from hn_lightning.paths import cache_dir
@@ -62,12 +63,8 @@ def qwen2_tokenizer_dir() -> Path:
         os.truncate(header, size)  # sparse padding: the reader checks tensor offsets against the file size
         tokenizer = AutoTokenizer.from_pretrained(tmp, gguf_file=header.name)
         fix_special_tokens(tokenizer)
-        staging = Path(tempfile.mkdtemp(prefix=".qwen2.", dir=out.parent))
-        os.chmod(staging, 0o755)
-        tokenizer.save_pretrained(staging)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
+        with atomic_directory(out) as staging:
+            tokenizer.save_pretrained(staging)
     return out
 
 
@@ -92,16 +89,8 @@ def tiny_qwen2_dir(seed: int = 0, **overrides) -> Path:
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config).to(torch.float32)
     fix_special_tokens(tokenizer, model)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    os.chmod(staging, 0o755)
-    try:
+    with atomic_directory(out) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         (staging / COMPLETE_MARKER).write_text(json.dumps({"name": "tiny-qwen2", "seed": seed, "config": config_dict}))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return out
