@@ -8,7 +8,16 @@ import pytest
 import torch
 
 from hn_lightning.losses.dpo import (
-    IPO, Hinge, PairLogps, SigmoidDPO, dpo_logits, hinge_loss, ipo_loss, nll_term, sigmoid_dpo_loss, weighted_mean,
+    IPO,
+    Hinge,
+    PairLogps,
+    SigmoidDPO,
+    dpo_logits,
+    hinge_loss,
+    ipo_loss,
+    nll_term,
+    sigmoid_dpo_loss,
+    weighted_mean,
 )
 from hn_lightning.losses.weights import normalize_weights
 
