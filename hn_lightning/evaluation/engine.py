@@ -1,0 +1,111 @@
+"""Generation engines behind one interface, and how the ``eval`` command picks and loads one.
+
+* :class:`HFEngine` wraps an in-memory HF model (or PEFT model) and :func:`generate` (any device).
+* :class:`~hn_lightning.evaluation.vllm_engine.VLLMEngine` serves a model directory with vLLM; it is
+  chosen automatically only when ``vllm`` is importable **and** a CUDA GPU is present.
+
+Both expose ``generate(prompts, config, on_done=None) -> list[list[Generation]]`` and ``tokenizer``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol
+
+import torch
+
+from hn_lightning.evaluation.generate import Generation, GenerationConfig, generate
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Engine", "HFEngine", "Backend", "select_backend", "eval_dtype", "load_engine"]
+
+Backend = Literal["auto", "hf", "vllm"]
+
+
+class Engine(Protocol):
+    """What the runner needs from an engine."""
+
+    name: str
+    tokenizer: object
+
+    def generate(self, prompts: list[str], config: GenerationConfig,
+                 on_done: Callable[[int, list[Generation]], None] | None = None) -> list[list[Generation]]: ...
+
+
+class HFEngine:
+    """Hugging Face ``generate`` on an in-memory model (see :func:`hn_lightning.evaluation.generate.generate`)."""
+
+    name = "hf"
+
+    def __init__(self, model, tokenizer) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+
+    def generate(self, prompts: list[str], config: GenerationConfig,
+                 on_done: Callable[[int, list[Generation]], None] | None = None) -> list[list[Generation]]:
+        return generate(self.model, self.tokenizer, prompts, config, on_done=on_done)
+
+
+def select_backend(requested: Backend = "auto") -> str:
+    """``auto``: vLLM when it is importable and CUDA is available, HF ``generate`` otherwise.
+    Asking for ``vllm`` without a CUDA GPU or without vLLM is an error, never a silent fallback."""
+    has_vllm = importlib.util.find_spec("vllm") is not None
+    has_cuda = torch.cuda.is_available()
+    if requested == "hf":
+        return "hf"
+    if requested == "vllm":
+        if not has_cuda:
+            raise RuntimeError("backend 'vllm' needs a CUDA GPU; none is available (use --backend hf)")
+        if not has_vllm:
+            raise RuntimeError("backend 'vllm' needs the vllm package (pip install vllm), or use --backend hf")
+        return "vllm"
+    if requested != "auto":
+        raise ValueError(f"unknown backend {requested!r}; expected auto, hf or vllm")
+    choice = "vllm" if (has_vllm and has_cuda) else "hf"
+    why = "vllm importable on a CUDA GPU" if choice == "vllm" else ("no CUDA GPU" if not has_cuda else "vllm not installed")
+    log.info("generation backend: %s (%s)", choice, why)
+    return choice
+
+
+def _cpu_has_fast_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def eval_dtype(name: str = "auto") -> str:
+    """The weight dtype for evaluation. ``auto``: bfloat16 on a CUDA GPU (the protocol's vLLM dtype),
+    bfloat16 on a CPU with native bf16 (AVX512-BF16/AMX: ~3x faster than float32), else float32."""
+    if name != "auto":
+        return name
+    if torch.cuda.is_available() or _cpu_has_fast_bf16():
+        return "bfloat16"
+    return "float32"
+
+
+def load_engine(model: str, *, backend: Backend = "auto", dtype: str = "auto", trust_remote_code: bool = False,
+                attn_implementation: str = "auto", device: str | None = None) -> Engine:
+    """An engine for ``model`` (registered name, HF directory or .gguf; see :func:`resolve_model_dir`)."""
+    from hn_lightning.models import ModelConfig, load_causal_lm, load_tokenizer, resolve_model_dir
+    from hn_lightning.models.gguf import fix_special_tokens
+
+    model_dir = resolve_model_dir(model)
+    dtype = eval_dtype(dtype)
+    if select_backend(backend) == "vllm":
+        from hn_lightning.evaluation.vllm_engine import VLLMEngine
+
+        return VLLMEngine(model_dir, dtype=dtype, trust_remote_code=trust_remote_code)
+    config = ModelConfig(name_or_path=str(model_dir), dtype=dtype, attn_implementation=attn_implementation,
+                         trust_remote_code=trust_remote_code)
+    tokenizer = load_tokenizer(model_dir, trust_remote_code)
+    hf_model = load_causal_lm(config, model_dir)
+    fix_special_tokens(tokenizer, hf_model)
+    target = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    hf_model.to(target).eval()
+    return HFEngine(hf_model, tokenizer)
