@@ -1,0 +1,89 @@
+"""``python cli.py mine [STAGE] --config configs/mine.yaml``: hard-negative mining.
+
+Stages (default ``all``: every stage in order; each resumes where an interrupted run stopped):
+
+  candidates  sample K solutions per problem from the policy (or ingest an offline pool)
+  score       MathVerifier scores of every candidate
+  filter      degenerate / trivially-correct / trivially-wrong removal and hard-negative selection
+  pair        hard-negative pairs, random-uniform and shuffled-weight arms, funnel.json, report.md
+  report      rewrite report.md from the existing outputs
+
+Examples:
+
+  python cli.py mine --config configs/mine_demo.yaml
+  python cli.py mine filter --config configs/mine.yaml --selection.min_confidence 0.6   # re-select, no resampling
+  python cli.py mine --config configs/mine.yaml --print_config                        # every key, commented
+  python cli.py mine candidates --config configs/mine.yaml --overwrite true           # start over
+
+Outputs under ``out``: pairs/hardneg, pairs/random, pairs/shuffled (train with
+``data.init_args.train_files: [<out>/pairs/hardneg]``), funnel.json, report.md, manifest.json.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import fields
+
+__all__ = ["main", "build_parser", "config_from_args", "STAGE_CHOICES"]
+
+STAGE_CHOICES = ("all", "candidates", "score", "filter", "pair", "report")
+
+
+def build_parser():
+    """The jsonargparse parser: ``--config``, ``--print_config``, ``--overwrite`` and every MineConfig key."""
+    import jsonargparse
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    from hn_lightning.mining.config import MineConfig
+
+    jsonargparse.set_parsing_settings(docstring_parse_attribute_docstrings=True)
+    parser = ArgumentParser(prog="cli.py mine [STAGE]", description=__doc__, parser_mode="yaml",
+                            formatter_class=jsonargparse.DefaultHelpFormatter)
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML config (configs/mine.yaml, configs/mine_demo.yaml)")
+    parser.add_argument("--overwrite", type=bool, default=False,
+                        help="Delete the outputs of the first requested stage and every later stage, then run.")
+    parser.add_class_arguments(MineConfig, None, as_group=False)
+    return parser
+
+
+def config_from_args(argv: list[str]):
+    """``(stage, MineConfig, overwrite)`` from a command line (the stage is an optional first word)."""
+    from hn_lightning.mining.config import MineConfig
+
+    args = list(argv)
+    stage = args.pop(0) if args and args[0] in STAGE_CHOICES else "all"
+    args = ["--print_config=comments" if a == "--print_config" else a for a in args]
+    parser = build_parser()
+    ns = parser.parse_args(args)
+    init = parser.instantiate(ns)
+    cfg = MineConfig(**{f.name: getattr(init, f.name) for f in fields(MineConfig)})
+    return stage, cfg, bool(ns.overwrite)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    stage, cfg, overwrite = config_from_args(sys.argv[1:] if argv is None else argv)
+    from hn_lightning.mining.pipeline import STAGES, MiningPipeline, StageNotReady, StageSettingsChanged
+    from hn_lightning.mining.progress import console
+
+    pipeline = MiningPipeline(cfg)
+    t0 = time.time()
+    try:
+        if stage == "report":
+            console.print(f"report: {pipeline.write_report()}")
+            return 0
+        pipeline.run(STAGES if stage == "all" else (stage,), overwrite=overwrite)
+    except (StageSettingsChanged, StageNotReady, FileNotFoundError) as exc:
+        console.print(f"[red]{exc}")
+        return 2
+    console.print(f"mine {stage}: done in {time.time() - t0:.1f}s. Outputs in {pipeline.out}")
+    if stage in ("all", "pair"):
+        console.print(f"  train on:  {pipeline.out / 'pairs' / 'hardneg'}  (baseline: pairs/random with weighting none; "
+                      f"control: pairs/shuffled)\n  report:    {pipeline.out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

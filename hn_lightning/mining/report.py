@@ -1,0 +1,153 @@
+"""``report.md``: the funnel, what each threshold removes, the weight histogram, example pairs, timings."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hn_lightning.mining.config import MineConfig
+from hn_lightning.mining.filters import DEGENERATE_RULES
+from hn_lightning.mining.selection import CRITERIA
+
+__all__ = ["histogram", "render_report", "threshold_rows"]
+
+_RULE_SETTINGS = {
+    "empty": "completion blank",
+    "truncated": "finish_reason = length (drop_truncated={drop_truncated})",
+    "no_answer": "answer checker extracts nothing",
+    "repetition": "repeated {repetition_ngram}-gram fraction >= {max_repeated_ngram_fraction} or a char run >= {max_char_run}",
+    "nonsensical": "< {min_words} words, alnum < {min_alnum_fraction}, non-ASCII > {max_non_ascii_fraction}",
+    "trivially_correct": "answer correct and all dims < {trivially_correct_max_dim}",
+    "trivially_wrong": "wrongness > {trivially_wrong_min_wrongness} and absurdity > {trivially_wrong_min_absurdity}",
+}
+_CRITERION_SETTINGS = {
+    "wrong_answer": "final answer wrong (require_wrong_answer={require_wrong_answer})",
+    "wrongness_band": "{min_wrongness} <= wrongness <= {max_wrongness}",
+    "elevated_dim": "max({dims}) >= {min_elevated}",
+    "confident": "confidence >= {min_confidence} (missing: {missing_confidence})",
+    "close": "near miss (rel. tol. {near_miss_rel_tol}) or reference coverage >= {min_reference_coverage}, "
+             "<= {max_missed_steps} missed steps, s_sem <= {max_sem_for_alignment}",
+}
+
+
+def _pct(n: int, d: int) -> str:
+    return f"{100.0 * n / d:.1f}%" if d else "-"
+
+
+def threshold_rows(funnel: dict[str, Any], cfg: MineConfig) -> list[tuple[str, str, int, int, int, int]]:
+    """``(rule, setting, removed in sequence, stage input, fails alone, total input)`` per rule/criterion."""
+    f, fc, sc = funnel, vars(cfg.filters), vars(cfg.selection)
+    rows = []
+    for rule in DEGENERATE_RULES:
+        st = f["degenerate"]
+        rows.append((f"degenerate/{rule}", _RULE_SETTINGS[rule].format(**fc), st["removed_by"][rule], st["input"],
+                     st["fails_alone"][rule], f["input"]))
+    for name in ("trivially_correct", "trivially_wrong"):
+        st = f[name]
+        rows.append((name, _RULE_SETTINGS[name].format(**fc), st["removed"], st["input"], st["fails_alone"][name], f["input"]))
+    for crit in CRITERIA:
+        st = f["selection"]
+        rows.append((f"select/{crit}", _CRITERION_SETTINGS[crit].format(dims=", ".join(cfg.selection.elevated_dims), **sc),
+                     st["removed_by"][crit], st["input"], st["fails_alone"][crit], f["input"]))
+    return rows
+
+
+def histogram(values: list[float], bins: int = 10, width: int = 40) -> list[str]:
+    """A text histogram (one line per bin: range, count, bar)."""
+    if not values:
+        return ["(no values)"]
+    lo, hi = min(values), max(values)
+    if math.isclose(lo, hi):
+        hi = lo + 1e-9
+    step = (hi - lo) / bins
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, int((v - lo) / step))] += 1
+    top = max(counts)
+    return [f"{lo + i * step:6.3f}-{lo + (i + 1) * step:6.3f} | {c:5d} {'#' * round(width * c / top) if top else ''}"
+            for i, c in enumerate(counts)]
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n] + f" [... {len(text) - n} more chars]"
+
+
+def _example(pair: dict[str, Any], n: int) -> list[str]:
+    s = pair.get("scores", {}).get("rejected") or {}
+    dims = ", ".join(f"{k}={s[k]:.2f}" for k in ("s_sem", "s_struct", "s_order", "s_logic", "s_sym", "s_ans") if s.get(k) is not None)
+    conf = f"{s['confidence']:.2f}" if s.get("confidence") is not None else "-"
+    ppl = f"{s['ppl']:.2f}" if s.get("ppl") is not None else "-"
+    lines = [f"#### `{pair['id']}`", "",
+             f"w_raw **{pair['w_raw']:.3f}**; wrongness {s.get('wrongness', 0):.3f}, absurdity {s.get('absurdity', 0):.3f}, "
+             f"confidence {conf}, ppl {ppl}; {dims}; chosen from {pair['meta']['chosen_source']}", ""]
+    flags = s.get("flags") or []
+    if flags:
+        lines += ["Verifier flags: " + "; ".join(flags[:4]), ""]
+    lines += ["Prompt:", "```text", _cut(pair["prompt"], n), "```", "Chosen:", "```text", _cut(pair["chosen"], n), "```",
+              "Rejected:", "```text", _cut(pair["rejected"], n), "```", ""]
+    return lines
+
+
+def render_report(cfg: MineConfig, funnel: dict[str, Any], hard_pairs: list[dict[str, Any]],
+                  manifest: dict[str, Any]) -> str:
+    """The Markdown report."""
+    f = funnel
+    n = f["input"]
+    out = [f"# Hard-negative mining report: `{cfg.out}`", ""]
+    out += [f"Policy `{cfg.policy.name_or_path}`, candidates `{cfg.candidates.mode}`"
+            + (f" (K={cfg.candidates.sampling.num_samples}, T={cfg.candidates.sampling.temperature}, "
+               f"top-p={cfg.candidates.sampling.top_p}, max_new_tokens={cfg.candidates.sampling.max_new_tokens})"
+               if cfg.candidates.mode == "sample" else "")
+            + f", seed {cfg.seed}; {f['problems']} problems, {f['input']} samples "
+            f"({f['input_correct']} with a correct final answer, {_pct(f['input_correct'], n)}).", ""]
+    out += ["## Funnel", "", "| stage | samples | % of input |", "| --- | ---: | ---: |"]
+    rows = [("candidates", n), ("after degenerate removal", f["after_degenerate"]),
+            ("after trivially-correct removal", f["after_trivially_correct"]),
+            ("after trivially-wrong removal", f["after_trivially_wrong"]),
+            ("selected hard negatives", f["hard_negatives"])]
+    if "paired" in f:
+        rows.append(("paired (hard-negative arm)", f["paired"]))
+    out += [f"| {name} | {v} | {_pct(v, n)} |" for name, v in rows]
+    ok = all(f["identities"].values())
+    out += ["", f"Identities ({'all hold' if ok else 'VIOLATED'}): " + "; ".join(f["identities"]), ""]
+    out += ["## What each threshold removes", "",
+            "*In sequence*: samples removed by this rule and no earlier one (these add up to the funnel). "
+            "*Alone*: samples of the stage's input that fail the rule, whatever else they fail.", "",
+            "| rule | setting | removed in sequence | % of stage input | fails alone | % of stage input |",
+            "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for rule, setting, seq, stage_in, alone, _total in threshold_rows(f, cfg):
+        out.append(f"| {rule} | {setting} | {seq} | {_pct(seq, stage_in)} | {alone} | {_pct(alone, stage_in)} |")
+    if "arms" in f:
+        a = f["arms"]
+        out += ["", "## Arms", "", "| arm | pairs | weights | folder |", "| --- | ---: | --- | --- |",
+                f"| hard negatives | {a.get('hardneg', 0)} | verifier `w_raw` | `pairs/hardneg` |"]
+        if "random" in a:
+            short = a.get("random_shortfall", 0)
+            out.append(f"| random-uniform | {a['random']} | 1.0 | `pairs/random`"
+                       + (f" ({short} short: too few wrong samples with a chosen option)" if short else "") + " |")
+        if "shuffled" in a:
+            out.append(f"| shuffled weights | {a['shuffled']} | permuted `w_raw` | `pairs/shuffled` |")
+    if "pairing" in f:
+        p = f["pairing"]
+        out += ["", f"Chosen side of the hard-negative pairs: {p['chosen_policy']} policy samples, "
+                f"{p['chosen_reference']} reference solutions; {p['no_chosen']} hard negatives had no chosen, "
+                f"{p['over_cap']} were over the per-problem cap; {p['problems_with_pairs']} problems have pairs."]
+    weights = [p["w_raw"] for p in hard_pairs]
+    out += ["", "## w_raw of the hard-negative pairs", ""]
+    if weights:
+        mean = sum(weights) / len(weights)
+        out.append(f"n={len(weights)}, mean {mean:.3f}, min {min(weights):.3f}, max {max(weights):.3f}")
+    out += ["", "```text", *histogram(weights, cfg.report.histogram_bins), "```", ""]
+    stages = manifest.get("stages", {})
+    if stages:
+        out += ["## Timing", "", "| stage | seconds | counts |", "| --- | ---: | --- |"]
+        for name, st in stages.items():
+            counts = ", ".join(f"{k}={v}" for k, v in (st.get("counts") or {}).items() if not isinstance(v, (dict, list)))
+            out.append(f"| {name} | {st.get('seconds', 0):.1f} | {counts} |")
+        out.append("")
+    if hard_pairs and cfg.report.examples > 0:
+        out += ["## Example pairs", ""]
+        step = max(1, len(hard_pairs) // cfg.report.examples)
+        for pair in hard_pairs[::step][: cfg.report.examples]:
+            out += _example(pair, cfg.report.max_example_chars)
+    return "\n".join(out) + "\n"
