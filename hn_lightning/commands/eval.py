@@ -111,21 +111,11 @@ def _summary_tables(summary: dict[str, Any]):
 
 def _run_task(console, engine, items, settings, generation, out_dir: Path, checker, args) -> dict[str, Any]:
     """Evaluate one task under a rich progress bar (done / total, running accuracy, ETA)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from hn_lightning.evaluation.runner import evaluate_items
+    from hn_lightning.progress import progress_bar
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("acc {task.fields[acc]}"),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     stats = {"n": 0, "correct": 0}
-    with Progress(*columns, console=console, disable=args.no_progress) as progress:
+    with progress_bar(console=console, enabled=not args.no_progress, extra="acc {task.fields[acc]}") as progress:
         bar = progress.add_task(settings.task, total=len(items), acc="-")
 
         def on_start(total: int, done: int) -> None:

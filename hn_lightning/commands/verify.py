@@ -91,27 +91,22 @@ def _done_ids(paths: list[Path]) -> set[str]:
     return done
 
 
-def _count_lines(path: Path) -> int:
-    with open(path, encoding="utf-8") as fh:
-        return sum(1 for line in fh if line.strip())
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
     from rich.table import Table
 
-    from hn_lightning.io import JsonlError, SkipPolicy, atomic_write_json, atomic_writer, iter_jsonl
+    from hn_lightning.io import (
+        JsonlError,
+        SkipPolicy,
+        atomic_write_json,
+        atomic_writer,
+        count_lines,
+        iter_jsonl,
+    )
     from hn_lightning.paths import resolve_data_path
+    from hn_lightning.progress import progress_bar
     from hn_lightning.verifier import MathVerifier, VerifierConfig
     from hn_lightning.verifier.fields import FieldMap, record_to_input
 
@@ -151,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     verifier = MathVerifier(cfg)
     policy = SkipPolicy(on_error=args.on_error)
-    total_lines = _count_lines(in_path)
+    total_lines = count_lines(in_path)
     if args.limit is not None:
         total_lines = min(total_lines, args.limit)
     seen: set[str] = set()
@@ -178,9 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         progress.advance(task, len(pending))
         pending.clear()
 
-    columns = [TextColumn("verify"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
     try:
-        with Progress(*columns, console=console, disable=args.no_progress) as progress:
+        with progress_bar(console=console, enabled=not args.no_progress) as progress:
             task = progress.add_task("verify", total=total_lines)
             n_records = 0
             for lineno, record in iter_jsonl(in_path, policy):

@@ -12,19 +12,10 @@ from torch.utils.data import DataLoader
 from hn_lightning import SYSTEM_PROMPT
 from hn_lightning.data.pair_stream import FlattenSteps, PairStream, StreamConfig, Weighting
 from hn_lightning.data.tokenizer_source import resolve_tokenizer
-from hn_lightning.io.jsonl import expand_paths
+from hn_lightning.io.jsonl import count_lines, expand_paths
 from hn_lightning.paths import refuse_test_files
 
 log = logging.getLogger(__name__)
-
-
-def count_lines(paths: list[Path]) -> int:
-    """Non-blank lines in all files (an upper bound on the number of pairs)."""
-    total = 0
-    for path in paths:
-        with open(path, "rb") as handle:
-            total += sum(1 for line in handle if line.strip())
-    return total
 
 
 class PreferenceDataModule(L.LightningDataModule):

@@ -52,6 +52,17 @@ class SkipPolicy:
             raise JsonlError(error.path, error.line, f"more than max_skips={self.max_skips} malformed records; last: {error.reason}")
 
 
+def count_lines(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> int:
+    """Non-blank lines in one file or in all of ``paths`` (an upper bound on the records)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    total = 0
+    for path in paths:
+        with open(path, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
+
+
 def expand_paths(specs: str | os.PathLike | Iterable[str | os.PathLike], suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
     """Expand files, directories (recursively, files ending in ``suffixes``) and globs, sorted, deduplicated.
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.io.atomic import atomic_write_json, atomic_write_text, atomic_writer
-from hn_lightning.io.jsonl import SkipPolicy, iter_jsonl
+from hn_lightning.io.jsonl import SkipPolicy, count_lines, iter_jsonl
 from hn_lightning.mining.baselines import answer_only_items, random_pair_plan, random_pairs, shuffled_pairs
 from hn_lightning.mining.candidates import answer_verdict, problem_batches, sample_batch
 from hn_lightning.mining.config import MineConfig, fingerprint
@@ -68,14 +68,6 @@ class StageSettingsChanged(RuntimeError):
 
 class StageNotReady(RuntimeError):
     """A stage was asked to run before the stage it reads from completed."""
-
-
-def _count_lines(paths: list[Path]) -> int:
-    n = 0
-    for p in paths:
-        with open(p, "rb") as fh:
-            n += sum(1 for line in fh if line.strip())
-    return n
 
 
 class MiningPipeline:
@@ -307,10 +299,10 @@ class MiningPipeline:
         cand = shard_paths(self.stage_dir("candidates"))
         done = {shard_index(p) for p in shard_paths(d)}
         todo = [p for p in cand if shard_index(p) not in done]
-        total = _count_lines(cand)
+        total = count_lines(cand)
         with stage_progress(self.cfg.progress) as progress:
             task = progress.add_task("score", total=total, unit="samples",
-                                     completed=_count_lines([p for p in cand if shard_index(p) in done]))
+                                     completed=count_lines([p for p in cand if shard_index(p) in done]))
             for path in todo:
                 records = [r for _, r in iter_jsonl(path)]
                 scored = score_records(records, problems, self.res.verifier(), self.cfg.scoring.batch_size,

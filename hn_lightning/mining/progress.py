@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
+
+from hn_lightning.progress import progress_bar
 
 __all__ = ["stage_progress", "console"]
 
@@ -19,16 +14,5 @@ console = Console(stderr=True)
 
 
 def stage_progress(enabled: bool = True) -> Progress:
-    """``with stage_progress() as p: task = p.add_task("score", total=n); p.advance(task, k)``."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[unit]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled,
-        transient=False,
-    )
+    """``with stage_progress() as p: task = p.add_task("score", total=n, unit="samples"); p.advance(task, k)``."""
+    return progress_bar(console=console, enabled=enabled, extra="{task.fields[unit]}")
