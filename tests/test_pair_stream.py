@@ -87,11 +87,31 @@ def test_overlong_prompts_are_reported_not_silently_dropped(tmp_path, tokenizer,
 def test_batches_hold_chosen_then_rejected_with_completion_masks(tmp_path, tokenizer):
     path = write_jsonl(tmp_path / "pairs.jsonl", [pair(i) for i in range(4)])
     batch = next(iter(dm_for(path, tokenizer, shuffle=False, micro_batch_size=2).train_dataloader()))
-    assert batch["input_ids"].shape[0] == 4 and batch["weights"].shape == (2,)
+    assert batch["input_ids"].shape[0] == 4 and len(batch["weights"]) == 2
     for row, side in ((0, "chosen"), (2, "rejected")):
         text = tokenizer.decode(batch["input_ids"][row][batch["loss_mask"][row]])
         assert text == pair(0)[side] + "<|im_end|>\n"
     assert int(batch["chosen_tokens"][0]) == int(batch["loss_mask"][0].sum())
+
+
+def test_half_precision_input_casting_leaves_weights_and_lengths_exact(tmp_path, tokenizer):
+    """Lightning's bf16-true/16-true cast every floating tensor of a batch; weights and lengths must survive."""
+    from lightning.pytorch.plugins.precision import HalfPrecision
+
+    long_answer = " ".join(f"step {i} gives {i * 7}." for i in range(80))    # > 256 tokens
+    recs = [pair(0, w_raw=1.2345, chosen=long_answer), pair(1, w_raw=3.1)]
+    path = write_jsonl(tmp_path / "pairs.jsonl", recs)
+    dm = PreferenceDataModule(train_files=[str(path)], max_length=1024, shuffle=False, micro_batch_size=2)
+    dm.tokenizer = tokenizer
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert int(batch["chosen_tokens"][0]) > 256
+    for precision in ("bf16-true", "16-true"):
+        cast = HalfPrecision(precision).convert_input(batch)
+        assert cast["weights"] == batch["weights"]                               # exact Python floats
+        assert torch.equal(cast["chosen_tokens"], batch["chosen_tokens"])       # int64, untouched
+        assert torch.equal(cast["rejected_tokens"], batch["rejected_tokens"])
+        assert not any(torch.is_tensor(v) and v.is_floating_point() for v in cast.values())
 
 
 def test_workers_produce_the_same_batches_in_the_same_order(tmp_path, tokenizer):
@@ -139,8 +159,8 @@ def test_ranks_split_each_global_batch_and_share_its_weights(tmp_path, tokenizer
     assert [i for ids, _ in r0 for i in ids] == ["p0", "p1", "p4", "p5"]
     assert [i for ids, _ in r1 for i in ids] == ["p2", "p3", "p6", "p7"]
     # weights normalized over the 4-pair global batch: raw 1..4 -> mean 2.5
-    w0 = torch.cat([w for _, w in r0[:2]])
-    w1 = torch.cat([w for _, w in r1[:2]])
+    w0 = torch.tensor([x for _, w in r0[:2] for x in w])
+    w1 = torch.tensor([x for _, w in r1[:2] for x in w])
     unit = torch.tensor([1.0, 2.0, 3.0, 4.0]) / 2.5
     torch.testing.assert_close(torch.cat([w0, w1]), 1 + 0.3 * (unit - 1))
     assert len(single) == 8

@@ -18,9 +18,14 @@ from hn_lightning.data.pairs import TokenizedPair
 def collate_pairs(pairs: Sequence[TokenizedPair], weights: torch.Tensor, pad_id: int, pad_to_multiple_of: int = 8) -> dict[str, Any]:
     """Batch ``B`` pairs with their (already normalized) weights ``[B]``.
 
-    Returns ``input_ids``, ``position_ids``, ``loss_mask`` (``[2B, L]``), ``weights`` ``[B]``,
-    ``chosen_tokens``/``rejected_tokens`` ``[B]``, ``num_tokens``, ``sum_sq_len`` and the lists ``ids``,
-    ``chosen_keys``, ``rejected_keys``, ``meta``.
+    Returns ``input_ids``, ``position_ids``, ``loss_mask`` (``[2B, L]``), ``weights`` (a list of ``B``
+    Python floats), ``chosen_tokens``/``rejected_tokens`` (``[B]`` int64), ``num_tokens``, ``sum_sq_len``
+    and the lists ``ids``, ``chosen_keys``, ``rejected_keys``, ``meta``.
+
+    No floating-point tensor is in the batch on purpose: Lightning's ``bf16-true``/``16-true`` precision
+    casts every floating tensor of a batch to half precision before the step (``convert_input``), which
+    would round the verifier weights (relative error up to 2^-9) and completion lengths above 256.
+    ``DPOModule`` turns the weights into an fp32 tensor itself.
     """
     seqs = [p.prompt_ids + p.chosen_ids for p in pairs] + [p.prompt_ids + p.rejected_ids for p in pairs]
     prompt_lens = [len(p.prompt_ids) for p in pairs] * 2
@@ -41,9 +46,9 @@ def collate_pairs(pairs: Sequence[TokenizedPair], weights: torch.Tensor, pad_id:
         "input_ids": input_ids,
         "position_ids": position_ids,
         "loss_mask": loss_mask,
-        "weights": weights.to(torch.float32),
-        "chosen_tokens": torch.tensor([len(p.chosen_ids) for p in pairs], dtype=torch.float32),
-        "rejected_tokens": torch.tensor([len(p.rejected_ids) for p in pairs], dtype=torch.float32),
+        "weights": [float(w) for w in torch.as_tensor(weights, dtype=torch.float64).tolist()],
+        "chosen_tokens": torch.tensor([len(p.chosen_ids) for p in pairs], dtype=torch.long),
+        "rejected_tokens": torch.tensor([len(p.rejected_ids) for p in pairs], dtype=torch.long),
         "num_tokens": torch.tensor(sum(lengths)),
         "sum_sq_len": torch.tensor(sum(n * n for n in lengths)),
         "ids": [p.id for p in pairs],

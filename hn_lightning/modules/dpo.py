@@ -198,11 +198,14 @@ class DPOModule(CausalLMModule):
         B = len(batch["ids"])
         seq = self._sequence_logps(self.policy, batch)
         ref_c, ref_r = self.reference_logps(batch)
-        logps = PairLogps(seq[:B], seq[B:], ref_c, ref_r, batch["chosen_tokens"], batch["rejected_tokens"])
+        # counts and weights arrive as int64 / Python floats (immune to half-precision input casting)
+        chosen_tokens = batch["chosen_tokens"].to(device=seq.device, dtype=torch.float32)
+        rejected_tokens = batch["rejected_tokens"].to(device=seq.device, dtype=torch.float32)
+        logps = PairLogps(seq[:B], seq[B:], ref_c, ref_r, chosen_tokens, rejected_tokens)
         losses, chosen_rewards, rejected_rewards = self.loss_fn(logps)
         if self.nll_alpha:
             losses = losses + self.nll_alpha * nll_term(logps.policy_chosen, logps.chosen_tokens)
-        weights = batch["weights"]
+        weights = torch.as_tensor(batch["weights"], dtype=torch.float32, device=losses.device)
         out = {
             "losses": losses.detach(),
             "weights": weights.detach(),
@@ -212,8 +215,8 @@ class DPOModule(CausalLMModule):
             "policy_rejected_logps": logps.policy_rejected.detach(),
             "ref_chosen_logps": ref_c.detach(),
             "ref_rejected_logps": ref_r.detach(),
-            "chosen_tokens": batch["chosen_tokens"],
-            "rejected_tokens": batch["rejected_tokens"],
+            "chosen_tokens": chosen_tokens,
+            "rejected_tokens": rejected_tokens,
         }
         return weighted_mean(losses, weights), out
 
