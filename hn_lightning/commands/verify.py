@@ -82,13 +82,9 @@ def _load_overrides(path: str | None, sets: list[str]) -> dict[str, Any]:
 
 
 def _done_ids(paths: list[Path]) -> set[str]:
-    done: set[str] = set()
-    for p in paths:
-        with open(p, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    done.add(json.loads(line)["id"])
-    return done
+    from hn_lightning.io import iter_jsonl
+
+    return {record["id"] for path in paths for _, record in iter_jsonl(path)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,8 +92,7 @@ def eval_dtype(name: str = "auto") -> str:
 def load_engine(model: str, *, backend: Backend = "auto", dtype: str = "auto", trust_remote_code: bool = False,
                 attn_implementation: str = "auto", device: str | None = None) -> Engine:
     """An engine for ``model`` (registered name, HF directory or .gguf; see :func:`resolve_model_dir`)."""
-    from hn_lightning.models import ModelConfig, load_causal_lm, load_tokenizer, resolve_model_dir
-    from hn_lightning.models.gguf import fix_special_tokens
+    from hn_lightning.models import ModelConfig, load_for_inference, resolve_model_dir
 
     model_dir = resolve_model_dir(model)
     dtype = eval_dtype(dtype)
@@ -103,9 +102,5 @@ def load_engine(model: str, *, backend: Backend = "auto", dtype: str = "auto", t
         return VLLMEngine(model_dir, dtype=dtype, trust_remote_code=trust_remote_code)
     config = ModelConfig(name_or_path=str(model_dir), dtype=dtype, attn_implementation=attn_implementation,
                          trust_remote_code=trust_remote_code)
-    tokenizer = load_tokenizer(model_dir, trust_remote_code)
-    hf_model = load_causal_lm(config, model_dir)
-    fix_special_tokens(tokenizer, hf_model)
-    target = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    hf_model.to(target).eval()
+    hf_model, tokenizer = load_for_inference(config, model_dir, device=device)
     return HFEngine(hf_model, tokenizer)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hn_lightning.io.atomic import atomic_write_json, atomic_write_text, atomic_writer
+from hn_lightning.io.atomic import atomic_directory, atomic_write_json, atomic_write_text, atomic_writer
 from hn_lightning.io.jsonl import SkipPolicy, count_lines, iter_jsonl
 from hn_lightning.mining.baselines import answer_only_items, random_pair_plan, random_pairs, shuffled_pairs
 from hn_lightning.mining.candidates import answer_verdict, problem_batches, sample_batch
@@ -408,15 +408,11 @@ class MiningPipeline:
 
     def _write_arm(self, arm: str, pairs: list[dict[str, Any]]) -> None:
         """Write ``pairs/<arm>/shard-*.jsonl`` into a scratch folder, then swap it in."""
-        base = self.stage_dir("pair")
-        final, scratch = base / arm, base / f".{arm}.partial"
-        shutil.rmtree(scratch, ignore_errors=True)
         size = max(1, self.cfg.pairing.pairs_per_shard)
         chunks = [pairs[i: i + size] for i in range(0, len(pairs), size)] or [[]]
-        for i, chunk in enumerate(chunks):
-            write_shard(scratch, i, chunk)
-        shutil.rmtree(final, ignore_errors=True)
-        scratch.rename(final)
+        with atomic_directory(self.stage_dir("pair") / arm) as scratch:
+            for i, chunk in enumerate(chunks):
+                write_shard(scratch, i, chunk)
 
     def write_report(self, pairs: list[dict[str, Any]] | None = None, funnel: dict[str, Any] | None = None) -> Path:
         """(Re)write ``report.md`` from the funnel, the hard-negative pairs and the manifest."""

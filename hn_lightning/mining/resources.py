@@ -54,20 +54,13 @@ class Resources:
     def model(self):
         """The policy in eval mode (on the GPU when there is one)."""
         if self._model is None:
-            import torch
-
-            from hn_lightning.models import ModelConfig, load_causal_lm
-            from hn_lightning.models.gguf import fix_special_tokens
+            from hn_lightning.models import ModelConfig, load_for_inference
 
             p = self.cfg.policy
             mc = ModelConfig(name_or_path=p.name_or_path, dtype=p.dtype, attn_implementation=p.attn_implementation,
                              trust_remote_code=p.trust_remote_code)
             t0 = time.perf_counter()
-            model = load_causal_lm(mc, self.model_dir())
-            fix_special_tokens(self.tokenizer(), model)
-            if torch.cuda.is_available():
-                model = model.cuda()
-            model.eval()
+            model, _ = load_for_inference(mc, self.model_dir(), tokenizer=self.tokenizer())
             self._model = model
             console.print(f"policy {p.name_or_path} loaded in {time.perf_counter() - t0:.1f}s ({next(model.parameters()).dtype})")
         return self._model

@@ -136,3 +136,17 @@ def build_policy(config: ModelConfig, model_dir: str | Path | None = None):
     fix_special_tokens(tokenizer, model)
     model = apply_finetuning(model, config)
     return model, tokenizer, model_dir
+
+
+def load_for_inference(config: ModelConfig, model_dir: str | Path | None = None, tokenizer=None,
+                       device: str | torch.device | None = None):
+    """The model of ``config`` in eval mode on ``device`` (default: CUDA when available, else CPU),
+    with its generation stop tokens fixed; returns ``(model, tokenizer)`` (``tokenizer`` is loaded
+    unless given)."""
+    model_dir = Path(model_dir or resolve_model_dir(config.name_or_path))
+    if tokenizer is None:
+        tokenizer = load_tokenizer(model_dir, config.trust_remote_code)
+    model = load_causal_lm(config, model_dir)
+    fix_special_tokens(tokenizer, model)
+    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
+    return model, tokenizer
