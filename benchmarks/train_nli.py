@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from hn_lightning.paths import resolve_data_file  # noqa: E402
 from hn_lightning.verifier.nli.head import default_head_dir  # noqa: E402
 from hn_lightning.verifier.nli.train import TrainNLIConfig, train_head  # noqa: E402
 
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gsm8k_train", default="gsm8k:train", help="GSM8K-format train data: a data name or path (default: shipped)")
+    ap.add_argument("--math_train", default="math:train", help="MATH-format train data: a data name or path (default: shipped)")
     ap.add_argument("--no_math", action="store_true", help="synthetic pairs from GSM8K train only")
     ap.add_argument("--head", choices=["steps", "conditions"], default="conditions",
                     help="steps: for successive-step pairs; conditions: adds the state-change neutrals (condition vs step pairs)")
@@ -48,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=None, help="write the metrics JSON here as well")
     args = ap.parse_args(argv)
 
-    base = dict(snli_dir=args.snli_dir, synthetic_per_label=args.synthetic_per_label, hidden=args.hidden,
+    base = dict(snli_dir=args.snli_dir, gsm8k_train=resolve_data_file(args.gsm8k_train), math_train=resolve_data_file(args.math_train),
+                synthetic_per_label=args.synthetic_per_label, hidden=args.hidden,
                 epochs=args.epochs, seed=args.seed, state_change_neutrals=args.head == "conditions")
     if args.no_math:
         base["math_train"] = None

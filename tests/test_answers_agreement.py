@@ -13,7 +13,8 @@ from hn_lightning.paths import shared_data_dir
 
 DATA = shared_data_dir()
 pytestmark = pytest.mark.skipif(
-    not (DATA / "sampled_solutions").is_dir(), reason=f"shared data not found at {DATA}"
+    not (DATA / "sampled_solutions").is_dir() or not (DATA / "stepdpo").is_dir(),
+    reason=f"needs files the package does not ship (stepdpo/, sampled_solutions/) from the shared data folder {DATA} ($HN_SHARED_DATA)",
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -94,16 +96,16 @@ def test_skip_policy_counts_malformed_lines(tmp_path, tokenizer):
     assert dm.stats.records == 2 and dm.stats.skipped_malformed == 2
 
 
-def test_test_files_are_refused_unless_forced(shared_data, tokenizer):
-    assert looks_like_test_file(shared_data / "gsm8k" / "test.jsonl")
-    assert looks_like_test_file(shared_data / "stepdpo" / "MATH_test_data.jsonl")
-    assert looks_like_test_file(shared_data / "math" / "math500_test.jsonl")
-    assert not looks_like_test_file(shared_data / "math" / "train.jsonl")
-    dm = SFTDataModule(train_files=["shared:gsm8k/test.jsonl"], max_length=64)
+def test_test_files_are_refused_unless_forced(tokenizer):
+    assert looks_like_test_file(Path("data/gsm8k/test.jsonl"))
+    assert looks_like_test_file(Path("data/stepdpo/MATH_test_data.jsonl"))
+    assert looks_like_test_file(Path("data/math/math500_test.jsonl"))
+    assert not looks_like_test_file(Path("data/math/train.jsonl"))
+    dm = SFTDataModule(train_files=["gsm8k:test"], max_length=64)
     dm.tokenizer = tokenizer
-    with pytest.raises(TestDataRefused, match="gsm8k/test.jsonl"):
+    with pytest.raises(TestDataRefused, match="gsm8k:test"):
         dm.setup("fit")
-    forced = SFTDataModule(train_files=["shared:gsm8k/test.jsonl"], max_length=512, allow_test_data=True, max_examples=4)
+    forced = SFTDataModule(train_files=["gsm8k:test"], max_length=512, allow_test_data=True, max_examples=4)
     forced.tokenizer = tokenizer
     forced.setup("fit")
     assert forced.stats.records == 4

@@ -71,7 +71,7 @@ def plain_fit(tmp_path_factory):
     return rec, sft_file
 
 
-def test_callback_does_not_change_the_training_loss_sequence(tmp_path, plain_fit, shared_data):
+def test_callback_does_not_change_the_training_loss_sequence(tmp_path, plain_fit):
     plain, sft_file = plain_fit
     cb = MathEvalCallback(tasks=["gsm8k", "math"], every_n_steps=2, limit=2, seed=1, batch_size=2, max_new_tokens=6,
                           out_dir=str(tmp_path / "eval"))

@@ -41,7 +41,7 @@ def test_sft_system_and_chat_template(tokenizer):
         build_prompt("alpaca", q)  # type: ignore[arg-type]
 
 
-def test_named_tasks_load_with_golds_subjects_and_levels(shared_data):
+def test_named_tasks_load_with_golds_subjects_and_levels():
     gsm = load_task("gsm8k")
     assert len(gsm) == 1319 and gsm[0].id == "GSM8K_0" and gsm[0].gold == ["18"]
     assert gsm[0].question.startswith("Janet’s ducks lay 16 eggs")
@@ -57,7 +57,7 @@ def test_named_tasks_load_with_golds_subjects_and_levels(shared_data):
     assert len(m500) == 500 and m500[0].id.startswith("test/") and isinstance(m500[0].level, int)
 
 
-def test_limit_and_seeded_subset(shared_data):
+def test_limit_and_seeded_subset():
     assert [i.id for i in load_task("gsm8k", limit=3)] == ["GSM8K_0", "GSM8K_1", "GSM8K_2"]
     a = load_task("gsm8k", limit=20, seed=7)
     b = load_task("gsm8k", limit=20, seed=7)

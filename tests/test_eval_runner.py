@@ -136,7 +136,7 @@ def test_other_settings_are_refused_unless_overwritten(tmp_path):
     assert "You are a mathematical reasoning expert" in _lines(tmp_path / "samples.jsonl")[0]["prompt"]
 
 
-def test_math_breakdown_by_subject_and_level(tmp_path, shared_data):
+def test_math_breakdown_by_subject_and_level(tmp_path):
     items = load_task("math", limit=40, seed=5)
     answers = {it.question: (it.gold[-1] if it.level in (1, 2) else "wrong") for it in items}
     summary = evaluate_items(ScriptedEngine(answers), items, RunSettings(task="math"), GenerationConfig(), tmp_path)

@@ -16,7 +16,7 @@ from tests.conftest import write_jsonl
 def test_shipped_configs_parse(name):
     stage, cfg, overwrite = config_from_args(["--config", str(REPO / "configs" / name)])
     assert stage == "all" and not overwrite
-    assert cfg.problems.gsm8k == "shared:gsm8k/train.jsonl" and not cfg.problems.allow_test_data
+    assert cfg.problems.gsm8k == "gsm8k:train" and not cfg.problems.allow_test_data
     assert cfg.scoring.verifier["fine_channel"] == "gated"
     assert cfg.selection.elevated_dims == ["s_struct", "s_order", "s_logic", "s_sym"]
 
@@ -41,7 +41,7 @@ def test_stage_word_overrides_and_print_config(capsys):
     assert "# ``trivially_wrong``: wrongness above this" in printed
 
 
-def test_gsm8k_and_math_problems(shared_data):
+def test_gsm8k_and_math_problems():
     problems = load_problems(ProblemsConfig(shuffle=False, limit_per_source=2))
     assert [p.id for p in problems] == ["gsm8k-train-0", "gsm8k-train-1", "math-train-0", "math-train-1"]
     g = problems[0]
@@ -51,7 +51,7 @@ def test_gsm8k_and_math_problems(shared_data):
     a = load_problems(ProblemsConfig(math=None, limit=5, seed=1))
     assert a == load_problems(ProblemsConfig(math=None, limit=5, seed=1))            # seeded subset
     assert a != load_problems(ProblemsConfig(math=None, limit=5, seed=2))
-    assert source_name("shared:gsm8k/train.jsonl") == "gsm8k-train"
+    assert source_name("gsm8k:train") == "gsm8k-train" and source_name("math:train") == "math-train"
 
 
 def test_custom_sources_and_test_file_refusal(tmp_path):
@@ -66,8 +66,8 @@ def test_custom_sources_and_test_file_refusal(tmp_path):
                                                             ("mine-extra-x2", "What is 5-1?", "4")]
     assert problems[1].reference == ""
     with pytest.raises(TestDataRefused):
-        load_problems(ProblemsConfig(gsm8k="shared:gsm8k/test.jsonl", math=None))
-    assert load_problems(ProblemsConfig(gsm8k="shared:gsm8k/test.jsonl", math=None, allow_test_data=True, limit=1))
+        load_problems(ProblemsConfig(gsm8k="gsm8k:test", math=None))
+    assert load_problems(ProblemsConfig(gsm8k="gsm8k:test", math=None, allow_test_data=True, limit=1))
 
 
 def test_a_stage_before_its_input_exits_with_a_message(tmp_path, capsys):

@@ -202,6 +202,6 @@ def test_changed_sampling_settings_refuse_to_resume_and_filters_redo(finished, t
 
 def test_test_files_are_refused(tmp_path, tokenizer, verifier):
     cfg = make_cfg(tmp_path / "run")
-    cfg.problems.gsm8k = "shared:gsm8k/test.jsonl"
+    cfg.problems.gsm8k = "gsm8k:test"
     with pytest.raises(TestDataRefused):
         MiningPipeline(cfg, tokenizer=tokenizer, verifier=verifier).run(["candidates"])

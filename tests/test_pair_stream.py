@@ -124,9 +124,9 @@ def test_workers_produce_the_same_batches_in_the_same_order(tmp_path, tokenizer)
     assert other_seed != base
 
 
-def test_test_files_are_refused(tmp_path, tokenizer, shared_data):
-    with pytest.raises(TestDataRefused):
-        dm_for(shared_data / "sampled_solutions" / "qwen25math_math_cot_100.jsonl", tokenizer)
+def test_test_files_are_refused(tmp_path, tokenizer):
+    with pytest.raises(TestDataRefused, match="sampled_solutions"):
+        dm_for(write_jsonl(tmp_path / "sampled_solutions" / "pool.jsonl", [pair(0)]), tokenizer)
     # the guard looks at file names, so a user's own pair shards pass
     ok = write_jsonl(tmp_path / "train_pairs.jsonl", [pair(0)])
     assert dm_for(ok, tokenizer)._paths == [ok]

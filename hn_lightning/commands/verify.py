@@ -36,7 +36,7 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--input", required=True, help="JSONL file of samples (shared:... paths allowed)")
+    ap.add_argument("--input", required=True, help="JSONL file of samples, or a data name (gsm8k:test, hf:..., a datasets folder)")
     ap.add_argument("--output", required=True, help="JSONL file of results (written atomically)")
     fields = ap.add_argument_group("field mapping (dotted paths into nested records allowed)")
     fields.add_argument("--id_field", default=None, help="record id (default 'id'; records without it get 'line:<n>')")
@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         token_logprobs=args.token_logprobs_field, tokens=args.tokens_field,
     )
     if not in_path.is_file():
-        console.print(f"[red]no such input file: {in_path}")
+        from hn_lightning.catalog.resolve import unresolvable
+
+        print(unresolvable(args.input, "input"), file=sys.stderr)  # one unwrapped line
         return 2
 
     if args.overwrite:

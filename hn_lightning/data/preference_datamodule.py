@@ -49,7 +49,7 @@ class PreferenceDataModule(L.LightningDataModule):
     ):
         """
         Args:
-            train_files: pair shards: JSONL files, directories or globs (``shared:`` = the shared data folder).
+            train_files: pair shards: JSONL files, directories or globs (data names: see :mod:`hn_lightning.catalog`).
             val_files: optional held-out pair shards for validation metrics (read in order, unshuffled).
             tokenizer: tokenizer directory; default: the tokenizer of the model being trained.
             system_prompt: system message prepended to string prompts (the paper's SFT prompt); null for none.

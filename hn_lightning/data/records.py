@@ -35,6 +35,18 @@ def gsm8k_solution(answer: str, style: Literal["boxed", "raw"] = "boxed") -> str
     return f"{text[: match.start()].rstrip()}\nThe final answer is $\\boxed{{{final}}}$."
 
 
+def rename_fields(record: dict[str, Any], fields: dict[str, str], path: str, line: int) -> dict[str, Any]:
+    """``record`` with ``fields`` (``{new: old}``) renamed; a missing ``old`` is an error naming file and line."""
+    if not fields:
+        return record
+    missing = [old for old in fields.values() if old not in record]
+    if missing:
+        raise JsonlError(path, line, f"missing field(s) {missing} of the field mapping {fields}; the record has {sorted(record)}")
+    renamed = {k: v for k, v in record.items() if k not in fields.values()}
+    renamed.update({new: record[old] for new, old in fields.items()})
+    return renamed
+
+
 def to_messages(
     record: dict[str, Any],
     path: str,

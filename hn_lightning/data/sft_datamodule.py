@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from hn_lightning import SYSTEM_PROMPT
 from hn_lightning.data.chat import Rendered, render_conversation
 from hn_lightning.data.packing import collate_rows, pack_examples
-from hn_lightning.data.records import to_messages
+from hn_lightning.data.records import rename_fields, to_messages
 from hn_lightning.data.resumable import ResumableShuffleSampler, position_state
 from hn_lightning.data.tokenizer_source import resolve_tokenizer
 from hn_lightning.io.jsonl import JsonlError, SkipPolicy, expand_paths, iter_jsonl
@@ -58,8 +58,8 @@ def _collate(items: list[list[Rendered]], pad_id: int, completion_only: bool) ->
 class SFTDataModule(L.LightningDataModule):
     """Reads SFT JSONL, formats it with the chat template and the paper's system prompt, packs it.
 
-    The default data is GSM8K train + MATH train from the shared data folder (14,973 human-written
-    chains of thought; the paper's MetaMathQA is not available offline).
+    The default data is GSM8K train + MATH train as shipped with the package (``gsm8k:train``,
+    ``math:train``: 14,973 human-written chains of thought; the paper's MetaMathQA is not available offline).
     """
 
     def __init__(
@@ -79,12 +79,14 @@ class SFTDataModule(L.LightningDataModule):
         num_workers: int = 0,
         on_error: Literal["raise", "skip"] = "raise",
         allow_test_data: bool = False,
+        fields: dict[str, str] | None = None,
     ):
         """
         Args:
-            train_files: JSONL files, directories or globs (``shared:`` = the shared data folder). Records
-                are ``{"question", "solution"}``, ``{"messages": [...]}``, GSM8K ``{"question", "answer"}`` or
-                MATH ``{"problem", "solution"}``. Default: ``shared:gsm8k/train.jsonl`` + ``shared:math/train.jsonl``.
+            train_files: JSONL files, directories or globs, shipped dataset names (``gsm8k:train``, ``math:train``),
+                Hub datasets (``hf:<org>/<name>[:<config>]:<split>``) or ``datasets`` folders. Records are
+                ``{"question", "solution"}``, ``{"messages": [...]}``, GSM8K ``{"question", "answer"}`` or MATH
+                ``{"problem", "solution"}`` (rename other fields with ``fields``). Default: ``gsm8k:train`` + ``math:train``.
             val_files: optional held-out JSONL files for a validation loss.
             val_fraction: fraction of the training records held out for validation when ``val_files`` is empty.
             tokenizer: tokenizer directory; default: the tokenizer of the model being trained.
@@ -100,9 +102,11 @@ class SFTDataModule(L.LightningDataModule):
             num_workers: DataLoader workers.
             on_error: ``raise`` stops at the first malformed line with file:line; ``skip`` logs and counts it.
             allow_test_data: allow benchmark test files as training data (refused by default).
+            fields: rename record fields before the shape is recognised, ``{new: old}``: e.g.
+                ``{question: prompt, solution: response}`` reads ``prompt``/``response`` records.
         """
         super().__init__()
-        self.train_files = train_files or ["shared:gsm8k/train.jsonl", "shared:math/train.jsonl"]
+        self.train_files = train_files or ["gsm8k:train", "math:train"]
         self.val_files = val_files or []
         self.val_fraction = val_fraction
         self.tokenizer_path = tokenizer
@@ -117,6 +121,7 @@ class SFTDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.on_error = on_error
         self.allow_test_data = allow_test_data
+        self.fields = dict(fields or {})
         self.tokenizer = None
         self.train_set: PackedRows | None = None
         self.val_set: PackedRows | None = None
@@ -135,6 +140,7 @@ class SFTDataModule(L.LightningDataModule):
         for path in paths:
             for line, record in iter_jsonl(path, policy):
                 try:
+                    record = rename_fields(record, self.fields, str(path), line)
                     conversations.append(to_messages(record, str(path), line, self.system_prompt, self.gsm8k_style))
                 except JsonlError as err:
                     policy.handle(err)  # raise, or log and count

@@ -18,7 +18,7 @@ from pathlib import Path
 from hn_lightning.data.records import gsm8k_solution
 from hn_lightning.io.atomic import atomic_writer
 from hn_lightning.io.jsonl import iter_jsonl
-from hn_lightning.paths import resolve_data_path
+from hn_lightning.paths import resolve_data_file
 
 _RESULT = re.compile(r"=\s*\$?(-?\d+(?:\.\d+)?)")
 
@@ -42,10 +42,10 @@ def corrupt(solution: str, rng: random.Random) -> tuple[str, int] | None:
     return "\n".join(lines), len(lines) - 1 - i
 
 
-def make_synthetic_pairs(out: str | Path, n: int = 64, seed: int = 0, source: str = "shared:gsm8k/train.jsonl") -> Path:
+def make_synthetic_pairs(out: str | Path, n: int = 64, seed: int = 0, source: str = "gsm8k:train") -> Path:
     """Write ``n`` synthetic pairs to ``out`` (atomically) and return the path."""
     rng = random.Random(seed)
-    path = resolve_data_path(source)
+    path = resolve_data_file(source)
     records = [(line, rec) for line, rec in iter_jsonl(path)]
     rng.shuffle(records)
     written = 0

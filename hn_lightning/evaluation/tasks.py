@@ -1,10 +1,14 @@
-"""Evaluation tasks: the Step-DPO test files, MATH-500, or any JSONL with a field mapping.
+"""Evaluation tasks: GSM8K and MATH test as Step-DPO scores them, MATH-500, or any JSONL with a field mapping.
 
-* ``gsm8k``: ``shared:stepdpo/GSM8K_test_data.jsonl`` (1319; ``instruction``, ``answer`` list).
-* ``math``: ``shared:stepdpo/MATH_test_data.jsonl`` (5000; ``type`` is the subject; the level is
-  joined from ``shared:math/test.jsonl`` by ``unique_id`` == ``filepath`` without ``./``).
-* ``math500``: ``shared:math/math500_test.jsonl`` (500; ``problem``, ``answer``, ``subject``, ``level``).
-* a path: any JSONL; fields are named by a :class:`FieldMap` (defaults guess common names).
+The named tasks read the datasets shipped with the package and rebuild the gold lists of Step-DPO's
+test files exactly (``benchmarks/gold_agreement.py`` checks all 6319 against those files):
+
+* ``gsm8k``: ``gsm8k:test`` (1319). Gold ``[text after ####]``, thousands commas kept; ids ``GSM8K_<0..1318>``.
+* ``math``: ``math:test`` (5000). Gold = Step-DPO's answer extraction run on the reference solution, each
+  answer cut at its first newline (a list of 1 to 8); ids ``hendrycks_math_<1..5000>``; subject, level.
+* ``math500``: ``math500`` (500; ``problem``, ``answer``, ``unique_id``, ``subject``, ``level``).
+* anything else: a data name or path (``hf:...`` and ``datasets`` folders too); fields are named by a
+  :class:`FieldMap` (defaults guess common names).
 
 ``limit`` takes the first N items, or a fixed random subset of N when ``seed`` is given (the same
 seed always picks the same items, kept in file order).
@@ -15,12 +19,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from hn_lightning.answers import extract_math_answer, gsm8k_gold
 from hn_lightning.io import JsonlError, iter_jsonl
-from hn_lightning.paths import resolve_data_path
+from hn_lightning.paths import resolve_data_file
 
-__all__ = ["EvalItem", "FieldMap", "TASKS", "TaskSpec", "load_task", "select", "task_name"]
+__all__ = ["EvalItem", "FieldMap", "TASKS", "TaskSpec", "load_task", "select", "task_gold", "task_name"]
 
 
 @dataclass
@@ -54,17 +59,24 @@ class FieldMap:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A named task: its file and field mapping."""
+    """A named task: its data, field mapping, how golds and ids are made."""
 
     path: str
+    """A data name or path."""
     fields: FieldMap = field(default_factory=FieldMap)
-    join_math_levels: bool = False
+    gold: Literal["field", "gsm8k", "math_reference"] = "field"
+    """``field``: the answer field as is. ``gsm8k``: ``[text after ####]`` of the answer field (Step-DPO's
+    GSM8K golds). ``math_reference``: Step-DPO's extraction on the answer field, here the reference
+    solution, each answer cut at its first newline (Step-DPO's MATH golds)."""
+    id_prefix: str | None = None
+    """Ids are ``<id_prefix><line index + id_start>`` (Step-DPO's ``idx``) instead of the id field."""
+    id_start: int = 0
 
 
 TASKS: dict[str, TaskSpec] = {
-    "gsm8k": TaskSpec("shared:stepdpo/GSM8K_test_data.jsonl", FieldMap("instruction", "answer", "idx")),
-    "math": TaskSpec("shared:stepdpo/MATH_test_data.jsonl", FieldMap("instruction", "answer", "idx", "type"), True),
-    "math500": TaskSpec("shared:math/math500_test.jsonl", FieldMap("problem", "answer", "unique_id", "subject", "level")),
+    "gsm8k": TaskSpec("gsm8k:test", FieldMap("question", "answer"), "gsm8k", "GSM8K_", 0),
+    "math": TaskSpec("math:test", FieldMap("problem", "solution", None, "subject", "level"), "math_reference", "hendrycks_math_", 1),
+    "math500": TaskSpec("math500", FieldMap("problem", "answer", "unique_id", "subject", "level")),
 }
 
 _GUESSES = {
@@ -105,10 +117,11 @@ def _level(value: Any) -> int | None:
     return int(digits) if digits else None
 
 
-def _math_levels() -> dict[str, int | None]:
-    """``test/<subject>/<n>.json`` -> level, from the consolidated MATH test file."""
-    path = resolve_data_path("shared:math/test.jsonl")
-    return {rec["unique_id"]: _level(rec.get("level")) for _, rec in iter_jsonl(path)}
+def task_gold(kind: str, question: str, answer: str) -> list[str]:
+    """The gold list of a named task's record (see :attr:`TaskSpec.gold`)."""
+    if kind == "gsm8k":
+        return [gsm8k_gold(answer)]
+    return extract_math_answer(question, answer, first_line_only=True)
 
 
 def _to_item(record: dict[str, Any], fields: FieldMap, path: Path, lineno: int) -> EvalItem:
@@ -134,35 +147,35 @@ def _to_item(record: dict[str, Any], fields: FieldMap, path: Path, lineno: int) 
 
 
 def load_task(task: str, limit: int | None = None, fields: FieldMap | None = None, seed: int | None = None) -> list[EvalItem]:
-    """The items of ``task`` (a name in :data:`TASKS` or a JSONL path, ``shared:`` allowed).
+    """The items of ``task`` (a name in :data:`TASKS`, or a data name or path: ``hf:``, ``shared:`` allowed).
 
     ``fields`` overrides the mapping (for a named task, only the fields given). ``limit``: the first
     N items, or with ``seed`` a fixed random subset of N (in file order). Duplicate ids are an error.
     """
     spec = TASKS.get(task)
     if spec is not None:
-        path = resolve_data_path(spec.path)
         mapping = FieldMap(**{k: (getattr(fields, k, None) if fields else None) or getattr(spec.fields, k)
                               for k in FieldMap.__dataclass_fields__})
     else:
-        path, mapping = resolve_data_path(task), fields or FieldMap()
-    if not path.is_file():
-        known = ", ".join(TASKS)
-        raise FileNotFoundError(f"task {task!r}: no such file {path} (named tasks: {known}; or give a JSONL path)")
+        spec, mapping = TaskSpec(task), fields or FieldMap()
+    path = resolve_data_file(spec.path, f"task (named tasks: {', '.join(TASKS)}) or data")
     items: list[EvalItem] = []
-    filepaths: list[str] = []
     seen: set[str] = set()
-    for lineno, record in iter_jsonl(path):
+    for index, (lineno, record) in enumerate(iter_jsonl(path)):
         item = _to_item(record, mapping, path, lineno)
+        if spec.gold != "field":
+            try:
+                item.gold = task_gold(spec.gold, item.question, str(item.gold))
+            except ValueError as exc:
+                raise JsonlError(path, lineno, str(exc)) from None
+            if not item.gold:
+                raise JsonlError(path, lineno, "no gold answer in the reference solution")
+        if spec.id_prefix is not None:
+            item.id = f"{spec.id_prefix}{index + spec.id_start}"
         if item.id in seen:
             raise JsonlError(path, lineno, f"duplicate id {item.id!r}")
         seen.add(item.id)
         items.append(item)
-        filepaths.append(str(record.get("filepath", "")).removeprefix("./"))
-    if spec is not None and spec.join_math_levels:
-        levels = _math_levels()
-        for item, key in zip(items, filepaths):
-            item.level = levels.get(key)
     return select(items, limit, seed)
 
 

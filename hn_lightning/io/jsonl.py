@@ -66,8 +66,10 @@ def count_lines(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> int:
 def expand_paths(specs: str | os.PathLike | Iterable[str | os.PathLike], suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
     """Expand files, directories (recursively, files ending in ``suffixes``) and globs, sorted, deduplicated.
 
-    ``shared:`` prefixes are resolved against the shared data folder. A spec that matches nothing is an error.
+    Data names (``gsm8k:train``, ``hf:...``, ``shared:...``, ``datasets`` folders) are resolved first
+    (:func:`hn_lightning.paths.resolve_data_path`). A spec that matches nothing is an error saying what was tried.
     """
+    from hn_lightning.catalog.resolve import unresolvable
     from hn_lightning.paths import resolve_data_path
 
     if isinstance(specs, (str, os.PathLike)):
@@ -84,7 +86,7 @@ def expand_paths(specs: str | os.PathLike | Iterable[str | os.PathLike], suffixe
         elif path.is_file():
             matches = [path]
         else:
-            raise FileNotFoundError(f"no such data file or directory: {spec}")
+            raise unresolvable(spec)
         if not matches:
             raise FileNotFoundError(f"{spec} matched no {'/'.join(suffixes)} files")
         out.extend(matches)

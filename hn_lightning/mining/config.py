@@ -43,7 +43,8 @@ class ProblemSource:
     """A JSONL file of problems with any field names (dotted paths into nested records allowed)."""
 
     path: str
-    """The JSONL file (``shared:`` = the shared data folder)."""
+    """The data: a JSONL path, a shipped dataset name (``math:train``), ``hf:<org>/<name>[:<config>]:<split>``
+    or a ``datasets`` folder (``save_to_disk``); map its fields below."""
     name: str | None = None
     """Id prefix (problem ids are ``<name>-<line index>`` or ``<name>-<id field>``); default: the file's
     parent folder and stem, e.g. ``gsm8k-train``."""
@@ -62,12 +63,14 @@ class ProblemSource:
 class ProblemsConfig:
     """Which training problems to mine. Test files are refused unless ``allow_test_data``."""
 
-    gsm8k: str | None = "shared:gsm8k/train.jsonl"
+    gsm8k: str | None = "gsm8k:train"
     """GSM8K-format file (``question``; ``answer`` with calculator annotations and ``#### N``): gold =
     the ``answer`` text, reference = the answer without annotations and with a boxed final answer.
-    ``null`` skips GSM8K. Ids: ``gsm8k-train-<line index>``."""
-    math: str | None = "shared:math/train.jsonl"
-    """MATH-format file (``problem``, ``solution``, ``answer``). ``null`` skips MATH. Ids: ``math-train-<line index>``."""
+    ``null`` skips GSM8K. Ids: ``gsm8k-train-<line index>``. Default: the shipped GSM8K train set (7473);
+    any data name or path (``hf:openai/gsm8k:main:train``, a ``datasets`` folder) with these fields."""
+    math: str | None = "math:train"
+    """MATH-format data (``problem``, ``solution``, ``answer``). ``null`` skips MATH. Ids: ``math-train-<line index>``.
+    Default: the shipped MATH train set (7500)."""
     custom: list[ProblemSource] = field(default_factory=list)
     """More problem files with a field mapping."""
     limit_per_source: int | None = None
@@ -79,7 +82,7 @@ class ProblemsConfig:
     seed: int = 0
     """Seed of the problem subset and order."""
     allow_test_data: bool = False
-    """Allow benchmark test files (``gsm8k/test.jsonl``, ``math/test.jsonl``, ``stepdpo/``...) as problems.
+    """Allow benchmark test data (``gsm8k:test``, ``math:test``, ``math500``, ``*test*.jsonl``, a ``test/`` folder...) as problems.
     Refused by default: mined pairs are training data."""
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from hn_lightning.data.records import gsm8k_solution
 from hn_lightning.io.jsonl import JsonlError, iter_jsonl
 from hn_lightning.mining.config import ProblemsConfig, ProblemSource
-from hn_lightning.paths import refuse_test_files, resolve_data_path
+from hn_lightning.paths import refuse_test_files, resolve_data_file, resolve_data_path
 from hn_lightning.verifier.fields import get_path
 
 __all__ = ["Problem", "load_problems", "source_name", "problems_by_id"]
@@ -50,7 +50,8 @@ class Problem:
 
 
 def source_name(path: str | Path) -> str:
-    """``<parent>-<stem>`` of a file, lower case: ``shared:gsm8k/train.jsonl`` -> ``gsm8k-train``."""
+    """``<parent>-<stem>`` of the resolved file, lower case: ``gsm8k:train`` (or ``shared:gsm8k/train.jsonl``)
+    -> ``gsm8k-train``."""
     p = resolve_data_path(path)
     return f"{p.parent.name}-{p.stem}".lower().replace("_", "-")
 
@@ -85,9 +86,7 @@ def _custom(spec: ProblemSource):
 
 
 def _read_source(path: str, name: str, builder, id_field: str | None) -> list[Problem]:
-    resolved = resolve_data_path(path)
-    if not resolved.is_file():
-        raise FileNotFoundError(f"no such problem file: {path} ({resolved})")
+    resolved = resolve_data_file(path, "problem data")
     out: list[Problem] = []
     for index, (lineno, record) in enumerate(iter_jsonl(resolved)):
         key = index if id_field is None else get_path(record, id_field, None)
@@ -118,7 +117,7 @@ def load_problems(cfg: ProblemsConfig) -> list[Problem]:
         specs.append((spec.path, spec.name or source_name(spec.path), _custom(spec), spec.id_field))
     if not specs:
         raise ValueError("no problem source configured (problems.gsm8k, problems.math and problems.custom are all empty)")
-    refuse_test_files([resolve_data_path(s[0]) for s in specs], cfg.allow_test_data, "mining (DPO training)")
+    refuse_test_files([resolve_data_file(s[0], "problem data") for s in specs], cfg.allow_test_data, "mining (DPO training)")
     rng = random.Random(cfg.seed)
     problems: list[Problem] = []
     for path, name, builder, id_field in specs:

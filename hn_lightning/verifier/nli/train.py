@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from hn_lightning.paths import cache_dir, shared_data_dir
+from hn_lightning.paths import cache_dir, resolve_data_file
 from hn_lightning.verifier.cache import VectorCache
 from hn_lightning.verifier.embeddings import CachedEmbedder
 from hn_lightning.verifier.encoder import MiniLMEncoder
@@ -62,10 +62,10 @@ class TrainNLIConfig:
 
     snli_dir: Path
     """Folder with ``snli_1.0_train_subset.jsonl`` and ``snli_1.0_test.jsonl`` (from the sdist)."""
-    gsm8k_train: Path = field(default_factory=lambda: shared_data_dir() / "gsm8k" / "train.jsonl")
-    """GSM8K train file for synthetic pairs (test files are refused)."""
-    math_train: Path | None = field(default_factory=lambda: shared_data_dir() / "math" / "train.jsonl")
-    """MATH train file for synthetic pairs (``None``: GSM8K only)."""
+    gsm8k_train: Path = field(default_factory=lambda: resolve_data_file("gsm8k:train"))
+    """GSM8K train file for synthetic pairs (test files are refused); default: the shipped ``gsm8k:train``."""
+    math_train: Path | None = field(default_factory=lambda: resolve_data_file("math:train"))
+    """MATH train file for synthetic pairs (``None``: GSM8K only); default: the shipped ``math:train``."""
     snli_train_size: int = 100_000
     """SNLI training pairs (a seeded subset; the file has 99,890 labelled pairs)."""
     synthetic_per_label: int = 20_000
