@@ -65,7 +65,7 @@ def _test_reason(p: Path) -> str | None:
     return None
 
 
-def test_file_reason(path: str | os.PathLike) -> str | None:
+def why_test_data(path: str | os.PathLike) -> str | None:
     """Why a data file is benchmark test data, or ``None``. Judged on the path as given, on its real path
     (symlinks resolved), and on the name it was resolved from (``gsm8k:test``, ``math500``, ``hf:...:test``,
     a ``datasets`` folder): a ``test`` word in the file name (``test.jsonl``, ``GSM8K_test_data.jsonl``,
@@ -89,8 +89,8 @@ def test_file_reason(path: str | os.PathLike) -> str | None:
 
 
 def looks_like_test_file(path: str | os.PathLike) -> bool:
-    """True if a data file is benchmark test data (:func:`test_file_reason`)."""
-    return test_file_reason(path) is not None
+    """True if a data file is benchmark test data (:func:`why_test_data`)."""
+    return why_test_data(path) is not None
 
 
 class TestDataRefused(ValueError):
@@ -103,7 +103,7 @@ def refuse_test_files(paths: list[Path], allow: bool, what: str = "training") ->
     """Raise :class:`TestDataRefused` if any path looks like a test file and ``allow`` is False."""
     if allow:
         return
-    bad = [f"{p} ({reason})" for p in paths if (reason := test_file_reason(p))]
+    bad = [f"{p} ({reason})" for p in paths if (reason := why_test_data(p))]
     if bad:
         raise TestDataRefused(
             f"refusing to use test-set file(s) as {what} data: {', '.join(bad)}. Benchmarks built on test "
