@@ -11,7 +11,13 @@ import pytest
 
 from hn_lightning.catalog import shipped
 from hn_lightning.catalog.resolve import DataNotFound, resolve_spec
-from hn_lightning.catalog.shipped import ASSETS_DIR, ShippedDataError, dataset_names, load_manifest, materialize
+from hn_lightning.catalog.shipped import (
+    ASSETS_DIR,
+    ShippedDataError,
+    dataset_names,
+    load_manifest,
+    materialize,
+)
 from hn_lightning.data.sft_datamodule import SFTDataModule
 from hn_lightning.io.jsonl import expand_paths, read_jsonl
 from hn_lightning.mining.config import ProblemsConfig

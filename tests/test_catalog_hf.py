@@ -11,7 +11,7 @@ from hn_lightning.catalog.hub import HubSpec, parse_hf_spec  # noqa: E402
 from hn_lightning.data.sft_datamodule import SFTDataModule  # noqa: E402
 from hn_lightning.io.jsonl import JsonlError, read_jsonl  # noqa: E402
 from hn_lightning.mining.config import ProblemsConfig, ProblemSource  # noqa: E402
-from hn_lightning.mining.problems import load_problems  # noqa: E402
+from hn_lightning.mining.problems import load_problems, source_name  # noqa: E402
 from hn_lightning.paths import TestDataRefused, resolve_data_file  # noqa: E402
 
 
@@ -59,6 +59,7 @@ def test_mining_reads_a_dataset_dict_split_and_refuses_its_test_split(tmp_path):
     problems = load_problems(ProblemsConfig(gsm8k=None, math=None, custom=[source], shuffle=False))
     assert [p.id for p in problems] == [f"mine-{i}" for i in range(5)]
     assert problems[3].question == "What is 3 + 3?" and problems[3].gold == "6" and "boxed{6}" in problems[3].reference
+    assert source_name(f"{folder}:train") == "my-problems-train"  # the default id prefix
     test_source = ProblemSource(f"{folder}:test", name="t", question_field="prompt", gold_field="final")
     with pytest.raises(TestDataRefused, match="test"):
         load_problems(ProblemsConfig(gsm8k=None, math=None, custom=[test_source]))
@@ -79,6 +80,7 @@ def test_hf_ids_load_through_the_datasets_library_and_keep_their_split(tmp_path,
     path = resolve_data_file("hf:acme/mathqa:main:test")
     assert calls == [("acme/mathqa", "main", "test")] and path.name == "test.jsonl"
     assert len(read_jsonl(path)) == 3
+    assert source_name("hf:acme/mathqa:main:test") == "acme-mathqa-main-test"
     with pytest.raises(TestDataRefused, match="hf:acme/mathqa:main:test"):
         load_problems(ProblemsConfig(gsm8k=None, math=None, custom=[ProblemSource("hf:acme/mathqa:main:test", question_field="prompt", gold_field="final")]))
 

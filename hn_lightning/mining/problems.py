@@ -18,10 +18,12 @@ Subsets are seeded (``ProblemsConfig.shuffle`` / ``seed``); benchmark test files
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.catalog.resolve import origin
 from hn_lightning.data.records import gsm8k_solution
 from hn_lightning.io.jsonl import JsonlError, iter_jsonl
 from hn_lightning.mining.config import ProblemsConfig, ProblemSource
@@ -50,9 +52,14 @@ class Problem:
 
 
 def source_name(path: str | Path) -> str:
-    """``<parent>-<stem>`` of the resolved file, lower case: ``gsm8k:train`` (or ``shared:gsm8k/train.jsonl``)
-    -> ``gsm8k-train``."""
+    """A problem id prefix: ``<parent>-<stem>`` of a file (``shared:gsm8k/train.jsonl`` -> ``gsm8k-train``), or
+    the name the data came under (``gsm8k:train`` -> ``gsm8k-train``, ``hf:openai/gsm8k:main:train`` ->
+    ``openai-gsm8k-main-train``, ``my_data:train`` -> ``my-data-train``), lower case."""
     p = resolve_data_path(path)
+    source = origin(p)
+    if source is not None:  # a data name, hf: id or datasets folder: named after what the user wrote
+        text = Path(source.removeprefix("hf:")).name if not source.startswith("hf:") else source.removeprefix("hf:")
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return f"{p.parent.name}-{p.stem}".lower().replace("_", "-")
 
 
