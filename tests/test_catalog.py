@@ -148,3 +148,22 @@ def test_an_unresolvable_name_lists_what_was_tried_and_the_names(tmp_path):
     with pytest.raises(DataNotFound, match="cannot find problem data 'nope.jsonl'"):
         load_problems(ProblemsConfig(gsm8k="nope.jsonl", math=None))
     assert resolve_spec(str(tmp_path / "plain.jsonl")) == tmp_path / "plain.jsonl"  # plain paths pass through
+
+
+def test_synthetic_demo_pairs_come_from_the_shipped_gsm8k_train(tmp_path):
+    from hn_lightning.data.synthetic_pairs import make_synthetic_pairs
+
+    pairs = read_jsonl(make_synthetic_pairs(tmp_path / "pairs.jsonl", n=5, seed=3))
+    questions = {r["question"] for r in read_jsonl(resolve_data_file("gsm8k:train"))}
+    assert len(pairs) == 5 and all(p["prompt"] in questions and p["chosen"] != p["rejected"] for p in pairs)
+    assert all(p["meta"]["source"].startswith("gsm8k:train:") for p in pairs)
+
+
+def test_eval_takes_any_data_name_as_a_task():
+    from hn_lightning.evaluation.tasks import load_task, task_name
+
+    items = load_task("gsm8k:train", limit=2)
+    assert items[0].question.startswith("Natalia sold clips") and items[0].gold.endswith("#### 72")
+    assert task_name("gsm8k:train") == "gsm8k-train" and task_name("hf:acme/x:main:test") == "x-main-test"
+    with pytest.raises(DataNotFound, match=r"cannot find task \(named tasks: gsm8k, math, math500\) or data 'gsm8k:tset'.*Did you mean 'gsm8k:test'"):
+        load_task("gsm8k:tset")

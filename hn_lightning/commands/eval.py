@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=DEFAULT_MODEL,
                     help=f"registered name, HF directory or .gguf file (default {DEFAULT_MODEL})")
-    ap.add_argument("--task", default="gsm8k", help="gsm8k, math, math500 or a JSONL path; several comma-separated")
+    ap.add_argument("--task", default="gsm8k", help="gsm8k, math, math500 (shipped), or a data name or path (gsm8k:train, hf:..., a JSONL file); several comma-separated")
     ap.add_argument("--limit", type=int, default=None, help="evaluate the first N items of each task")
     ap.add_argument("--subset_seed", type=int, default=None, help="with --limit: a fixed random subset of N instead")
     ap.add_argument("--out", default=None, help="output folder (default runs/eval/<model>)")

@@ -17,6 +17,7 @@ seed always picks the same items, kept in file order).
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,7 +91,7 @@ _GUESSES = {
 
 def task_name(task: str) -> str:
     """A short name for output folders and metric keys (``gsm8k``, or a file's stem)."""
-    return task if task in TASKS else Path(str(task)).stem
+    return task if task in TASKS else re.sub(r"[^\w.-]+", "-", Path(str(task)).stem)  # gsm8k:train -> gsm8k-train
 
 
 def _get(record: dict[str, Any], name: str | None, kind: str) -> Any:
