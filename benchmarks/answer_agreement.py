@@ -37,7 +37,7 @@ if str(REPO) not in sys.path:
 
 from hn_lightning.answers import MODES, AnswerChecker, Verdict  # noqa: E402
 from hn_lightning.io.jsonl import iter_jsonl  # noqa: E402
-from hn_lightning.paths import shared_data_dir  # noqa: E402
+from hn_lightning.paths import resolve_data_file, shared_data_dir  # noqa: E402
 
 GSM8K_KEYS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 QWEN_FILE = "sampled_solutions/qwen25math_math_cot_100.jsonl"
@@ -277,7 +277,7 @@ def cross_checks(modes: list[str], timeout_s: float) -> list[str]:
         f"* Step-DPO gold lists rebuilt from `output` with `extract_math_answer(..., first_line_only=True)`: "
         f"{rebuilt}/{len(stepdpo)} identical to `stepdpo/MATH_test_data.jsonl` `answer` ({time.perf_counter() - start:.1f} s)."
     )
-    math_rows = [rec for _, rec in iter_jsonl(shared_data_dir() / "math" / "test.jsonl")]
+    math_rows = [rec for _, rec in iter_jsonl(resolve_data_file("math:test"))]
     for mode in modes:
         checker = AnswerChecker(mode=mode, timeout_s=timeout_s)  # type: ignore[arg-type]
         start = time.perf_counter()

@@ -49,12 +49,12 @@ def reference_self_check(n: int, cache_dir: str, batch_size: int) -> dict:
     """
     import numpy as np
 
-    from hn_lightning.paths import shared_data_dir
+    from hn_lightning.paths import resolve_data_file
     from hn_lightning.verifier import VerifierInput
     from hn_lightning.verifier.nli.synthetic import _heldout
 
     rows = []
-    with open(shared_data_dir() / "gsm8k" / "train.jsonl", encoding="utf-8") as fh:
+    with open(resolve_data_file("gsm8k:train"), encoding="utf-8") as fh:
         for line in fh:
             rec = json.loads(line)
             if _heldout(rec["question"], 10):
