@@ -25,7 +25,9 @@ EXPECTED_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
 """``(message regex, category, why)`` of the warnings filtered at the CLI entry point."""
 
 DROPPED_LOG_LINES: dict[str, tuple[str, ...]] = {
-    # Lightning advertises its cloud logger at every fit (an advertisement, not a diagnostic).
+    # Lightning advertises its cloud logger at every fit (an advertisement, not a diagnostic); its
+    # rank_zero_info logs under whichever of these two modules was imported last.
+    "lightning.pytorch.utilities.rank_zero": ("💡 Tip: For seamless cloud logging",),
     "lightning.fabric.utilities.rank_zero": ("💡 Tip: For seamless cloud logging",),
     # bitsandbytes (imported by PEFT) looks for an optional CPU 4-bit kernel on AVX512-BF16 CPUs at import;
     # only QLoRA would use it, and QLoRA is a GPU setting here.

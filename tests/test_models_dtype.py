@@ -31,6 +31,7 @@ def test_auto_follows_the_probe_and_logs_once(fresh_auto, monkeypatch, caplog, n
     from hn_lightning.models.loader import resolve_dtype
 
     monkeypatch.setattr(dtype_mod, "probe_native_bf16", _probe(native))
+    monkeypatch.setattr(logging.getLogger("hn_lightning"), "propagate", True)  # the CLI turns it off
     with caplog.at_level(logging.INFO, logger="hn_lightning.models.dtype"):
         assert dtype_mod.auto_dtype() == expected
         assert eval_dtype("auto") == expected  # eval, training and mining share the decision
