@@ -49,19 +49,14 @@ def hf_home(tmp_path, tiny_model_dir, monkeypatch) -> Path:
     return home
 
 
-def test_cli_eval_hub_id_from_offline_cache(hf_home, tmp_path):
-    """`python cli.py eval --model org/name --task gsm8k --limit 2` from the cache, HF_HUB_OFFLINE=1; with
-    HN_LIGHTNING_NO_BF16=1 `--dtype auto` takes the float32 path and says why, once; no warnings."""
+def test_cli_eval_hub_id_from_offline_cache(hf_home, tmp_path, monkeypatch):
+    """`python cli.py eval --model org/name --task gsm8k --limit 2` from the cache, HF_HUB_OFFLINE=1 and
+    HF_HOME set (by the fixture); with HN_LIGHTNING_NO_BF16=1 `--dtype auto` takes the float32 path and
+    says why, once; no warnings."""
     out = tmp_path / "eval"
-    env = {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HN_LIGHTNING_NO_BF16": "1"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        proc = run_cli(["eval", "--model", ORG_NAME, "--task", "gsm8k", "--limit", "2", "--max_new_tokens", "4",
-                        "--batch_size", "2", "--out", str(out), "--no_progress"], cwd=tmp_path, timeout=600)
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    monkeypatch.setenv("HN_LIGHTNING_NO_BF16", "1")
+    proc = run_cli(["eval", "--model", ORG_NAME, "--task", "gsm8k", "--limit", "2", "--max_new_tokens", "4",
+                    "--batch_size", "2", "--out", str(out), "--no_progress"], cwd=tmp_path, timeout=600)
     summary = json.loads((out / "gsm8k" / "summary.json").read_text())
     assert summary["n"] == 2
     snapshot = hf_home / "hub" / "models--hn-test--tiny-qwen2" / "snapshots" / REV_MAIN
@@ -110,8 +105,7 @@ def test_python_api_and_tokenizer_resolve_hub_ids(hf_home, tmp_path):
 
 
 def test_unresolvable_name_lists_every_attempt(hf_home, tmp_path, monkeypatch):
-    from hn_lightning.models import REGISTRY, UnresolvableModel, resolve_model_dir
-    from hn_lightning.models import source
+    from hn_lightning.models import REGISTRY, UnresolvableModel, resolve_model_dir, source
     from hn_lightning.models.gguf import MissingWeightPackage
 
     def missing(model):

@@ -45,9 +45,11 @@ def test_expected_warnings_are_silenced_and_others_are_not():
     assert records == ["something else"] * len(DROPPED_LOG_LINES)
 
 
-def test_cli_fit_prints_no_warnings(tmp_path):
+def test_cli_fit_prints_no_warnings(tmp_path, monkeypatch):
     """One full-fine-tuning DPO step of the demo config on the tiny model (a frozen reference copy in
-    eval mode, PEFT and Lightning imported): stderr carries no warning."""
+    eval mode): stderr carries no warning. With HN_LIGHTNING_NO_BF16=1 (what an AVX2-only CPU gets) the
+    config's ``dtype: auto`` trains in float32."""
+    monkeypatch.setenv("HN_LIGHTNING_NO_BF16", "1")
     config = retarget_config("dpo_demo.yaml", tmp_path, "dpo.yaml",
                              {"name_or_path": "tiny-qwen2", "finetuning": "full"},
                              {"train_files": [str(REPO / "data" / "demo_pairs.jsonl")]})
@@ -55,5 +57,7 @@ def test_cli_fit_prints_no_warnings(tmp_path):
                     "--data.init_args.max_length", "128"], cwd=tmp_path, timeout=900)
     assert "Run finished." in proc.stdout
     assert "reference: a frozen copy" in proc.stderr  # the eval-mode modules are there
+    assert proc.stderr.count("dtype auto -> float32 (HN_LIGHTNING_NO_BF16 is set)") == 1
+    assert "(torch.float32, 9.8M params)" in proc.stderr
     noisy = [line for line in proc.stderr.splitlines() if re.search(r"Warning\b|warnings\.warn|Tip:|deprecated", line)]
     assert not noisy, proc.stderr
