@@ -88,7 +88,8 @@ def hub_snapshot(hub_id: HubId, trust_remote_code: bool = False) -> Path:
         raise HubModelUnavailable(hub_id, str(exc)) from exc
     except LocalEntryNotFoundError as exc:
         where = f"revision '{hub_id.revision or 'main'}' is not in the local cache {hub_cache()}"
-        why = "HF_HUB_OFFLINE is set, so nothing is downloaded" if hub_offline() else f"and the Hub could not be reached ({exc})"
+        first = str(exc).splitlines()[0].removeprefix("Got: ") if str(exc) else type(exc).__name__
+        why = "HF_HUB_OFFLINE is set, so nothing is downloaded" if hub_offline() else f"and the Hub could not be reached ({first})"
         raise HubModelUnavailable(hub_id, f"{where}, {why}") from exc
     except (HfHubHTTPError, HFValidationError) as exc:
         raise HubModelUnavailable(hub_id, f"the Hub refused it: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc

@@ -126,7 +126,8 @@ def unresolvable_message(text: str, path: Path, hub_error: HubModelUnavailable |
     """The one message for a model name that nothing matched: what was tried, and what to do."""
     aliases = ", ".join(f"{a} = {t}" for a, t in ALIASES.items())
     lines = [f"cannot resolve model '{text}'. Tried, in order:",
-             f"  1. a registered name: it is none of them (aliases: {aliases}; {TINY_QWEN2} for tests):",
+             f"  1. a registered name: '{text}' is not a registered name; these are (aliases: {aliases}; "
+             f"{TINY_QWEN2} for tests):",
              *_registered_lines(text)]
     if path.exists():
         lines.append(f"  2. a local path: {path} exists but is neither a model directory nor a .gguf file")
