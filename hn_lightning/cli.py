@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from hn_lightning.env import configure_environment
+from hn_lightning.quiet import silence_expected_noise
 
 COMMANDS: dict[str, str] = {
     "verify": "hn_lightning.commands.verify",
@@ -109,6 +110,7 @@ def lightning_main(args: list[str] | None = None, run: bool = True):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cli.py``."""
     configure_environment()
+    silence_expected_noise()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in COMMANDS:
         module = importlib.import_module(COMMANDS[args[0]])

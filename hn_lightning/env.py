@@ -7,11 +7,12 @@ import os
 
 
 def configure_environment() -> None:
-    """Offline Hugging Face libraries (nothing is ever downloaded at run time), no tokenizer thread
+    """Offline Hugging Face libraries unless the user sets ``HF_HUB_OFFLINE=0`` (nothing is downloaded at
+    run time unless asked: Hub ids ``org/name`` resolve from the local cache), no tokenizer thread
     warnings, quieter transformers logging, and INFO logs from hn_lightning."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    offline = os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", offline)
+    os.environ.setdefault("HF_DATASETS_OFFLINE", offline)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         import transformers

@@ -43,7 +43,8 @@ def test_cli_fit_tiny_model_end_to_end(tmp_path):
 
 @pytest.mark.embedded
 def test_cli_fit_embedded_default_smoke(tmp_path):
-    """Two LoRA steps of the README demo config on Qwen2.5-Coder-0.5B-Instruct (bf16 base, CPU)."""
+    """Two LoRA steps of the README demo config on Qwen2.5-Coder-0.5B-Instruct on CPU; the config's
+    ``dtype: auto`` gives a bf16 base on CPUs with native bf16 and float32 elsewhere (AVX2-only CPUs)."""
     config = demo_config(tmp_path, "demo.yaml")
     proc = run_cli(["fit", "--config", str(config), "--trainer.max_steps", "2", "--trainer.val_check_interval", "2",
                     "--trainer.limit_val_batches", "1", "--data.init_args.max_examples", "30", "--data.init_args.max_length", "256"],

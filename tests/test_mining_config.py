@@ -24,7 +24,7 @@ def test_shipped_configs_parse(name):
 def test_demo_config_is_the_documented_demo():
     _, cfg, _ = config_from_args(["--config", str(REPO / "configs" / "mine_demo.yaml")])
     assert cfg.problems.limit == 20 and cfg.problems.math is None
-    assert cfg.policy.name_or_path == "qwen2.5-coder-0.5b-instruct" and cfg.policy.dtype == "bfloat16"
+    assert cfg.policy.name_or_path == "qwen2.5-coder-0.5b-instruct" and cfg.policy.dtype == "auto"
 
 
 def test_stage_word_overrides_and_print_config(capsys):

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     p.add_argument("--model", default=None,
-                   help="base model to start from (registered name, HF directory or .gguf); default: the one in "
+                   help="base model to start from (registered name, HF directory, .gguf or Hub id org/name[@rev]); default: the one in "
                         "configs/sft_demo.yaml, the embedded Qwen2.5-Coder-0.5B-Instruct")
     p.add_argument("--sft_steps", type=int, default=24, help="SFT optimizer steps (default: 24)")
     p.add_argument("--mine_problems", type=int, default=20, help="GSM8K train problems to mine (default: 20)")

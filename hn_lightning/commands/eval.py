@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = argparse.ArgumentParser(prog="eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=DEFAULT_MODEL,
-                    help=f"registered name, HF directory or .gguf file (default {DEFAULT_MODEL})")
+                    help=f"registered name, HF directory, .gguf file or Hub id org/name[@revision] (default {DEFAULT_MODEL})")
     ap.add_argument("--task", default="gsm8k", help="gsm8k, math, math500 (shipped), or a data name or path (gsm8k:train, hf:..., a JSONL file); several comma-separated")
     ap.add_argument("--limit", type=int, default=None, help="evaluate the first N items of each task")
     ap.add_argument("--subset_seed", type=int, default=None, help="with --limit: a fixed random subset of N instead")
@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0, help="sampling seed (unused when greedy)")
     gen.add_argument("--requeue_fraction", type=float, default=0.5,
                      help="HF backend: stop a batch when at most this fraction still runs and continue those rows later (0: off)")
-    gen.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto")
+    gen.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
+                     help="auto: bfloat16 on a GPU or a CPU with native bf16, else float32 (HN_LIGHTNING_NO_BF16=1: float32)")
     gen.add_argument("--backend", choices=["auto", "hf", "vllm"], default="auto")
     gen.add_argument("--attn_implementation", default="auto")
     gen.add_argument("--trust_remote_code", action="store_true", help="allow model code from the checkpoint to run")

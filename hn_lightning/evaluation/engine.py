@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal, Protocol
 
 import torch
@@ -71,30 +70,21 @@ def select_backend(requested: Backend = "auto") -> str:
     return choice
 
 
-def _cpu_has_fast_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def eval_dtype(name: str = "auto") -> str:
-    """The weight dtype for evaluation. ``auto``: bfloat16 on a CUDA GPU (the protocol's vLLM dtype),
-    bfloat16 on a CPU with native bf16 (AVX512-BF16/AMX: ~3x faster than float32), else float32."""
-    if name != "auto":
-        return name
-    if torch.cuda.is_available() or _cpu_has_fast_bf16():
-        return "bfloat16"
-    return "float32"
+    """The weight dtype for evaluation: the shared ``dtype: auto`` rule of
+    :func:`hn_lightning.models.dtype.resolve_dtype_name` (bfloat16 on a GPU with bf16, the protocol's vLLM
+    dtype, and on a CPU with native bf16; float32 otherwise)."""
+    from hn_lightning.models.dtype import resolve_dtype_name
+
+    return resolve_dtype_name(name)
 
 
 def load_engine(model: str, *, backend: Backend = "auto", dtype: str = "auto", trust_remote_code: bool = False,
                 attn_implementation: str = "auto", device: str | None = None) -> Engine:
-    """An engine for ``model`` (registered name, HF directory or .gguf; see :func:`resolve_model_dir`)."""
+    """An engine for ``model`` (registered name, HF directory, .gguf or Hub id; see :func:`resolve_model_dir`)."""
     from hn_lightning.models import ModelConfig, load_for_inference, resolve_model_dir
 
-    model_dir = resolve_model_dir(model)
+    model_dir = resolve_model_dir(model, trust_remote_code)
     dtype = eval_dtype(dtype)
     if select_backend(backend) == "vllm":
         from hn_lightning.evaluation.vllm_engine import VLLMEngine

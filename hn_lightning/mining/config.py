@@ -93,9 +93,11 @@ class PolicyConfig:
 
     name_or_path: str = DEFAULT_MODEL
     """A registered name (``qwen2.5-coder-0.5b-instruct`` is the embedded default, ``tiny-qwen2`` for
-    tests), a local Hugging Face directory (e.g. ``runs/sft/hf_model``) or a ``.gguf`` file."""
+    tests), a local Hugging Face directory (e.g. ``runs/sft/hf_model``), a ``.gguf`` file or a Hugging Face
+    Hub id ``org/name[@revision]``."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """Weight dtype. ``auto``: bfloat16 on a GPU, float32 on CPU (bfloat16 is 3-10x faster on CPUs with AVX512-BF16)."""
+    """Weight dtype. ``auto``: bfloat16 on a GPU and on a CPU with native bf16 (AVX512-BF16/AMX: 3-10x
+    faster there), float32 otherwise (``HN_LIGHTNING_NO_BF16=1`` forces float32)."""
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2", "flex_attention"] = "auto"
     """Attention kernel (HF backend). ``auto``: flash_attention_2 when available on a GPU, else sdpa."""
     trust_remote_code: bool = False

@@ -41,7 +41,7 @@ class Resources:
         if self._model_dir is None:
             from hn_lightning.models import resolve_model_dir
 
-            self._model_dir = resolve_model_dir(self.cfg.policy.name_or_path)
+            self._model_dir = resolve_model_dir(self.cfg.policy.name_or_path, self.cfg.policy.trust_remote_code)
         return self._model_dir
 
     def tokenizer(self):

@@ -100,7 +100,9 @@ class VLLMSampler:
         from vllm import LLM
 
         self.tokenizer, self.cfg = tokenizer, cfg
-        dtype = "auto" if policy.dtype == "auto" else policy.dtype
+        from hn_lightning.models.dtype import resolve_dtype_name
+
+        dtype = resolve_dtype_name(policy.dtype)  # our auto rule, not vLLM's (fp16 for fp32 checkpoints)
         kwargs = dict(model=str(model_dir), dtype=dtype, gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
                       max_model_len=cfg.vllm_max_model_len, trust_remote_code=policy.trust_remote_code,
                       enable_prefix_caching=True, seed=0)

@@ -30,9 +30,12 @@ class ModelConfig:
 
     name_or_path: str = "qwen2.5-coder-0.5b-instruct"
     """A registered name (``qwen2.5-coder-0.5b-instruct`` [default, embedded], ``smollm2-135m-instruct``,
-    ``qwen2.5-coder-1.5b-instruct``, ``tiny-qwen2``), a local Hugging Face directory, or a ``.gguf`` file."""
+    ``qwen2.5-coder-1.5b-instruct``, ``tiny-qwen2``), a local Hugging Face directory, a ``.gguf`` file, or a
+    Hugging Face Hub id ``org/name`` / ``org/name@revision`` (from the HF cache; downloaded only when
+    ``HF_HUB_OFFLINE=0``). An existing local path wins over a Hub id."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """Weight dtype. ``auto``: bfloat16 on a CUDA GPU, float32 on CPU."""
+    """Weight dtype. ``auto``: bfloat16 on a GPU with bf16 and on a CPU with native bf16 matmuls
+    (AVX512-BF16/AMX), float32 otherwise (logged once; ``HN_LIGHTNING_NO_BF16=1`` forces float32)."""
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2", "flex_attention"] = "auto"
     """Attention kernel. ``auto``: flash_attention_2 when flash-attn is importable on a GPU, else sdpa."""
     finetuning: Literal["full", "lora", "qlora"] = "full"

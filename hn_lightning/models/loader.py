@@ -10,19 +10,14 @@ from pathlib import Path
 import torch
 
 from hn_lightning.models.config import ModelConfig
+from hn_lightning.models.dtype import resolve_dtype
 from hn_lightning.models.gguf import fix_special_tokens
 from hn_lightning.models.source import resolve_model_dir
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def resolve_dtype(name: str) -> torch.dtype:
-    """``auto`` → bfloat16 on CUDA, float32 on CPU."""
-    if name == "auto":
-        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
-    return _DTYPES[name]
+__all__ = ["apply_finetuning", "build_policy", "is_tied", "load_causal_lm", "load_for_inference", "load_tokenizer",
+           "resolve_attn_implementation", "resolve_dtype"]
 
 
 def resolve_attn_implementation(name: str) -> str:
@@ -40,9 +35,14 @@ def resolve_attn_implementation(name: str) -> str:
 
 
 def load_tokenizer(model_dir: str | Path, trust_remote_code: bool = False):
-    """The tokenizer of ``model_dir`` with eos/pad fixed (ChatML eos ``<|im_end|>`` where it exists)."""
+    """The tokenizer of ``model_dir`` with eos/pad fixed (ChatML eos ``<|im_end|>`` where it exists).
+
+    ``model_dir`` is a local directory (a tokenizer-only one is fine) or anything
+    :func:`resolve_model_dir` accepts (a registered name, a ``.gguf`` file, a Hub id ``org/name[@rev]``)."""
     from transformers import AutoTokenizer
 
+    if not Path(model_dir).expanduser().is_dir():
+        model_dir = resolve_model_dir(str(model_dir), trust_remote_code)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
     fix_special_tokens(tokenizer)
     return tokenizer
@@ -71,7 +71,7 @@ def load_causal_lm(config: ModelConfig, model_dir: str | Path | None = None):
     """Load the base causal LM described by ``config`` (no adapters yet). Returns the HF model."""
     from transformers import AutoModelForCausalLM
 
-    model_dir = model_dir or resolve_model_dir(config.name_or_path)
+    model_dir = model_dir or resolve_model_dir(config.name_or_path, config.trust_remote_code)
     dtype = resolve_dtype(config.dtype)
     kwargs = dict(
         dtype=dtype,
@@ -130,7 +130,7 @@ def apply_finetuning(model, config: ModelConfig):
 
 def build_policy(config: ModelConfig, model_dir: str | Path | None = None):
     """Load and prepare the policy described by ``config``; returns ``(model, tokenizer, model_dir)``."""
-    model_dir = Path(model_dir or resolve_model_dir(config.name_or_path))
+    model_dir = Path(model_dir or resolve_model_dir(config.name_or_path, config.trust_remote_code))
     tokenizer = load_tokenizer(model_dir, config.trust_remote_code)
     model = load_causal_lm(config, model_dir)
     fix_special_tokens(tokenizer, model)
@@ -143,7 +143,7 @@ def load_for_inference(config: ModelConfig, model_dir: str | Path | None = None,
     """The model of ``config`` in eval mode on ``device`` (default: CUDA when available, else CPU),
     with its generation stop tokens fixed; returns ``(model, tokenizer)`` (``tokenizer`` is loaded
     unless given)."""
-    model_dir = Path(model_dir or resolve_model_dir(config.name_or_path))
+    model_dir = Path(model_dir or resolve_model_dir(config.name_or_path, config.trust_remote_code))
     if tokenizer is None:
         tokenizer = load_tokenizer(model_dir, config.trust_remote_code)
     model = load_causal_lm(config, model_dir)

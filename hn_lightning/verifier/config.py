@@ -78,8 +78,8 @@ class VerifierConfig:
 
     # --- fine channel: NLI / logic -----------------------------------------------------------
     nli_backend: str = "minilm-head"
-    """``minilm-head`` (default: trained head on MiniLM features) or ``hf:<local checkpoint dir>``
-    for an MNLI-style cross-encoder such as DeBERTa-v3-base-MNLI."""
+    """``minilm-head`` (default: trained head on MiniLM features) or ``hf:<local checkpoint dir>`` /
+    ``hf:<Hub id org/name[@revision]>`` for an MNLI-style cross-encoder such as DeBERTa-v3-base-MNLI."""
     nli_head_dir: str | None = None
     """Folder of the MiniLM head for successive-step pairs (``head.npz`` + ``head.json``); default:
     the packaged ``hn_lightning/assets/nli/steps``."""

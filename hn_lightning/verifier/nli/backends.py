@@ -89,7 +89,8 @@ def label_order_from_config(id2label: dict) -> list[int]:
 
 
 class HFCrossEncoderNLI:
-    """A local MNLI-style cross-encoder checkpoint (e.g. DeBERTa-v3-base-MNLI), local files only.
+    """A local MNLI-style cross-encoder checkpoint (e.g. DeBERTa-v3-base-MNLI), local files only; ``path``
+    may also be a Hugging Face Hub id ``org/name[@revision]`` (its snapshot in the HF cache).
 
     Loads ``AutoTokenizer`` and ``AutoModelForSequenceClassification`` from ``path`` with
     ``local_files_only=True``; the label order comes from ``config.id2label``. Pairs are encoded as
@@ -100,7 +101,12 @@ class HFCrossEncoderNLI:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        self.path = Path(path)
+        from hn_lightning.models.hub import hub_snapshot, parse_hub_id
+
+        self.path = Path(path).expanduser()
+        hub_id = parse_hub_id(str(path))
+        if not self.path.is_dir() and hub_id is not None:  # a Hub id org/name[@rev]; a local folder wins
+            self.path = hub_snapshot(hub_id)
         if not self.path.is_dir():
             raise FileNotFoundError(f"NLI checkpoint folder not found: {self.path}")
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
