@@ -12,6 +12,7 @@ from pathlib import Path
 from hn_lightning.models.gguf import (
     COMPLETE_MARKER,
     assemble_gguf,
+    check_gguf_file,
     convert_gguf,
     locate_parts,
     sha256_file,
@@ -80,6 +81,7 @@ def resolve_model_dir(name_or_path: str) -> Path:
             raise FileNotFoundError(f"{path} is a directory but has no config.json: not a Hugging Face model directory")
         return path
     if path.is_file() and path.suffix == ".gguf":
+        check_gguf_file(path)
         digest = sha256_file(path)
         out = cache_dir("models") / f"{path.stem}-{digest[:12]}"
         with _lock(digest[:12]):
