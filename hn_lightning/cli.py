@@ -9,6 +9,7 @@ functions in :mod:`hn_lightning.commands`, each with its own ``--help``.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -54,7 +55,52 @@ def _lightning_cli_class():
         def after_fit(self) -> None:
             _print_run_summary(self.trainer)
 
+        def _parse_ckpt_path(self) -> None:
+            """Resume: the config is the source of truth, the checkpoint's hyper-parameters only a check.
+
+            LightningCLI would re-parse the checkpoint's ``hyper_parameters`` as the model's config. Ours
+            are plain values (so checkpoints load with ``weights_only=True``) without class paths, and
+            the re-parse fails ("Parsing of ckpt_path hyperparameters failed!"). Instead the saved model
+            settings that decide which tensors the checkpoint holds are compared with the config."""
+            _check_ckpt_model(self.config)
+
     return HNLightningCLI
+
+
+def _check_ckpt_model(config) -> None:
+    """Refuse ``--ckpt_path`` when the checkpoint was trained with another fine-tuning mode or LoRA shape."""
+    from pathlib import Path
+
+    import torch
+
+    from hn_lightning.errors import UserError
+
+    sub = config.get("subcommand")
+    ckpt_path = config[sub].get("ckpt_path") if sub else None
+    if not ckpt_path or ckpt_path in ("last", "best", "hpc", "registry") or not Path(ckpt_path).is_file():
+        return  # Lightning's own resolution and errors apply
+    try:
+        ckpt = torch.load(ckpt_path, weights_only=True, map_location="cpu", mmap=True)
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"{ckpt_path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    saved = (ckpt.get("hyper_parameters") or {}).get("model")
+    model_cfg = config[sub].get("model")
+    current = getattr(getattr(model_cfg, "init_args", None), "model", None)
+    if not isinstance(saved, dict) or current is None:
+        return
+    for key in ("finetuning", "lora"):
+        now = current.get(key) if hasattr(current, "get") else getattr(current, key, None)
+        now = now.as_dict() if hasattr(now, "as_dict") else now
+        if key == "lora" and isinstance(now, dict) and isinstance(saved.get(key), dict):
+            now = {k: (list(v) if isinstance(v, tuple) else v) for k, v in now.items() if k in ("r", "alpha", "target_modules")}
+            was = {k: v for k, v in saved[key].items() if k in ("r", "alpha", "target_modules")}
+        else:
+            was = saved.get(key)
+        if saved.get("finetuning") not in ("lora", "qlora") and key == "lora":
+            continue
+        if now != was:
+            raise UserError(f"{ckpt_path}: trained with model.{key}={was!r}, the config says {now!r}; "
+                            f"resume with the checkpoint's settings or start a new run")
 
 
 def _print_run_summary(trainer) -> None:
@@ -107,13 +153,51 @@ def lightning_main(args: list[str] | None = None, run: bool = True):
     )
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes whose message is the whole story (printed as one line, exit code 2)."""
+    from hn_lightning.errors import UserError
+    from hn_lightning.paths import TestDataRefused
+
+    return (UserError, FileNotFoundError, TestDataRefused)
+
+
+def _find_user_error(exc: BaseException) -> BaseException | None:
+    """``exc`` or the first exception it was raised from (jsonargparse wraps errors raised by a class's
+    ``__init__`` in a ValueError that dumps the whole Namespace) that is a user error."""
+    kinds = _user_errors()
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kinds):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``cli.py``."""
+    """Entry point of ``cli.py``. Bad input ends with one ``error: ...`` line on stderr and exit code 2;
+    ``--debug`` (anywhere on the command line) or ``HN_LIGHTNING_DEBUG=1`` shows the traceback instead."""
+    from hn_lightning.errors import DEBUG_ENV, EXIT_USER_ERROR, debug_enabled, print_error
+
     configure_environment()
     silence_expected_noise()
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in COMMANDS:
-        module = importlib.import_module(COMMANDS[args[0]])
-        return int(module.main(args[1:]) or 0)
-    lightning_main(argv)  # None: LightningCLI reads sys.argv itself
-    return 0
+    if "--debug" in args:
+        args = [a for a in args if a != "--debug"]
+        os.environ[DEBUG_ENV] = "1"
+    try:
+        if args and args[0] in COMMANDS:
+            module = importlib.import_module(COMMANDS[args[0]])
+            return int(module.main(args[1:]) or 0)
+        if argv is None:
+            sys.argv[1:] = args  # LightningCLI reads sys.argv itself
+            lightning_main(None)
+        else:
+            lightning_main(args)
+        return 0
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it is the user's input
+        found = None if debug_enabled() else _find_user_error(exc)
+        if found is None:
+            raise
+        print_error(found)
+        return EXIT_USER_ERROR

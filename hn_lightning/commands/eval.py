@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     from hn_lightning.answers import AnswerChecker
+    from hn_lightning.errors import UserError
     from hn_lightning.evaluation.engine import eval_dtype, load_engine
     from hn_lightning.evaluation.generate import GenerationConfig
     from hn_lightning.evaluation.runner import RunSettings, SettingsMismatch
@@ -150,9 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         loaded = {t: load_task(t, args.limit, fields, args.subset_seed) for t in tasks}
         generation = GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                                       batch_size=args.batch_size, seed=args.seed, requeue_fraction=args.requeue_fraction)
-    except (FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]{exc}")
-        return 2
+    except ValueError as exc:  # bad --limit / generation settings (JsonlError and missing files pass through)
+        if isinstance(exc, UserError):
+            raise
+        raise UserError(str(exc)) from exc
+    for t, items in loaded.items():
+        if not items:  # an empty task file would report "0/0" and exit 0
+            raise UserError(f"task {t!r} has no items to evaluate"
+                            + (" (--limit 0)" if args.limit == 0 else " (the file is empty or holds only blank lines)"))
     out_root = Path(args.out) if args.out else _default_out(args.model)
     dtype = eval_dtype(args.dtype)
     console.print(f"loading {args.model} ({dtype})")
@@ -172,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = _run_task(console, engine, items, settings, generation, out_root / name,
                                 AnswerChecker(args.checker, timeout_s=args.checker_timeout), args)
         except SettingsMismatch as exc:
-            console.print(f"[red]{exc} (--overwrite)")
-            return 2
+            raise SettingsMismatch(f"{exc} (--overwrite)") from None
         summaries.append(summary)
         for table in _summary_tables(summary):
             console.print(table)

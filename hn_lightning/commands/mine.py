@@ -76,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         pipeline.run(STAGES if stage == "all" else (stage,), overwrite=overwrite)
     except (StageSettingsChanged, StageNotReady, FileNotFoundError) as exc:
-        console.print(f"[red]{exc}")
-        return 2
+        from hn_lightning.errors import EXIT_USER_ERROR, print_error
+
+        print_error(exc)  # one unwrapped line (the rich console wraps at 80 columns when not a terminal)
+        return EXIT_USER_ERROR
     console.print(f"mine {stage}: done in {time.time() - t0:.1f}s. Outputs in {pipeline.out}")
     if stage in ("all", "pair"):
         console.print(f"  train on:  {pipeline.out / 'pairs' / 'hardneg'}  (baseline: pairs/random with weighting none; "

@@ -12,19 +12,27 @@ Each output line is a :class:`~hn_lightning.verifier.records.VerifierResult` (``
 each shard atomically (temporary file, fsync, rename). When the input is exhausted the shards (and a
 previous ``<output>``, if any) are concatenated atomically into ``<output>`` and the parts folder is
 removed. After a crash or Ctrl-C, running the same command again reads the ids already in the shards
-(and in ``<output>``) and scores only the rest: nothing is lost, nothing is duplicated. The verifier
-settings are stored in ``<output>.parts/config.json``; resuming with different settings is refused
-(use ``--overwrite`` to start over).
+(and in ``<output>``) and scores only the rest: nothing is lost, nothing is duplicated (the final
+concatenation keeps each id once, so a crash between writing ``<output>`` and removing the parts
+cannot double records).
 
-Malformed lines (bad JSON, missing fields, bad log-probs) stop the run with ``file:line: reason``,
-or are skipped and counted with ``--on_error skip``. Duplicate ids are malformed too.
+**Settings fingerprint.** Every output line carries ``settings_fingerprint``: a hash of the input path,
+the field mapping and the verifier settings. A rerun into an existing ``<output>`` (or parts folder)
+written with another fingerprint is refused, also after the run completed (``--overwrite`` starts over).
+
+Malformed lines (bad JSON, invalid UTF-8, missing fields, bad log-probs) stop the run with
+``error: file:line: reason`` (exit code 2), or are skipped and counted with ``--on_error skip``.
+Duplicate ids are malformed too. A ``--gold_field`` whose values look like whole solutions rather
+than answers gets a warning.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -81,10 +89,38 @@ def _load_overrides(path: str | None, sets: list[str]) -> dict[str, Any]:
     return values
 
 
-def _done_ids(paths: list[Path]) -> set[str]:
+def settings_fingerprint(settings: dict[str, Any]) -> str:
+    """A short hash of the input path, field mapping and verifier settings (stored on every output line)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _done_ids(paths: list[Path], fingerprint: str) -> set[str]:
+    """Ids already scored in ``paths``; :class:`UserError` if any was scored under other settings."""
+    from hn_lightning.errors import UserError
     from hn_lightning.io import iter_jsonl
 
-    return {record["id"] for path in paths for _, record in iter_jsonl(path)}
+    done: set[str] = set()
+    for path in paths:
+        for lineno, record in iter_jsonl(path):
+            found = record.get("settings_fingerprint")
+            if found != fingerprint:
+                raise UserError(
+                    f"{path}:{lineno}: scored with other settings (fingerprint {found or 'missing'}, now {fingerprint}: "
+                    f"the input, the field mapping or the verifier settings differ); rerun with --overwrite to start over "
+                    f"or choose another --output")
+            done.add(record["id"])
+    return done
+
+
+_ANSWER_LIKE_WORDS = 6
+
+
+def looks_like_solution(gold: Any) -> bool:
+    """A gold value that reads like a worked solution, not an answer (several lines or many words and no
+    GSM8K ``#### N`` line, e.g. the GPT-3 file's ``... A: 18`` ground truth)."""
+    if not isinstance(gold, str) or "####" in gold or "\\boxed" in gold:
+        return False
+    return "\n" in gold.strip() or len(re.findall(r"\S+", gold)) > _ANSWER_LIKE_WORDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from hn_lightning.errors import UserError, print_error
+    from hn_lightning.faults import fault_point
     from hn_lightning.io import (
         JsonlError,
         SkipPolicy,
@@ -120,25 +158,24 @@ def main(argv: list[str] | None = None) -> int:
     if not in_path.is_file():
         from hn_lightning.catalog.resolve import unresolvable
 
-        print(unresolvable(args.input, "input"), file=sys.stderr)  # one unwrapped line
-        return 2
+        raise UserError(unresolvable(args.input, "input"))
 
     if args.overwrite:
         shutil.rmtree(parts_dir, ignore_errors=True)
         if out_path.exists():
             out_path.unlink()
     settings = {"config": cfg.to_dict(), "fields": vars(fields), "input": str(in_path)}
+    fingerprint = settings_fingerprint(settings)
     settings_path = parts_dir / "config.json"
     if parts_dir.exists() and settings_path.exists():
         previous = json.loads(settings_path.read_text(encoding="utf-8"))
         if previous != json.loads(json.dumps(settings)):
-            console.print(f"[red]{parts_dir} was written with other settings; rerun with --overwrite to start over")
-            return 2
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(settings_path, settings)
+            raise UserError(f"{parts_dir} was written with other settings; rerun with --overwrite to start over")
     shards = sorted(parts_dir.glob("part-*.jsonl"))
     previous_outputs = ([out_path] if out_path.exists() else []) + shards
-    done = _done_ids(previous_outputs)
+    done = _done_ids(previous_outputs, fingerprint)  # refuses output written under other settings
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(settings_path, settings)
     if done:
         console.print(f"resuming: {len(done)} samples already scored")
 
@@ -150,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     seen: set[str] = set()
     pending: list = []
     next_shard = len(shards)
+    solution_golds = 0
     stats = {"scored": 0, "resumed": 0, "wrongness": 0.0, "correct": 0, "fine": 0, "hard": 0}
     t0 = time.perf_counter()
 
@@ -160,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         results = verifier.score_batch([inp for _, inp in pending])
         with atomic_writer(parts_dir / f"part-{next_shard:06d}.jsonl") as fh:
             for r in results:
-                fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+                fh.write(json.dumps({**r.to_dict(), "settings_fingerprint": fingerprint}, ensure_ascii=False) + "\n")
         next_shard += 1
+        fault_point("verify.shard")
         for r in results:
             stats["scored"] += 1
             stats["wrongness"] += r.wrongness
@@ -188,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                     progress.advance(task, 1)
                     continue
                 seen.add(inp.id)
+                solution_golds += looks_like_solution(inp.gold)
                 if inp.id in done:
                     stats["resumed"] += 1
                     progress.advance(task, 1)
@@ -196,17 +236,26 @@ def main(argv: list[str] | None = None) -> int:
                 if len(pending) >= batch_size:
                     flush()
             flush()
-    except JsonlError as exc:
+    except JsonlError:
         flush()  # keep what was read before the bad line
-        console.print(f"[red]{exc}")
-        console.print(f"[yellow]{stats['scored']} results kept in {parts_dir}; fix the input and rerun to resume")
-        return 1
+        print_error(f"{stats['scored']} results kept in {parts_dir}; fix the input and rerun to resume", prefix="note: ")
+        raise  # the entry point prints "error: file:line: reason" on one line and exits 2
 
+    # each id once: a crash after writing the output but before removing the parts (the output then
+    # already holds the parts' records) must not double them on the rerun
+    written: set[str] = set()
     with atomic_writer(out_path) as out:
         for p in previous_outputs + sorted(set(parts_dir.glob("part-*.jsonl")) - set(shards)):
-            with open(p, encoding="utf-8") as fh:
-                shutil.copyfileobj(fh, out)
+            for _, record in iter_jsonl(p):
+                if record["id"] not in written:
+                    written.add(record["id"])
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    fault_point("verify.finalize:after_write")
     shutil.rmtree(parts_dir, ignore_errors=True)
+    if seen and solution_golds >= max(1, len(seen) // 2):
+        print_error(f"{solution_golds} of {len(seen)} gold values (--gold_field {args.gold_field!r}) look like whole "
+                    f"solutions, not answers (no '#### N' line), so answers are judged against the wrong thing; "
+                    f"point --gold_field at the answer", prefix="warning: ")
 
     elapsed = time.perf_counter() - t0
     n = stats["scored"]

@@ -31,6 +31,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from hn_lightning.data.pair_collate import collate_pairs
 from hn_lightning.data.pairs import OverlongPrompt, TokenizedPair, tokenize_pair, validate_pair
+from hn_lightning.errors import UserError
 from hn_lightning.io.jsonl import SkipPolicy, iter_jsonl
 from hn_lightning.losses.weights import WeightStats, normalize_weights, uniform_stats
 
@@ -71,11 +72,36 @@ class StreamReport:
     """Counts for one pass (logged at the end of each epoch, exposed for tests)."""
 
     records: int = 0
+    """Valid pair records read (after validation; before tokenization)."""
     malformed: int = 0
+    """Lines skipped as malformed (``on_error: skip``)."""
     overlong: int = 0
+    """Pairs skipped because the prompt leaves no room for a completion."""
     truncated: int = 0
+    """Pairs kept with completions cut to ``max_length``."""
+    indistinct: int = 0
+    """Pairs skipped because chosen and rejected are identical once cut to ``max_length`` (no preference left)."""
     dropped_incomplete: int = 0
+    """Pairs of an incomplete last global batch (fewer than one optimizer step), dropped."""
     steps: int = 0
+    """Optimizer steps formed."""
+
+    @property
+    def kept(self) -> int:
+        return self.records - self.overlong - self.indistinct
+
+    def summary(self) -> str:
+        return (f"{self.records + self.malformed} record(s) read, {self.malformed} malformed skipped, "
+                f"{self.overlong} overlong skipped, {self.indistinct} identical after truncation skipped, "
+                f"{self.kept} pair(s) kept ({self.truncated} truncated), {self.dropped_incomplete} dropped "
+                f"(incomplete last step), {self.steps} optimizer step(s)")
+
+    def as_metrics(self, prefix: str = "data/") -> dict[str, float]:
+        return {f"{prefix}{k}": float(v) for k, v in vars(self).items()}
+
+
+class NoTrainingSteps(UserError):
+    """The data give no optimizer step (empty, all malformed or overlong, or fewer pairs than one step)."""
 
 
 def group_weights(group: list[TokenizedPair], cfg: StreamConfig) -> tuple[torch.Tensor, WeightStats]:
@@ -145,6 +171,11 @@ class PairStream(IterableDataset):
                 report.overlong += 1
                 log.warning("skipping overlong pair (%d so far): %s", report.overlong, err)
                 continue
+            if pair.chosen_ids == pair.rejected_ids:
+                report.indistinct += 1
+                log.warning("skipping pair %s (%d so far): chosen and rejected differ only past max_length=%d",
+                            pair.id, report.indistinct, cfg.max_length)
+                continue
             report.truncated += int(pair.truncated)
             yield pair
 
@@ -169,6 +200,19 @@ class PairStream(IterableDataset):
                 report.steps += 1
                 yield group
         self.report = report
+        info = get_worker_info()
+        if info is None or info.id == 0:
+            log.info("pair stream, epoch %d: %s", self.epoch, report.summary())
+
+    def no_step_error(self, report: StreamReport, what: str = "training") -> NoTrainingSteps:
+        cfg = self.cfg
+        files = ", ".join(map(str, self.files[:3])) + (f" (+{len(self.files) - 3} more)" if len(self.files) > 3 else "")
+        return NoTrainingSteps(
+            f"{files}: the {what} pairs give no optimizer step: {report.records + report.malformed} record(s) read "
+            f"({report.malformed} malformed skipped), {report.kept} pair(s) kept ({report.overlong} overlong, "
+            f"{report.indistinct} identical within max_length={cfg.max_length}), one step needs {cfg.pairs_per_step} "
+            f"(micro_batch_size {cfg.micro_batch_size} x accumulate_grad_batches {cfg.accumulate} x {cfg.world_size} device(s))"
+        )
 
     # -- iteration ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
@@ -206,14 +250,28 @@ class FlattenSteps:
     out shorter (malformed or overlong pairs) just ends early.
     """
 
-    def __init__(self, loader, stream: PairStream, epoch_fn, max_micro_batches: int):
+    def __init__(self, loader, stream: PairStream, epoch_fn, max_micro_batches: int, on_report=None, what: str = "training"):
         self.loader, self.stream, self.epoch_fn = loader, stream, epoch_fn
         self.max_micro_batches = max_micro_batches
+        self.on_report, self.what = on_report, what
 
     def __len__(self) -> int:
         return self.max_micro_batches
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self.stream.set_epoch(int(self.epoch_fn()))
+        self.stream.report = None
+        yielded = 0
         for _, micro in self.loader:
+            yielded += 1
             yield from micro
+        report = self.stream.report  # None when DataLoader workers read the stream
+        if yielded == 0:
+            if report is None:  # count in this process (the data gave nothing, so this is quick)
+                for _ in self.stream.steps():
+                    pass
+                report = self.stream.report
+            if report.steps == 0:  # (a resume can legitimately skip every step of an epoch)
+                raise self.stream.no_step_error(report, self.what)
+        if report is not None and self.on_report is not None:
+            self.on_report(report)

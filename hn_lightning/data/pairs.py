@@ -33,11 +33,22 @@ def validate_pair(record: dict[str, Any], need_w_raw: bool = False, need_weight:
     for key in REQUIRED:
         if key not in record:
             return f"missing required field '{key}' (found {sorted(record)})"
-    if not isinstance(record["id"], (str, int)):
-        return "'id' must be a string"
+    if isinstance(record["id"], bool) or not isinstance(record["id"], (str, int)):
+        return f"'id' must be a string, got {type(record['id']).__name__}"
     prompt = record["prompt"]
-    if not (isinstance(prompt, str) or (isinstance(prompt, list) and all(isinstance(m, dict) and "role" in m and "content" in m for m in prompt))):
-        return "'prompt' must be a string or a list of {role, content} messages"
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            return "'prompt' is empty"
+    elif isinstance(prompt, list):
+        if not prompt:
+            return "'prompt' is an empty list (expected a string or a non-empty list of {role, content} messages)"
+        for i, m in enumerate(prompt):
+            if not (isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)):
+                return f"'prompt'[{i}] must be an object with string 'role' and 'content', got {m!r:.80}"
+        if prompt[-1]["role"] != "user":
+            return f"the last prompt message must have role 'user', got {prompt[-1]['role']!r}"
+    else:
+        return f"'prompt' must be a string or a list of {{role, content}} messages, got {type(prompt).__name__}"
     for key in ("chosen", "rejected"):
         if not isinstance(record[key], str) or not record[key]:
             return f"'{key}' must be a non-empty string"

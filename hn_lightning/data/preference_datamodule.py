@@ -108,10 +108,18 @@ class PreferenceDataModule(L.LightningDataModule):
         cfg = StreamConfig(**{**vars(self.cfg), "shuffle": shuffle})
         return PairStream(paths, self.tokenizer, cfg)
 
-    def _loader(self, stream: PairStream, epoch_fn, num_pairs: int) -> FlattenSteps:
+    def _loader(self, stream: PairStream, epoch_fn, num_pairs: int, on_report=None, what: str = "training") -> FlattenSteps:
         loader = DataLoader(stream, batch_size=None, num_workers=self.num_workers)
         steps = num_pairs // stream.cfg.pairs_per_step
-        return FlattenSteps(loader, stream, epoch_fn, max(1, steps) * stream.cfg.accumulate)
+        return FlattenSteps(loader, stream, epoch_fn, max(1, steps) * stream.cfg.accumulate, on_report, what)
+
+    def _log_report(self, report) -> None:
+        """The epoch's counts (records, malformed, overlong, truncated, indistinct, dropped, steps) to the loggers."""
+        trainer = self.trainer
+        if trainer is None or trainer.global_rank != 0:
+            return
+        for logger in trainer.loggers:
+            logger.log_metrics(report.as_metrics(), step=trainer.global_step)
 
     def train_dataloader(self) -> FlattenSteps:
         if self.tokenizer is None:
@@ -119,13 +127,13 @@ class PreferenceDataModule(L.LightningDataModule):
         self.train_stream = self._stream(self._paths, self.cfg.shuffle)
         self.train_stream.resume, self._resume = self._resume, None
         epoch_fn = (lambda: self.trainer.current_epoch) if self.trainer is not None else (lambda: 0)
-        return self._loader(self.train_stream, epoch_fn, count_lines(self._paths))
+        return self._loader(self.train_stream, epoch_fn, count_lines(self._paths), self._log_report)
 
     def val_dataloader(self) -> FlattenSteps | list:
         if not self.val_files:
             return []
         paths = expand_paths(self.val_files)
-        return self._loader(self._stream(paths, shuffle=False), lambda: 0, count_lines(paths))
+        return self._loader(self._stream(paths, shuffle=False), lambda: 0, count_lines(paths), what="validation")
 
     def iter_pairs_for_reference(self):
         """Every tokenized training pair once, in file order (for the reference precompute pass)."""

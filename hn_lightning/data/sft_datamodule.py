@@ -179,6 +179,13 @@ class SFTDataModule(L.LightningDataModule):
             train = [c for i, c in enumerate(train) if i not in held]
         self.stats.records = len(train)
         self.stats.skipped_malformed = policy.skipped
+        if not train:
+            from hn_lightning.data.pair_stream import NoTrainingSteps
+
+            raise NoTrainingSteps(
+                f"{', '.join(map(str, self.train_files))}: the SFT data give no optimizer step: "
+                f"{policy.skipped + len(val)} record(s) read ({policy.skipped} malformed skipped, {len(val)} held out "
+                f"for validation), 0 kept for training; one step needs at least 1 example")
         self.train_set = self._pack(self._render(train))
         self.val_set = self._pack(self._render(val)) if val else None
         self.stats.rows = len(self.train_set)

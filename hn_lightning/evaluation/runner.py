@@ -30,6 +30,8 @@ from hn_lightning.evaluation.metrics import accuracy_summary, breakdown
 from hn_lightning.evaluation.prompts import PromptStyle, build_prompt
 from hn_lightning.evaluation.samples_file import SampleLog
 from hn_lightning.evaluation.tasks import EvalItem
+from hn_lightning.errors import UserError
+from hn_lightning.faults import fault_point
 from hn_lightning.io import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 __all__ = ["RunSettings", "SettingsMismatch", "evaluate_items", "summarize"]
 
 
-class SettingsMismatch(RuntimeError):
+class SettingsMismatch(UserError, RuntimeError):
     """``out_dir`` holds samples made with other settings; resume refused."""
 
 
@@ -151,6 +153,7 @@ def evaluate_items(
             verdict = checker.check(gens[0].text, item.gold, item.question)
             record = _record(item, settings.task, prompts[index], gens[0], verdict)
             samples.append(record)
+            fault_point("eval.record")  # tests: die after an item is written
             if on_record is not None:
                 on_record(record)
 
@@ -165,5 +168,6 @@ def evaluate_items(
         "other_records_in_file": extra, "checker_stats": checker.stats.as_dict(),
     }
     summary["files"] = {"samples": str(out_dir / "samples.jsonl"), "summary": str(out_dir / "summary.json")}
+    fault_point("eval.finalize")  # tests: die with every item written but no summary
     atomic_write_json(out_dir / "summary.json", summary)
     return summary

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from hn_lightning.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
-class JsonlError(ValueError):
+class JsonlError(UserError, ValueError):
     """A bad JSONL record; the message names the file and the line."""
 
     def __init__(self, path: str | os.PathLike, line: int, reason: str):
@@ -112,14 +114,21 @@ def iter_jsonl(
     ``start_line`` skips lines before it without parsing them (for resuming).
     """
     policy = policy or SkipPolicy()
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if lineno < start_line or not line.strip():
+    with open(path, "rb") as handle:  # bytes: a bad UTF-8 sequence is one bad line, not a crash
+        for lineno, raw in enumerate(handle, start=1):
+            if lineno < start_line or not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                policy.handle(JsonlError(path, lineno, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"))
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                policy.handle(JsonlError(path, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})"))
+                # some messages end in "at" ("Invalid control character at"): no "at at column"
+                reason = exc.msg.removesuffix(" at")
+                policy.handle(JsonlError(path, lineno, f"invalid JSON ({reason} at column {exc.colno})"))
                 continue
             if not isinstance(record, dict):
                 policy.handle(JsonlError(path, lineno, f"expected a JSON object, got {type(record).__name__}"))

@@ -73,6 +73,11 @@ def normalize_weights(
     """
     w_raw = w_raw.to(torch.float64)
     check_raw_weights(w_raw, ids)
+    # w~ = w_raw / mean(w_raw) is scale-free: divide by the max first so the sum cannot overflow
+    # (two raw weights near 1e308 would give mean = inf and every w~ = 0)
+    top = w_raw.max()
+    if top > 0:
+        w_raw = w_raw / top
     mean = w_raw.mean()
     unit = w_raw / mean if mean > 0 else torch.ones_like(w_raw)
     tempered = 1.0 + lam * (unit - 1.0)

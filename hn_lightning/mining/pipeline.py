@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.errors import UserError
+from hn_lightning.faults import fault_point
 from hn_lightning.io.atomic import atomic_directory, atomic_write_json, atomic_write_text, atomic_writer
 from hn_lightning.io.jsonl import SkipPolicy, count_lines, iter_jsonl
 from hn_lightning.mining.baselines import answer_only_items, random_pair_plan, random_pairs, shuffled_pairs
@@ -62,11 +64,11 @@ _DIRS = {"candidates": "candidates", "score": "scored", "filter": "filtered", "p
 ARMS = ("hardneg", "random", "shuffled")
 
 
-class StageSettingsChanged(RuntimeError):
+class StageSettingsChanged(UserError, RuntimeError):
     """A stage has partial output made with other settings (rerun with ``--overwrite``)."""
 
 
-class StageNotReady(RuntimeError):
+class StageNotReady(UserError, RuntimeError):
     """A stage was asked to run before the stage it reads from completed."""
 
 
@@ -174,6 +176,7 @@ class MiningPipeline:
 
     def _finish(self, stage: str, counts: dict[str, Any]) -> None:
         self._clock(stage)
+        fault_point("mine.finalize")  # tests: die with every shard written but the stage not marked complete
         self.manifest.finish(stage, counts)
 
     # ---------------------------------------------------------------- stage 1

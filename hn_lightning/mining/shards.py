@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.faults import fault_point
 from hn_lightning.io.atomic import atomic_write_json, atomic_writer
 from hn_lightning.io.jsonl import iter_jsonl
 
@@ -73,6 +74,7 @@ def write_shard(stage_dir: Path, index: int, records: Iterable[dict[str, Any]]) 
     with atomic_writer(path) as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    fault_point("mine.shard")  # tests: die after a shard is written
     return path
 
 

@@ -17,6 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from hn_lightning.errors import UserError
 from hn_lightning.io.atomic import atomic_directory, atomic_write_json
 from hn_lightning.models.registry import RegisteredModel
 
@@ -26,12 +27,36 @@ COMPLETE_MARKER = "hn_lightning_source.json"
 """Written last into a converted directory; its presence means the conversion finished."""
 
 
-class MissingWeightPackage(RuntimeError):
+class MissingWeightPackage(UserError, RuntimeError):
     """A PyPI weight package is not installed; the message holds the exact pip command."""
 
 
-class ChecksumMismatch(RuntimeError):
+class ChecksumMismatch(UserError, RuntimeError):
     """An assembled GGUF does not have the registered sha256."""
+
+
+class CorruptModelFile(UserError, ValueError):
+    """A ``.gguf`` file that is truncated or not a GGUF file at all; the message names the path."""
+
+
+def check_gguf_file(path: Path) -> None:
+    """Raise :class:`CorruptModelFile` unless ``path`` has the GGUF magic and holds every tensor it declares
+    (a truncated download otherwise fails deep inside the reader with a bare ``struct.error``/``ValueError``)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"GGUF":
+        raise CorruptModelFile(f"{path}: not a GGUF file (starts with {magic!r}, expected b'GGUF'; {size} bytes)")
+    try:
+        from gguf import GGUFReader
+
+        reader = GGUFReader(str(path))
+        end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
+    except Exception as exc:  # noqa: BLE001 - any failure to parse the header/tensor table
+        raise CorruptModelFile(f"{path}: truncated or corrupt GGUF file ({size} bytes; "
+                               f"the reader failed: {type(exc).__name__}: {exc})") from exc
+    if end > size:
+        raise CorruptModelFile(f"{path}: truncated GGUF file: its tensors need {end} bytes, the file has {size}")
 
 
 def _package_file(module: str, relpath: str) -> Path | None:

@@ -13,6 +13,7 @@ from hn_lightning.models.gguf import (
     COMPLETE_MARKER,
     MissingWeightPackage,
     assemble_gguf,
+    check_gguf_file,
     convert_gguf,
     locate_parts,
     sha256_file,
@@ -91,6 +92,7 @@ def resolve_model_dir(name_or_path: str, trust_remote_code: bool = False) -> Pat
             raise FileNotFoundError(f"{path} is a directory but has no config.json: not a Hugging Face model directory")
         return path
     if path.is_file() and path.suffix == ".gguf":
+        check_gguf_file(path)
         digest = sha256_file(path)
         out = cache_dir("models") / f"{path.stem}-{digest[:12]}"
         with _lock(digest[:12]):

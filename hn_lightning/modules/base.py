@@ -11,6 +11,7 @@ import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
+from hn_lightning.faults import fault_point
 from hn_lightning.models import LoraSettings, ModelConfig, build_policy, load_tokenizer, resolve_model_dir
 from hn_lightning.models.forward import count_matmul_params
 
@@ -71,8 +72,12 @@ class CausalLMModule(L.LightningModule):
     def _trainable_keys(self) -> set[str]:
         return {name for name, p in self.named_parameters() if p.requires_grad}
 
+    def on_before_optimizer_step(self, optimizer) -> None:
+        fault_point("fit.step")  # tests: die after backward, before the weights change
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep only trainable weights (LoRA: a few MB instead of the whole frozen base)."""
+        fault_point("fit.checkpoint")  # tests: die while a checkpoint is being saved
         keep = self._trainable_keys()
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
         checkpoint["hn_lightning"] = {"model_dir": str(self.model_dir), "model": self.model_config.name_or_path}
