@@ -1,0 +1,197 @@
+r"""The first wrong step of a solution: its index, kind and a per-step score vector.
+
+Input: the steps of a prediction, the problem, optionally the reference solution and gold answer
+values, whether the final answer is right, and the symbolic findings of
+:mod:`hn_lightning.verifier.symbolic`. Every step gets a score in [0, 1] (higher = more likely
+wrong) from the findings below; the **first error** is the earliest step whose score reaches
+:data:`ERROR_THRESHOLD`. Error kinds (:data:`ERROR_KINDS`) and the rules that find them, in the order
+they are tried on each step:
+
+* ``arithmetic_slip`` (0.95): a written computation whose stated result does not follow
+  (exact evaluation, rounding allowed; :meth:`~hn_lightning.verifier.arithmetic.Computation.matches`).
+* ``inconsistent_reuse`` (0.9): the step computes with a value an earlier step had replaced (the
+  paper's Table-2 case; the symbolic ``inconsistent_use`` finding).
+* with a reference (:mod:`hn_lightning.verifier.trace`): a step introduces a value that *leaves every
+  path to the gold*: it is not a reference value (nor its ``x100``, ``/100`` or sign form), and no
+  later step *rejoins* the reference with it (a later computation using it whose result is a
+  reference value, or a later step that states it next to a new reference value). Its kind is
+
+  - ``unsupported_number`` (0.8) when a computation producing it uses an operand that comes from
+    nowhere (not the problem, an earlier step or a common constant);
+  - ``missing_step`` (0.8) when a reference value that the reference computes from values the
+    prediction already had is never reached by the prediction (the step skipped it);
+  - ``wrong_operation`` (0.8) otherwise: right arithmetic on the wrong formula, operand or relation.
+* ``contradiction`` (0.85): the step restates a problem quantity with a different value (same
+  number of the problem's words around it is not required: the symbolic checks flag a step that
+  computes with a number the problem states differently) - here: an NLI/``logic`` finding passed in
+  through ``extra`` (``{step: ("contradiction", score)}``), used only when it is strong.
+* ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the last step.
+
+A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
+reuse are reported then (a solution whose every value the reference reaches is right). Reference-free
+mode (no reference, no gold) reports slips, inconsistent reuse and unsupported numbers only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from hn_lightning.verifier.trace import FREE_VALUES, StepTrace, ValueSet, problem_values, reference_results, reference_values, trace_solution
+
+__all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "FirstError", "locate_first_error"]
+
+ERROR_KINDS = (
+    "arithmetic_slip", "wrong_operation", "inconsistent_reuse", "missing_step", "contradiction",
+    "unsupported_number", "wrong_final_answer",
+)
+"""Kinds of first errors, as stored in :attr:`VerifierResult.first_error_kind`."""
+
+ERROR_THRESHOLD = 0.5
+"""A step whose score reaches this is wrong."""
+
+WEAK_SCORE = 0.45
+"""Score of a step whose only off-path values come straight from problem numbers (a side quantity):
+below :data:`ERROR_THRESHOLD`; it becomes the first error only when the answer is wrong and no
+later step is flagged."""
+
+_SCORES = {
+    "arithmetic_slip": 0.95, "inconsistent_reuse": 0.9, "contradiction": 0.85, "unsupported_number": 0.8,
+    "missing_step": 0.8, "wrong_operation": 0.8, "wrong_final_answer": 0.6,
+}
+
+
+@dataclass
+class FirstError:
+    """Where a solution first goes wrong (``index`` ``None``: no wrong step found)."""
+
+    index: int | None
+    kind: str | None
+    step_scores: list[float] = field(default_factory=list)
+    kinds: list[str | None] = field(default_factory=list)
+    """Per step: the kind of the strongest finding (``None``: nothing found)."""
+    reason: str = ""
+
+
+def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet) -> bool:
+    probe = ValueSet([v])
+    for tr in traces[i + 1:]:
+        for c in tr.computations:
+            if c.stated is not None and any(probe.contains(o, forms=False) for o in c.operands) and ref.contains(c.stated):
+                return True
+        if any(probe.contains(x, forms=False) for x in tr.values) and any(ref.contains(n) for n in tr.new):
+            return True
+    return False
+
+
+def _from_problem(v: Fraction, tr: StepTrace) -> bool:
+    """Is ``v`` stated without a computation, or computed only from problem numbers and constants?"""
+    probe = ValueSet([v])
+    srcs = [src for c, s in zip(tr.computations, tr.operand_sources, strict=True)
+            if c.stated is not None and probe.contains(c.stated, forms=False) for src in s.values()]
+    return all(src in ("problem", "constant") for src in srcs)
+
+
+def _blame(off: list[Fraction], tr: StepTrace, first_written: dict[Fraction, int], problem: ValueSet, ref: ValueSet) -> int | None:
+    """An earlier step that wrote an operand of an off-path result, itself in neither the problem nor
+    the reference (the error started there: a misread quantity, a wrong count)."""
+    probe = ValueSet(off)
+    for c in tr.computations:
+        if c.stated is None or not probe.contains(c.stated, forms=False):
+            continue
+        for o in c.operands:
+            j = first_written.get(o)
+            if j is not None and j < tr.index and not problem.contains(o) and not ref.contains(o):
+                return j
+    return None
+
+
+def _used_later(v: Fraction, i: int, traces: list[StepTrace]) -> bool:
+    probe = ValueSet([v])
+    return any(probe.contains(x, forms=False) for tr in traces[i + 1:] for x in tr.values)
+
+
+def _missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces: list[StepTrace], reached: ValueSet) -> bool:
+    """A reference value computed from values the prediction already had, and never reached."""
+    for rt in ref_traces:
+        for c in rt.computations:
+            if c.stated is None or reached.contains(c.stated) or c.stated in FREE_VALUES:
+                continue
+            if all(reached.contains(o, forms=False) for o in c.operands):
+                later = ValueSet(v for t in traces[tr.index:] for v in t.values)
+                if not later.contains(c.stated):
+                    return True
+    return False
+
+
+def locate_first_error(
+    step_texts: list[str],
+    question: str,
+    reference: str | None = None,
+    gold_values: list[Fraction] | None = None,
+    answer_correct: bool | None = None,
+    inconsistent_steps: set[int] | None = None,
+    extra: dict[int, tuple[str, float]] | None = None,
+) -> FirstError:
+    """Score every step and find the first wrong one (the rules are in the module doc)."""
+    n = len(step_texts)
+    scores = [0.0] * n
+    kinds: list[str | None] = [None] * n
+    if n == 0:
+        return FirstError(None, None, [], [], "no steps")
+    traces = trace_solution(step_texts, question)
+    with_ref = reference is not None and bool(reference.strip())
+    ref = reference_values(reference or "", list(gold_values or [])) if with_ref else None
+    res = reference_results(reference or "", list(gold_values or [])) if with_ref else None
+    ref_traces = trace_solution([reference], question) if with_ref else []
+    reached = ValueSet(problem_values(question))
+    trust_answer = answer_correct is True and with_ref
+
+    weak: list[int] = []
+    first_written: dict[Fraction, int] = {}
+    problem = problem_values(question)
+
+    def mark(i: int, kind: str) -> None:
+        if _SCORES[kind] > scores[i]:
+            scores[i], kinds[i] = _SCORES[kind], kind
+
+    for tr in traces:
+        i = tr.index
+        if tr.slips:
+            mark(i, "arithmetic_slip")
+        if inconsistent_steps and i in inconsistent_steps:
+            mark(i, "inconsistent_reuse")
+        if extra and i in extra and not trust_answer:
+            mark(i, extra[i][0])
+        if not trust_answer:
+            nowhere = any(src == "nowhere" for s in tr.operand_sources for src in s.values())
+            if ref is not None:
+                off = [v for v in tr.computed if not res.contains(v) and not _rejoins(v, i, traces, ref)]
+                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v) and not _rejoins(v, i, traces, ref)]
+                if off:
+                    if nowhere:
+                        mark(i, "unsupported_number")
+                    elif _missing_reference_value(tr, traces, ref_traces, reached):
+                        mark(i, "missing_step")
+                    else:
+                        mark(i, "wrong_operation")
+                    j = _blame(off, tr, first_written, problem, ref)
+                    if j is not None:
+                        mark(j, "wrong_operation")
+            elif nowhere:
+                mark(i, "unsupported_number")
+        reached.add_all(tr.values)
+        for v in tr.values:
+            first_written.setdefault(v, i)
+    first = next((i for i, s in enumerate(scores) if s >= ERROR_THRESHOLD), None)
+    if first is None and answer_correct is False and weak:
+        first = weak[0]
+        mark(first, "wrong_operation")
+    for i in weak:
+        scores[i] = max(scores[i], WEAK_SCORE)
+    if first is None and answer_correct is False:
+        first = n - 1
+        mark(first, "wrong_final_answer")
+    if first is None:
+        return FirstError(None, None, scores, kinds, "no step flagged")
+    return FirstError(first, kinds[first], scores, kinds, f"step {first + 1}: {kinds[first]}")
