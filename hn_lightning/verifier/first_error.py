@@ -37,9 +37,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from hn_lightning.verifier.trace import FREE_VALUES, StepTrace, ValueSet, problem_values, reference_results, reference_values, trace_solution
+from hn_lightning.verifier.trace import FREE_VALUES, step_values, StepTrace, ValueSet, problem_values, reference_results, reference_values, trace_solution
 
-__all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "FirstError", "locate_first_error"]
+__all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "FirstError", "gold_values", "locate_first_error"]
 
 ERROR_KINDS = (
     "arithmetic_slip", "wrong_operation", "inconsistent_reuse", "missing_step", "contradiction",
@@ -71,6 +71,17 @@ class FirstError:
     kinds: list[str | None] = field(default_factory=list)
     """Per step: the kind of the strongest finding (``None``: nothing found)."""
     reason: str = ""
+
+
+def gold_values(gold: str | list[str]) -> list[Fraction]:
+    """The numeric values of the gold answer(s) (``#### 1,200`` -> 1200; ``\\frac{3}{4}`` -> 3/4):
+    the last value each gold answer writes."""
+    out: list[Fraction] = []
+    for g in [gold] if isinstance(gold, str) else gold:
+        vals = step_values(str(g).split("####")[-1].replace(",", ""))
+        if vals:
+            out.append(vals[-1])
+    return out
 
 
 def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet) -> bool:
@@ -171,6 +182,8 @@ def locate_first_error(
                 if off:
                     if nowhere:
                         mark(i, "unsupported_number")
+                    elif i == n - 1 and not tr.computations:
+                        mark(i, "wrong_final_answer")
                     elif _missing_reference_value(tr, traces, ref_traces, reached):
                         mark(i, "missing_step")
                     else:

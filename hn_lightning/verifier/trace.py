@@ -123,8 +123,12 @@ class StepTrace:
 
 
 def problem_values(question: str) -> ValueSet:
-    """The values a problem states (digits, fractions, percentages and number words)."""
-    return ValueSet([*step_values(question), *word_numbers(question)])
+    """The values a problem states (digits, fractions, percentages and number words), with the
+    forms a step may use them in: ``1 - p/100``, ``1 + p/100``, ``100 - p`` for a percentage ``p``."""
+    vals = [*step_values(question), *word_numbers(question)]
+    pct = [Fraction(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:\\?%|percent)", question)]
+    vals += [f for p in pct for f in (1 - p / 100, 1 + p / 100, 100 - p, 100 + p)]
+    return ValueSet(vals)
 
 
 def reference_values(reference: str, gold_values: list[Fraction]) -> ValueSet:
