@@ -263,12 +263,11 @@ class SelectionConfig:
     rule: Literal["first_error", "dimensions"] = "first_error"
     """``first_error``: a confident wrong answer whose first wrong step (``first_error_step``) comes
     after at least ``min_verified_steps`` verified-correct steps, whatever the error's kind.
-    ``dimensions``: the earlier rule (``elevated_dim`` + ``close``; misses right-arithmetic near-misses)."""
+    ``dimensions``: the earlier rule (``elevated_dim``, ``close``; misses right-arithmetic near misses)."""
     min_verified_steps: int = 1
     """``verified_prefix``: this many steps before the first error are verified correct (step-1 errors: off-track)."""
     progress_weight: float = 0.0
-    """Pair weight ``w_raw * (1 + progress_weight * first_error_step / n_pred_steps)`` (how far the
-    solution got). 0 keeps the verifier's ``w_raw`` (the paper's weight)."""
+    """Pair weight ``w_raw * (1 + progress_weight * first_error_step / n_pred_steps)``; 0: ``w_raw`` as is."""
     require_wrong_answer: bool = True
     """``wrong_answer``: a hard negative has a wrong final answer (answer correctness is the most
     reliable signal a verifier has; set false to also mine right answers reached by flawed steps)."""

@@ -63,7 +63,8 @@ def compact_scores(scores: dict[str, Any]) -> dict[str, Any]:
     out = {k: scores.get(k) for k in SCORE_FIELDS}
     out.update(answer_correct=scores.get("answer_correct"), extracted_answer=scores.get("extracted_answer"),
                flags=list(scores.get("flags") or []), first_error_step=scores.get("first_error_step"),
-               first_error_kind=scores.get("first_error_kind"), n_pred_steps=scores.get("n_pred_steps"))
+               first_error_kind=scores.get("first_error_kind"), n_pred_steps=scores.get("n_pred_steps"),
+               verified_steps=scores.get("verified_steps"))
     return out
 
 

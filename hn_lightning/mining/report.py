@@ -24,7 +24,7 @@ _RULE_SETTINGS = {
 _CRITERION_SETTINGS = {
     "wrong_answer": "final answer wrong (require_wrong_answer={require_wrong_answer})",
     "wrongness_band": "{min_wrongness} <= wrongness <= {max_wrongness}",
-    "verified_prefix": "first_error_step >= {min_verified_steps} (rule={rule})",
+    "verified_prefix": "first error located, >= {min_verified_steps} verified steps before it (rule={rule})",
     "elevated_dim": "max({dims}) >= {min_elevated} (rule=dimensions only)",
     "confident": "confidence >= {min_confidence} (missing: {missing_confidence})",
     "close": "(rule=dimensions only) near miss (rel. tol. {near_miss_rel_tol}) or reference coverage >= {min_reference_coverage}, "

@@ -14,8 +14,10 @@ does not use always passes):
 
 * ``wrong_answer``: the final answer is wrong (when ``require_wrong_answer``).
 * ``wrongness_band``: ``min_wrongness <= wrongness <= max_wrongness`` (a moderate error).
-* ``verified_prefix`` (rule ``first_error``): ``first_error_step >= min_verified_steps`` (the steps
-  before it are verified correct); a wrong answer whose first error is not located fails.
+* ``verified_prefix`` (rule ``first_error``): the first error is located and at least
+  ``min_verified_steps`` steps before it are *verified correct* (the verifier's ``verified_steps``:
+  steps that reach a value on a path to the gold or write a computation that checks out; a step that
+  merely says nothing checkable does not count, so off-topic prose before a wrong answer fails).
 * ``elevated_dim`` (rule ``dimensions``): some dimension of ``elevated_dims`` is at least ``min_elevated`` (the error is in
   the steps: structure, order, logic, arithmetic).
 * ``confident``: ``confidence >= min_confidence`` (the policy believed its answer); a sample without
@@ -82,7 +84,7 @@ def selection_checks(scores: dict[str, Any], golds: list[str], cfg: SelectionCon
     return {
         "wrong_answer": (not scores.get("answer_correct")) or not cfg.require_wrong_answer,
         "wrongness_band": cfg.min_wrongness <= wrongness <= cfg.max_wrongness,
-        "verified_prefix": dims or (first is not None and first >= cfg.min_verified_steps),
+        "verified_prefix": dims or (first is not None and scores.get("verified_steps", first) >= cfg.min_verified_steps),
         "elevated_dim": not dims or any((scores.get(d) or 0.0) >= cfg.min_elevated for d in cfg.elevated_dims),
         "confident": (cfg.missing_confidence == "pass") if confidence is None else confidence >= cfg.min_confidence,
         "close": not dims or near_miss(scores.get("extracted_answer"), golds, cfg.near_miss_rel_tol)

@@ -19,7 +19,8 @@ they are tried on each step:
   - ``unsupported_number`` (0.8) when a computation producing it uses an operand that comes from
     nowhere (not the problem, an earlier step or a common constant);
   - ``missing_step`` (0.8) when a reference value that the reference computes from values the
-    prediction already had is never reached by the prediction (the step skipped it);
+    prediction already had is never reached by the prediction, and the step does not combine that
+    computation's operands (the step skipped it; combining them wrongly is a wrong operation);
   - ``wrong_operation`` (0.8) otherwise: right arithmetic on the wrong formula, operand or relation.
 * ``contradiction`` (0.85): the step restates a problem quantity with a different value (same
   number of the problem's words around it is not required: the symbolic checks flag a step that
@@ -71,6 +72,15 @@ class FirstError:
     kinds: list[str | None] = field(default_factory=list)
     """Per step: the kind of the strongest finding (``None``: nothing found)."""
     reason: str = ""
+    verified: list[bool] = field(default_factory=list)
+    """Per step: positively verified (not only "nothing found"): it writes a value on a path to the gold
+    (with a reference) or a computation that checks out, and is not flagged."""
+
+    @property
+    def verified_before(self) -> int:
+        """Verified steps before the first error (before the end when there is none)."""
+        end = len(self.verified) if self.index is None else self.index
+        return sum(self.verified[:end])
 
 
 def gold_values(gold: str | list[str]) -> list[Fraction]:
@@ -85,12 +95,14 @@ def gold_values(gold: str | list[str]) -> list[Fraction]:
 
 
 def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet) -> bool:
+    """Does a computation of this or a later step turn ``v`` into a reference value, or does a later
+    step state ``v`` next to a new reference value (an alternative route that rejoins the reference)?"""
     probe = ValueSet([v])
-    for tr in traces[i + 1:]:
+    for tr in traces[i:]:
         for c in tr.computations:
             if c.stated is not None and any(probe.contains(o, forms=False) for o in c.operands) and ref.contains(c.stated):
                 return True
-        if any(probe.contains(x, forms=False) for x in tr.values) and any(ref.contains(n) for n in tr.new):
+        if tr.index > i and any(probe.contains(x, forms=False) for x in tr.values) and any(ref.contains(n) for n in tr.new):
             return True
     return False
 
@@ -123,15 +135,20 @@ def _used_later(v: Fraction, i: int, traces: list[StepTrace]) -> bool:
 
 
 def _missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces: list[StepTrace], reached: ValueSet) -> bool:
-    """A reference value computed from values the prediction already had, and never reached."""
+    """A reference value computed from values the prediction already had is never reached, and this
+    step does not combine that computation's operands (then it did the step, wrongly: a wrong
+    operation, e.g. a flipped relation)."""
+    later = ValueSet(v for t in traces[tr.index:] for v in t.values)
     for rt in ref_traces:
         for c in rt.computations:
             if c.stated is None or reached.contains(c.stated) or c.stated in FREE_VALUES:
                 continue
-            if all(reached.contains(o, forms=False) for o in c.operands):
-                later = ValueSet(v for t in traces[tr.index:] for v in t.values)
-                if not later.contains(c.stated):
-                    return True
+            if not all(reached.contains(o, forms=False) for o in c.operands) or later.contains(c.stated):
+                continue
+            ops = ValueSet(c.operands)
+            if not any(sum(ops.contains(o, forms=False) for o in mine.operands) >= len(set(c.operands))
+                       for mine in tr.computations):
+                return True
     return False
 
 
@@ -149,7 +166,7 @@ def locate_first_error(
     scores = [0.0] * n
     kinds: list[str | None] = [None] * n
     if n == 0:
-        return FirstError(None, None, [], [], "no steps")
+        return FirstError(None, None, [], [], "no steps", [])
     traces = trace_solution(step_texts, question)
     with_ref = reference is not None and bool(reference.strip())
     ref = reference_values(reference or "", list(gold_values or [])) if with_ref else None
@@ -159,6 +176,7 @@ def locate_first_error(
     trust_answer = answer_correct is True and with_ref
 
     weak: list[int] = []
+    verified: list[bool] = []
     first_written: dict[Fraction, int] = {}
     problem = problem_values(question)
 
@@ -193,6 +211,9 @@ def locate_first_error(
                         mark(j, "wrong_operation")
             elif nowhere:
                 mark(i, "unsupported_number")
+        good_calc = any(c.matches() is True for c in tr.computations)
+        on_path = ref is not None and any(ref.contains(v) or (res.contains(v)) for v in [*tr.new, *tr.computed])
+        verified.append(good_calc or on_path)
         reached.add_all(tr.values)
         for v in tr.values:
             first_written.setdefault(v, i)
@@ -205,6 +226,7 @@ def locate_first_error(
     if first is None and answer_correct is False:
         first = n - 1
         mark(first, "wrong_final_answer")
+    verified = [v and s < ERROR_THRESHOLD for v, s in zip(verified, scores, strict=True)]
     if first is None:
-        return FirstError(None, None, scores, kinds, "no step flagged")
-    return FirstError(first, kinds[first], scores, kinds, f"step {first + 1}: {kinds[first]}")
+        return FirstError(None, None, scores, kinds, "no step flagged", verified)
+    return FirstError(first, kinds[first], scores, kinds, f"step {first + 1}: {kinds[first]}", verified)

@@ -112,6 +112,9 @@ class VerifierResult:
     or above :data:`~hn_lightning.verifier.first_error.ERROR_THRESHOLD`)."""
     step_kinds: list[str | None] = field(default_factory=list)
     """Per predicted step, the kind of its strongest finding (``None``: nothing found)."""
+    verified_steps: int = 0
+    """Steps before the first error (all steps when there is none) that are positively verified: they
+    write a value on a path to the gold (reference mode) or a computation that checks out."""
     first_error_mode: str = "reference"
     """``reference`` (reference solution and gold used) or ``reference_free``."""
     components: dict[str, float] = field(default_factory=dict)
@@ -124,11 +127,6 @@ class VerifierResult:
         if not timing:
             d.pop("timing_ms")
         return d
-
-    @property
-    def verified_prefix(self) -> int:
-        """How many leading steps are verified correct: the first-error index, or all steps."""
-        return self.n_pred_steps if self.first_error_step is None else self.first_error_step
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VerifierResult:

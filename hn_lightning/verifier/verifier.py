@@ -352,6 +352,7 @@ class MathVerifier:
             n_computations=w.n_computations,
             first_error_step=fe.index, first_error_span=span, first_error_kind=fe.kind,
             step_scores=[round(float(x), nd) for x in fe.step_scores], step_kinds=list(fe.kinds),
+            verified_steps=fe.verified_before,
             first_error_mode="reference" if cfg.first_error_reference else "reference_free",
             components={k: (round(float(v), nd) if isinstance(v, float) else v) for k, v in w.components.items()},
             timing_ms=dict(w.timing),
