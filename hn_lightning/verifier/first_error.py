@@ -26,7 +26,9 @@ they are tried on each step:
   number of the problem's words around it is not required: the symbolic checks flag a step that
   computes with a number the problem states differently) - here: an NLI/``logic`` finding passed in
   through ``extra`` (``{step: ("contradiction", score)}``), used only when it is strong.
-* ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the last step.
+* ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the first step
+  after the last verified one (the last step when every step verifies), or a last step that only
+  states an off-path answer.
 
 A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
 reuse are reported then (a solution whose every value the reference reaches is right). Reference-free
@@ -50,11 +52,6 @@ ERROR_KINDS = (
 
 ERROR_THRESHOLD = 0.5
 """A step whose score reaches this is wrong."""
-
-WEAK_SCORE = 0.45
-"""Score of a step whose only off-path values come straight from problem numbers (a side quantity):
-below :data:`ERROR_THRESHOLD`; it becomes the first error only when the answer is wrong and no
-later step is flagged."""
 
 _SCORES = {
     "arithmetic_slip": 0.95, "inconsistent_reuse": 0.9, "contradiction": 0.85, "unsupported_number": 0.8,
@@ -107,14 +104,6 @@ def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet) -> boo
     return False
 
 
-def _from_problem(v: Fraction, tr: StepTrace) -> bool:
-    """Is ``v`` stated without a computation, or computed only from problem numbers and constants?"""
-    probe = ValueSet([v])
-    srcs = [src for c, s in zip(tr.computations, tr.operand_sources, strict=True)
-            if c.stated is not None and probe.contains(c.stated, forms=False) for src in s.values()]
-    return all(src in ("problem", "constant") for src in srcs)
-
-
 def _blame(off: list[Fraction], tr: StepTrace, first_written: dict[Fraction, int], problem: ValueSet, ref: ValueSet) -> int | None:
     """An earlier step that wrote an operand of an off-path result, itself in neither the problem nor
     the reference (the error started there: a misread quantity, a wrong count)."""
@@ -127,11 +116,6 @@ def _blame(off: list[Fraction], tr: StepTrace, first_written: dict[Fraction, int
             if j is not None and j < tr.index and not problem.contains(o) and not ref.contains(o):
                 return j
     return None
-
-
-def _used_later(v: Fraction, i: int, traces: list[StepTrace]) -> bool:
-    probe = ValueSet([v])
-    return any(probe.contains(x, forms=False) for tr in traces[i + 1:] for x in tr.values)
 
 
 def _missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces: list[StepTrace], reached: ValueSet) -> bool:
@@ -175,7 +159,6 @@ def locate_first_error(
     reached = ValueSet(problem_values(question))
     trust_answer = answer_correct is True and with_ref
 
-    weak: list[int] = []
     verified: list[bool] = []
     first_written: dict[Fraction, int] = {}
     problem = problem_values(question)
@@ -218,13 +201,8 @@ def locate_first_error(
         for v in tr.values:
             first_written.setdefault(v, i)
     first = next((i for i, s in enumerate(scores) if s >= ERROR_THRESHOLD), None)
-    if first is None and answer_correct is False and weak:
-        first = weak[0]
-        mark(first, "wrong_operation")
-    for i in weak:
-        scores[i] = max(scores[i], WEAK_SCORE)
-    if first is None and answer_correct is False:
-        first = n - 1
+    if first is None and answer_correct is False:  # the first step after the last verified one
+        first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
         mark(first, "wrong_final_answer")
     verified = [v and s < ERROR_THRESHOLD for v, s in zip(verified, scores, strict=True)]
     if first is None:

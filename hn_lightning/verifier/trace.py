@@ -118,8 +118,9 @@ class StepTrace:
 
     @property
     def slips(self) -> list[Computation]:
-        """Computations whose stated result does not follow from the expression."""
-        return [c for c in self.computations if c.matches() is False]
+        """Computations whose stated result, a plain number, does not follow from the expression (a
+        result written as an expression is often a variable-stripped equation such as ``a^2 = b^2 + c^2``)."""
+        return [c for c in self.computations if c.matches() is False and parse_number(c.stated_text) is not None]
 
 
 def problem_values(question: str) -> ValueSet:
