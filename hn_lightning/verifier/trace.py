@@ -162,6 +162,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
         tr.computations = extract_computations(computable_text(text), i)
         results = ValueSet(c.stated for c in tr.computations if c.stated is not None)
         tr.values = step_values(text)
+        mentioned = [v for v in tr.values]
         for c in tr.computations:
             src: dict[str, str] = {}
             for o in c.operands:
@@ -171,6 +172,8 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
                     src[str(o)] = f"step {origin[o]}"
                 elif o in FREE_VALUES or seen.contains(o):
                     src[str(o)] = "constant"
+                elif results.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
+                    src[str(o)] = f"step {i}"  # computed or stated elsewhere in this step
                 else:
                     src[str(o)] = "nowhere"
             tr.operand_sources.append(src)
