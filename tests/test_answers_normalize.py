@@ -56,8 +56,8 @@ def test_stepdpo_strip_string(raw: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("50\\%", "50"),  # percent removed entirely
-        ("50%", "50"),
+        ("50\\%", "50"),  # "\%" removed
+        ("50%", "50%"),  # a bare "%" is kept: the original strips only "\%"
         ("0.5", "\\frac{1}{2}"),  # the special case
         ("\\frac12", "\\frac{1}{2}"),
         ("k = 5", "5"),

@@ -16,7 +16,7 @@ from hn_lightning.mining.filters import (
 )
 from hn_lightning.mining.funnel import compute_funnel
 from hn_lightning.mining.ids import derive_seed, pair_id, sample_id
-from hn_lightning.mining.selection import aligned_except_few, first_failed, near_miss, selection_checks
+from hn_lightning.mining.selection import aligned_except_few, first_failed, hardness, near_miss, selection_checks
 
 SOLUTION = ("Natalia sold 48/2 = 24 clips in May.\nNatalia sold 48+24 = 72 clips altogether in April and May.\n"
             "The final answer is $\\boxed{72}$.")
@@ -31,7 +31,7 @@ def scores(**kw):
     base = {"s_sem": 0.1, "s_struct": 0.0, "s_order": 0.0, "s_logic": 0.0, "s_sym": 0.8, "s_ans": 1.0,
             "wrongness": 0.5, "absurdity": 0.15, "confidence": 0.9, "ppl": 1.3, "w_raw": 0.73,
             "answer_correct": False, "extracted_answer": "73", "n_ref_steps": 3, "n_pred_steps": 3,
-            "components": {"matched_steps": 3}, "flags": []}
+            "components": {"matched_steps": 3}, "flags": [], "first_error_step": 1, "first_error_kind": "arithmetic_slip"}
     base.update(kw)
     return base
 
@@ -99,7 +99,7 @@ def test_near_miss_and_alignment():
 
 
 def test_selection_criteria_in_order():
-    cfg = SelectionConfig()
+    cfg = SelectionConfig(rule="dimensions")
     good = selection_checks(scores(), ["72"], cfg)
     assert all(good.values()) and first_failed(good) is None
     assert first_failed(selection_checks(scores(answer_correct=True), ["72"], cfg)) == "wrong_answer"
@@ -113,6 +113,23 @@ def test_selection_criteria_in_order():
     far = scores(extracted_answer="7", s_sem=0.6, components={"matched_steps": 3})   # aligned by chance, off-topic
     assert first_failed(selection_checks(far, ["72"], cfg)) == "close"
     assert selection_checks(scores(answer_correct=True), ["72"], SelectionConfig(require_wrong_answer=False))["wrong_answer"]
+
+
+def test_first_error_rule_needs_a_verified_prefix_whatever_the_kind():
+    cfg = SelectionConfig()  # rule first_error
+    assert cfg.rule == "first_error"
+    # right arithmetic, wrong formula: s_sym = s_logic = 0 and a far answer, still selected
+    near = scores(s_sym=0.0, extracted_answer="7", components={}, first_error_kind="wrong_operation")
+    assert first_failed(selection_checks(near, ["72"], cfg)) is None
+    assert first_failed(selection_checks(near, ["72"], SelectionConfig(rule="dimensions"))) == "elevated_dim"
+    assert first_failed(selection_checks(scores(first_error_step=0), ["72"], cfg)) == "verified_prefix"
+    assert first_failed(selection_checks(scores(first_error_step=None), ["72"], cfg)) == "verified_prefix"
+    assert first_failed(selection_checks(scores(first_error_step=1), ["72"], SelectionConfig(min_verified_steps=2))) == "verified_prefix"
+    assert hardness(scores(first_error_step=2, n_pred_steps=4)) == 0.5
+    assert hardness(scores(first_error_step=None)) is None
+    d = decide({**cand(extracted=("73",)), "id": "e", "scores": scores(first_error_step=2, n_pred_steps=4)},
+               ["72"], FilterConfig(), SelectionConfig(progress_weight=0.5))
+    assert d["hard_negative"] and d["hardness"] == 0.5 and d["weight_factor"] == 1.25
 
 
 def test_decisions_and_funnel_add_up():

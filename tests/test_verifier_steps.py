@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hn_lightning.verifier.numbers import find_numbers, format_like, parse_number
 from hn_lightning.verifier.steps import split_conditions, split_steps, strip_annotations
 
@@ -68,3 +70,43 @@ def test_strip_annotations_and_numbers():
     assert [n.text for n in nums] == ["20", "12", "8", "1,200.50", "-3", ".5"]
     assert parse_number("10%") == parse_number("0.1")
     assert format_like(parse_number("13.5"), "10.80") == "13.50"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # dollar amounts and a boxed answer: every "$" before the box is a currency sign
+    ("He pays $12 for 3 books.\nThen $5 more for a pen.\nThe answer is $\\boxed{17}$.",
+     ["He pays $12 for 3 books.", "Then $5 more for a pen.", "The answer is $\\boxed{17}$."]),
+    ("Each costs $3, so 4 cost $12. The total is $\\boxed{12}$.",
+     ["Each costs $3, so 4 cost $12.", "The total is $\\boxed{12}$."]),
+    # inline math, a currency amount, \( \) and \[ \] in one solution
+    ("We have $x = 5$. He pays $5. So \\(a. B\\) is fixed.\n\\[ y = 2. Z \\] Then \\boxed{5}.",
+     ["We have $x = 5$.", "He pays $5.", "So \\(a. B\\) is fixed.", "\\[ y = 2. Z \\] Then \\boxed{5}."]),
+    # an escaped dollar in LaTeX text is currency too
+    ("The price is \\$4. The cost is $\\frac{1}{2}$ of it. So he pays \\$2.",
+     ["The price is \\$4.", "The cost is $\\frac{1}{2}$ of it.", "So he pays \\$2."]),
+])
+def test_mixed_dollar_signs_split_into_the_steps_a_reader_sees(text, expected):
+    assert [s.text for s in split_steps(text)] == expected
+
+
+def test_processbench_step_boundaries_are_kept():
+    """Real model outputs: ProcessBench steps joined with blank lines; each boundary must start a step
+    (a boundary inside a short step merged by ``min_chars`` may move by the merge only)."""
+    import json
+
+    from hn_lightning.paths import shared_data_dir
+
+    path = shared_data_dir() / "processbench" / "gsm8k_dev.jsonl"
+    if not path.is_file():
+        pytest.skip("ProcessBench dev half not available")
+    kept = total = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        steps = json.loads(line)["steps"]
+        text, pos, bounds = "\n\n".join(steps), 0, []
+        for s in steps[:-1]:
+            pos += len(s) + 2
+            bounds.append(pos)
+        starts = {s.start for s in split_steps(text, max_steps=400)}
+        kept += sum(any(b - 2 <= x <= b for x in starts) for b in bounds)
+        total += len(bounds)
+    assert total > 500 and kept == total

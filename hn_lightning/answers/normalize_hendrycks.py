@@ -45,8 +45,9 @@ def hendrycks_strip_string(string: str) -> str:
     # 3. units after "\text{ "
     s = remove_right_units(s)
 
-    # 4. percent signs are removed entirely (both "\%" and "%")
-    s = s.replace("\\%", "").replace("%", "")
+    # 4. "\%" is removed (the original does it twice: "\\%" and the invalid escape "\%", which in
+    #    Python is the same two characters); a bare "%" is kept, as in the original is_equiv
+    s = s.replace("\\%", "")
 
     # 5. " ." -> " 0.", "{." -> "{0.", leading "0" before "."
     s = s.replace(" .", " 0.").replace("{.", "{0.")

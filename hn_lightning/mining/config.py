@@ -265,6 +265,14 @@ class SelectionConfig:
     """Stage 3 (continued): which of the remaining samples are hard negatives. Criteria are checked in
     this order and a sample is counted under the first one it fails."""
 
+    rule: Literal["first_error", "dimensions"] = "first_error"
+    """``first_error``: a confident wrong answer whose first wrong step (``first_error_step``) comes
+    after at least ``min_verified_steps`` verified-correct steps, whatever the error's kind.
+    ``dimensions``: the earlier rule (``elevated_dim``, ``close``; misses right-arithmetic near misses)."""
+    min_verified_steps: int = 1
+    """``verified_prefix``: this many steps before the first error are verified correct (step-1 errors: off-track)."""
+    progress_weight: float = 0.0
+    """Pair weight ``w_raw * (1 + progress_weight * first_error_step / n_pred_steps)``; 0: ``w_raw`` as is."""
     require_wrong_answer: bool = True
     """``wrong_answer``: a hard negative has a wrong final answer (answer correctness is the most
     reliable signal a verifier has; set false to also mine right answers reached by flawed steps)."""
@@ -295,7 +303,7 @@ class SelectionConfig:
     max_missed_steps: int = 2
     """... at most this many reference steps are unmatched ..."""
     max_sem_for_alignment: float = 0.4
-    """... and the steps stay on the problem: ``s_sem`` (drift, coverage, redundancy) at most this.
+    """(rule ``dimensions``) ... and the steps stay on the problem: ``s_sem`` (drift, coverage, redundancy) at most this.
     On-topic samples of the CPU demo score 0.08-0.38; unrelated text scores 0.45 and more, and a short
     reference can match one of its steps by chance. Coverage is used rather than ``s_struct``
     (1 - F1): F1 also punishes a verbose but faithful chain for its extra steps."""

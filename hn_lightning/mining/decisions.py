@@ -8,6 +8,7 @@ The sample's fate is the first stage that removes it::
     {"id": "...#s3", "problem_id": "...", "correct": false, "degenerate": null,
      "removed_at": "degenerate" | "trivially_correct" | "trivially_wrong" | "selection" | null,
      "reason": "<rule or criterion>" | null, "hard_negative": true,
+     "first_error_step": 2, "first_error_kind": "wrong_operation", "hardness": 0.5, "weight_factor": 1.0,
      "checks": {"degenerate": {...}, "trivially_correct": false, "trivially_wrong": false, "selection": {...}}}
 """
 
@@ -22,7 +23,7 @@ from hn_lightning.mining.filters import (
     trivially_correct,
     trivially_wrong,
 )
-from hn_lightning.mining.selection import first_failed, selection_checks
+from hn_lightning.mining.selection import first_failed, hardness, selection_checks
 
 __all__ = ["REMOVAL_STAGES", "decide"]
 
@@ -46,6 +47,7 @@ def decide(record: dict[str, Any], golds: list[str], fcfg: FilterConfig, scfg: S
         removed_at, reason = "selection", failed
     else:
         removed_at, reason = None, None
+    h = hardness(scores)
     return {
         "id": record["id"],
         "problem_id": record["problem_id"],
@@ -54,5 +56,9 @@ def decide(record: dict[str, Any], golds: list[str], fcfg: FilterConfig, scfg: S
         "removed_at": removed_at,
         "reason": reason,
         "hard_negative": removed_at is None,
+        "first_error_step": scores.get("first_error_step"),
+        "first_error_kind": scores.get("first_error_kind"),
+        "hardness": h,
+        "weight_factor": 1.0 + scfg.progress_weight * (h or 0.0),
         "checks": {"degenerate": deg, "trivially_correct": tc, "trivially_wrong": tw, "selection": sel},
     }

@@ -20,7 +20,8 @@ A pair::
     {"id": "gsm8k-train-17#s3-vs-gsm8k-train-17#s1", "prompt": "<user turn>", "chosen": "...",
      "rejected": "...", "w_raw": 1.21,
      "scores": {"rejected": {s_sem.. s_ans, wrongness, absurdity, confidence, ppl, w_raw,
-                             answer_correct, extracted_answer, flags}, "chosen": {...} | null},
+                             answer_correct, extracted_answer, flags, first_error_step,
+                             first_error_kind, n_pred_steps}, "chosen": {...} | null},
      "meta": {"arm": "hardneg", "problem_id", "rejected_id", "chosen_id", "chosen_source": "policy" | "reference"}}
 """
 
@@ -61,7 +62,9 @@ def compact_scores(scores: dict[str, Any]) -> dict[str, Any]:
     """The verifier numbers a pair carries (plus correctness, the extracted answer and the flags)."""
     out = {k: scores.get(k) for k in SCORE_FIELDS}
     out.update(answer_correct=scores.get("answer_correct"), extracted_answer=scores.get("extracted_answer"),
-               flags=list(scores.get("flags") or []))
+               flags=list(scores.get("flags") or []), first_error_step=scores.get("first_error_step"),
+               first_error_kind=scores.get("first_error_kind"), n_pred_steps=scores.get("n_pred_steps"),
+               verified_steps=scores.get("verified_steps"))
     return out
 
 
@@ -95,7 +98,10 @@ def hardneg_pairs(records: list[dict[str, Any]], decisions: dict[str, dict[str, 
         stats.hard_negatives += len(negatives)
         if not negatives:
             continue
-        negatives.sort(key=lambda r: (-(r["scores"].get("w_raw") or 0.0), r["id"]))
+        def weight(r: dict[str, Any]) -> float:  # w_raw x (1 + progress_weight * hardness), see SelectionConfig
+            return float(r["scores"].get("w_raw") or 0.0) * float(decisions[r["id"]].get("weight_factor", 1.0))
+
+        negatives.sort(key=lambda r: (-weight(r), r["id"]))
         cap = cfg.max_pairs_per_problem
         if cap is not None and len(negatives) > cap:
             stats.over_cap += len(negatives) - cap
@@ -120,7 +126,7 @@ def hardneg_pairs(records: list[dict[str, Any]], decisions: dict[str, dict[str, 
                 "prompt": neg["prompt"],
                 "chosen": text,
                 "rejected": neg["completion"],
-                "w_raw": float(neg["scores"]["w_raw"]),
+                "w_raw": weight(neg),
                 "scores": {"rejected": compact_scores(neg["scores"]),
                            "chosen": compact_scores(chosen["scores"]) if chosen is not None else None},
                 "meta": {"arm": "hardneg", "problem_id": problem.id, "rejected_id": neg["id"],

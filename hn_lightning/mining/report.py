@@ -1,4 +1,5 @@
-"""``report.md``: the funnel, what each threshold removes, the weight histogram, example pairs, timings."""
+"""``report.md``: the funnel, what each threshold removes, the first errors of the hard negatives (kinds
+and positions), the weight histogram, example pairs, timings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hn_lightning.mining.config import MineConfig
 from hn_lightning.mining.filters import DEGENERATE_RULES
 from hn_lightning.mining.selection import CRITERIA
 
-__all__ = ["histogram", "render_report", "threshold_rows"]
+__all__ = ["first_error_tables", "histogram", "render_report", "threshold_rows"]
 
 _RULE_SETTINGS = {
     "empty": "completion blank",
@@ -23,9 +24,10 @@ _RULE_SETTINGS = {
 _CRITERION_SETTINGS = {
     "wrong_answer": "final answer wrong (require_wrong_answer={require_wrong_answer})",
     "wrongness_band": "{min_wrongness} <= wrongness <= {max_wrongness}",
-    "elevated_dim": "max({dims}) >= {min_elevated}",
+    "verified_prefix": "first error located, >= {min_verified_steps} verified steps before it (rule={rule})",
+    "elevated_dim": "max({dims}) >= {min_elevated} (rule=dimensions only)",
     "confident": "confidence >= {min_confidence} (missing: {missing_confidence})",
-    "close": "near miss (rel. tol. {near_miss_rel_tol}) or reference coverage >= {min_reference_coverage}, "
+    "close": "(rule=dimensions only) near miss (rel. tol. {near_miss_rel_tol}) or reference coverage >= {min_reference_coverage}, "
              "<= {max_missed_steps} missed steps, s_sem <= {max_sem_for_alignment}",
 }
 
@@ -68,6 +70,30 @@ def histogram(values: list[float], bins: int = 10, width: int = 40) -> list[str]
             for i, c in enumerate(counts)]
 
 
+def first_error_tables(hard_pairs: list[dict[str, Any]]) -> list[str]:
+    """Markdown tables: error kinds and first-error positions (step index and ``step / n_steps``) of
+    the rejected sides of the hard-negative pairs."""
+    scores = [p.get("scores", {}).get("rejected") or {} for p in hard_pairs]
+    kinds: dict[str, int] = {}
+    pos: dict[str, int] = {}
+    rel = [0] * 5
+    for s in scores:
+        k, i, n = s.get("first_error_kind"), s.get("first_error_step"), s.get("n_pred_steps") or 0
+        kinds[str(k)] = kinds.get(str(k), 0) + 1
+        key = "none" if i is None else (str(i + 1) if i < 9 else "10+")
+        pos[key] = pos.get(key, 0) + 1
+        if i is not None and n > 0:
+            rel[min(4, int(5 * i / n))] += 1
+    total = len(scores)
+    out = ["| error kind | pairs | % |", "| --- | ---: | ---: |"]
+    out += [f"| {k} | {v} | {_pct(v, total)} |" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])]
+    order = sorted(pos, key=lambda k: (k == "none", k == "10+", int(k) if k.isdigit() else 0))
+    out += ["", "| first wrong step (1-based) | pairs |", "| --- | ---: |", *[f"| {k} | {pos[k]} |" for k in order]]
+    out += ["", "| first error at step / n_steps | pairs |", "| --- | ---: |",
+            *[f"| {i / 5:.1f}-{(i + 1) / 5:.1f} | {c} |" for i, c in enumerate(rel)]]
+    return out
+
+
 def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n] + f" [... {len(text) - n} more chars]"
 
@@ -75,6 +101,8 @@ def _cut(text: str, n: int) -> str:
 def _example(pair: dict[str, Any], n: int) -> list[str]:
     s = pair.get("scores", {}).get("rejected") or {}
     dims = ", ".join(f"{k}={s[k]:.2f}" for k in ("s_sem", "s_struct", "s_order", "s_logic", "s_sym", "s_ans") if s.get(k) is not None)
+    if s.get("first_error_step") is not None:
+        dims += f"; first error: step {s['first_error_step'] + 1} of {s.get('n_pred_steps')} ({s.get('first_error_kind')})"
     conf = f"{s['confidence']:.2f}" if s.get("confidence") is not None else "-"
     ppl = f"{s['ppl']:.2f}" if s.get("ppl") is not None else "-"
     lines = [f"#### `{pair['id']}`", "",
@@ -132,6 +160,10 @@ def render_report(cfg: MineConfig, funnel: dict[str, Any], hard_pairs: list[dict
         out += ["", f"Chosen side of the hard-negative pairs: {p['chosen_policy']} policy samples, "
                 f"{p['chosen_reference']} reference solutions; {p['no_chosen']} hard negatives had no chosen, "
                 f"{p['over_cap']} were over the per-problem cap; {p['problems_with_pairs']} problems have pairs."]
+    out += ["", "## First errors of the hard negatives", "",
+            "Where the verifier locates the first wrong step of each paired hard negative, and its kind "
+            "(`hn_lightning.verifier.first_error`); the nearer the end, the harder the negative.", ""]
+    out += first_error_tables(hard_pairs) if hard_pairs else ["(no hard-negative pairs)"]
     weights = [p["w_raw"] for p in hard_pairs]
     out += ["", "## w_raw of the hard-negative pairs", ""]
     if weights:

@@ -114,6 +114,15 @@ class VerifierConfig:
     sympy_timeout_s: float = 1.0
     """Timeout of each SymPy call (signal-based on the main thread, a helper process elsewhere)."""
 
+    # --- first error step ----------------------------------------------------------------------
+    first_error_reference: bool = True
+    """Locate the first wrong step with the reference solution and gold answer (the mining setting;
+    :mod:`hn_lightning.verifier.first_error`). ``False``: reference-free mode, from the problem and the
+    steps alone (arithmetic slips, inconsistent reuse, unsupported numbers, contradictions)."""
+    first_error_contradiction_threshold: float = 0.97
+    """A fine-channel step-vs-problem NLI contradiction at least this likely marks its step as a
+    ``contradiction`` error (only when the final answer is not known to be right)."""
+
     # --- answer ------------------------------------------------------------------------------
     answer_mode: Literal["stepdpo", "hendrycks", "math_verify"] = "stepdpo"
     """Checker of :mod:`hn_lightning.answers` (the one evaluation uses)."""

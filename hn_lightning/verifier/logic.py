@@ -44,6 +44,8 @@ class LogicPlan:
     labels: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     """``"successive"`` or ``"condition"`` per pair (they have separate thresholds)."""
+    steps: list[int] = field(default_factory=list)
+    """The step index of each pair's hypothesis."""
 
 
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
@@ -74,6 +76,7 @@ def plan_logic_pairs(
         plan.hypotheses.append(steps[i + 1])
         plan.labels.append(f"logic: contradiction between step {i + 1} and step {i + 2}")
         plan.kinds.append("successive")
+        plan.steps.append(i + 1)
     if conditions and top_k > 0:
         for i, step in enumerate(steps):
             if step.startswith("The answer is") or not prose[i]:
@@ -86,6 +89,7 @@ def plan_logic_pairs(
                 plan.hypotheses.append(step)
                 plan.labels.append(f"logic: step {i + 1} contradicts the problem (\"{_short(conditions[c])}\")")
                 plan.kinds.append("condition")
+                plan.steps.append(i)
     return plan
 
 
@@ -99,6 +103,8 @@ class LogicResult:
     n_non_sequiturs: int
     n_inconsistent: int
     flags: list[str] = field(default_factory=list)
+    condition_contradictions: dict[int, float] = field(default_factory=dict)
+    """Step index -> P(contradiction) for steps that contradict a problem condition (above threshold)."""
 
 
 def logic_scores(
@@ -146,5 +152,9 @@ def logic_scores(
         vals = [float(p) for p, k in zip(p_c, plan.kinds, strict=True) if k == kind]
         return max(vals) if vals else 0.0
 
+    cond_hits: dict[int, float] = {}
+    for i in hits:
+        if plan.kinds[i] == "condition" and i < len(plan.steps):
+            cond_hits[plan.steps[i]] = max(cond_hits.get(plan.steps[i], 0.0), float(p_c[i]))
     return LogicResult(float(s_logic), float(p_c.max()) if len(p_c) else 0.0, kind_max("successive"),
-                       kind_max("condition"), len(hits), non_seq, len(incons), flags)
+                       kind_max("condition"), len(hits), non_seq, len(incons), flags, cond_hits)

@@ -98,6 +98,25 @@ class VerifierResult:
     n_pred_steps: int = 0
     n_ref_steps: int = 0
     n_computations: int | None = None
+    first_error_step: int | None = None
+    """0-based index (into the predicted steps) of the earliest wrong step, ``None`` when no step is
+    found wrong (:mod:`hn_lightning.verifier.first_error`)."""
+    first_error_span: list[int] | None = None
+    """``[start, end]`` character span of that step in ``prediction``."""
+    first_error_kind: str | None = None
+    """One of :data:`~hn_lightning.verifier.first_error.ERROR_KINDS` (``arithmetic_slip``,
+    ``wrong_operation``, ``inconsistent_reuse``, ``missing_step``, ``contradiction``,
+    ``unsupported_number``, ``wrong_final_answer``), or ``None``."""
+    step_scores: list[float] = field(default_factory=list)
+    """Per predicted step, in [0, 1], higher = more likely wrong (the first error is the first step at
+    or above :data:`~hn_lightning.verifier.first_error.ERROR_THRESHOLD`)."""
+    step_kinds: list[str | None] = field(default_factory=list)
+    """Per predicted step, the kind of its strongest finding (``None``: nothing found)."""
+    verified_steps: int = 0
+    """Steps before the first error (all steps when there is none) that are positively verified: they
+    write a value on a path to the gold (reference mode) or a computation that checks out."""
+    first_error_mode: str = "reference"
+    """``reference`` (reference solution and gold used) or ``reference_free``."""
     components: dict[str, float] = field(default_factory=dict)
     """Sub-scores behind the dimensions (drift, coverage, redundancy, spearman, inversions, ...)."""
     timing_ms: dict[str, float] = field(default_factory=dict)

@@ -3,10 +3,14 @@ r"""Splitting a solution into reasoning steps, and a problem into its conditions
 The paper's verifier compares solutions step by step (arXiv 2512.19728, section 3.2: "steps"
 are the units of the similarity matrices, the alignment and the NLI pairs). The rule used here:
 
-1. **Math is never cut.** Display math (``$$..$$``, ``\[..\]``, ``\begin{..}..\end{..}``) and, in
-   LaTeX-style text, inline math (``$..$``, ``\(..\)``) are protected: no split happens inside.
+1. **Math is never cut.** Display math (``$$..$$``, ``\[..\]``, ``\begin{..}..\end{..}``),
+   ``\(..\)`` and, in LaTeX-style text, inline math ``$..$`` are protected: no split happens inside.
    A text is LaTeX-style when it contains a backslash command or ``$..$`` with ``^``/``_``/``{``;
-   otherwise ``$`` is a currency sign (GSM8K: ``$12``) and is not a delimiter.
+   otherwise ``$`` is a currency sign (GSM8K: ``$12``) and is not a delimiter. In LaTeX-style text a
+   ``$`` is still a currency sign when no ``$`` closes it on the same line, or when the text up to
+   the next ``$`` starts with a digit and holds a word but no LaTeX (``$12 for 3 books, then $5``),
+   or when it is escaped (``\$``): a GSM8K solution with dollar amounts and a ``\boxed{}`` answer
+   splits into the steps a reader sees.
 2. **Lines.** Every newline outside protected math ends a step.
 3. **Sentences.** Within a line, a step ends after ``.``, ``!`` or ``?`` followed by whitespace and
    then an upper-case letter, a digit, ``$``, ``\`` or ``(``; not after a common abbreviation
@@ -69,14 +73,39 @@ def is_latex_style(text: str) -> bool:
     return bool(_LATEX_HINT.search(text))
 
 
+def _inline_dollar_end(text: str, start: int) -> int | None:
+    """End of the inline math opened by the ``$`` at ``start``, or ``None`` when that ``$`` is a
+    currency sign: no closing ``$`` on the same line, or the text up to it starts with a digit,
+    holds a word and no LaTeX (``$12 for 3 books, then $``)."""
+    close = start + 1
+    n = len(text)
+    while close < n and text[close] != "\n" and (text[close] != "$" or text[close - 1] == "\\"):
+        close += 1
+    if close >= n or text[close] != "$":
+        return None
+    content = text[start + 1:close]
+    if not re.search(r"[\\^_{}]", content) and re.match(r"\s*[\d.,]", content) and re.search(r"[A-Za-z]{3,}", content):
+        return None
+    return close + 1
+
+
 def _protected_spans(text: str, latex: bool) -> list[tuple[int, int]]:
-    """Character spans that must not be split (display math, and inline math in LaTeX text)."""
+    """Character spans that must not be split (display math, ``\\(..\\)``, and inline ``$..$``
+    math in LaTeX text; a currency ``$`` is never a delimiter, see :func:`_inline_dollar_end`)."""
     spans: list[tuple[int, int]] = []
     i, n = 0, len(text)
+    skip: set[int] = set()
     while i < n:
         m = _BLOCK_OPEN.search(text, i)
-        inline = text.find("$", i) if latex else -1
-        inline_paren = text.find("\\(", i) if latex else -1
+        inline = -1
+        if latex:
+            j = i
+            while True:
+                inline = text.find("$", j)
+                if inline < 0 or (inline not in skip and (inline == 0 or text[inline - 1] != "\\")):
+                    break
+                j = inline + 1
+        inline_paren = text.find("\\(", i)
         candidates = [c for c in (m.start() if m else -1, inline, inline_paren) if c >= 0]
         if not candidates:
             break
@@ -95,10 +124,11 @@ def _protected_spans(text: str, latex: bool) -> list[tuple[int, int]]:
             close = text.find("\\)", start + 2)
             end = n if close < 0 else close + 2
         else:
-            close = start + 1
-            while close < n and (text[close] != "$" or text[close - 1] == "\\"):
-                close += 1
-            end = min(n, close + 1)
+            end = _inline_dollar_end(text, start)
+            if end is None:  # a currency sign: look for math after it
+                skip.add(start)
+                i = start + 1 if start + 1 > i else i
+                continue
         spans.append((start, end))
         i = max(end, start + 1)
     return spans

@@ -37,6 +37,7 @@ from hn_lightning.verifier.cache import VectorCache
 from hn_lightning.verifier.config import VerifierConfig
 from hn_lightning.verifier.embeddings import CachedEmbedder
 from hn_lightning.verifier.encoder import Encoder, MiniLMEncoder
+from hn_lightning.verifier.first_error import FirstError, gold_values, locate_first_error
 from hn_lightning.verifier.logic import LogicPlan, logic_scores, plan_logic_pairs
 from hn_lightning.verifier.logprobs import (
     answer_token_indices,
@@ -73,6 +74,7 @@ class _Work:
     plan: LogicPlan | None = None
     n_computations: int | None = None
     symbolic_findings: list = field(default_factory=list)
+    contradictions: dict[int, float] = field(default_factory=dict)
 
 
 def _ms(seconds: float) -> float:
@@ -293,6 +295,7 @@ class MathVerifier:
             non_sequitur_severity=cfg.logic_non_sequitur_severity, inconsistent_severity=cfg.logic_inconsistent_severity,
         )
         w.dims["s_logic"] = lr.s_logic
+        w.contradictions = lr.condition_contradictions
         w.components.update(max_p_contradiction_successive=lr.max_contradiction_successive,
                             max_p_contradiction_condition=lr.max_contradiction_condition, nli_pairs=len(w.plan.premises),
                             contradictions=lr.n_contradictions, non_sequiturs=lr.n_non_sequiturs,
@@ -300,8 +303,25 @@ class MathVerifier:
         w.flags.extend(lr.flags)
         w.timing["logic"] = _ms(time.perf_counter() - t0)
 
+    def _first_error(self, w: _Work) -> FirstError:
+        """The first wrong step (:mod:`~hn_lightning.verifier.first_error`), with or without reference."""
+        cfg = self.config
+        inconsistent = {f.step for f in w.symbolic_findings if f.kind == "inconsistent_use"}
+        extra = {i: ("contradiction", p) for i, p in w.contradictions.items() if p >= cfg.first_error_contradiction_threshold}
+        texts = [s.text for s in w.pred_steps]
+        if cfg.first_error_reference:
+            return locate_first_error(texts, w.inp.question, w.inp.reference, gold_values(w.inp.gold),
+                                      w.answer.correct, inconsistent, extra)
+        return locate_first_error(texts, w.inp.question, None, None, None, inconsistent, extra)
+
     def _finish(self, w: _Work) -> VerifierResult:
         cfg = self.config
+        t_fe = time.perf_counter()
+        fe = self._first_error(w)
+        w.timing["first_error"] = _ms(time.perf_counter() - t_fe)
+        span = None if fe.index is None else [w.pred_steps[fe.index].start, w.pred_steps[fe.index].end]
+        if fe.index is not None:
+            w.flags.append(f"first error: step {fe.index + 1} ({fe.kind})")
         nd = cfg.round_digits
         wrongness = weighted_score(w.dims, cfg.wrongness_weights)
         absurdity = weighted_score(w.dims, cfg.absurdity_weights)
@@ -330,6 +350,10 @@ class MathVerifier:
             answer_correct=w.answer.correct, extracted_answer=w.answer.extracted_answer, hard_negative=bool(hard),
             flags=list(w.flags), fine_channel_run=w.fine, n_pred_steps=len(w.pred_steps), n_ref_steps=len(w.ref_steps),
             n_computations=w.n_computations,
+            first_error_step=fe.index, first_error_span=span, first_error_kind=fe.kind,
+            step_scores=[round(float(x), nd) for x in fe.step_scores], step_kinds=list(fe.kinds),
+            verified_steps=fe.verified_before,
+            first_error_mode="reference" if cfg.first_error_reference else "reference_free",
             components={k: (round(float(v), nd) if isinstance(v, float) else v) for k, v in w.components.items()},
             timing_ms=dict(w.timing),
         )

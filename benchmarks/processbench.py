@@ -1,0 +1,182 @@
+"""ProcessBench (arXiv 2412.06559) through the MathVerifier's first-error step.
+
+For each split (GSM8K, MATH) of the shipped dev half (``../shared/data/processbench``) every record's
+steps are joined with blank lines into one prediction and scored by :class:`MathVerifier` with the
+reference solution and gold answer of its GSM8K/MATH test problem (matched by the problem text).
+The verifier's ``first_error_span`` is mapped back to the ProcessBench step that contains its start
+(``-1`` when no error is found), so the splitter is measured too. Metrics (the paper's): accuracy on
+erroneous records (exact index), accuracy on correct records (``-1``), F1 = their harmonic mean; plus
+the confusion of true vs predicted positions, the error kinds found and samples/s.
+
+Two passes per split: a **cold** pass with the reference (fresh caches in a temporary folder) and a
+**warm** pass in reference-free mode (``first_error_reference: false``) on the same caches; the
+embeddings and NLI are the same in both modes, so the second pass times the warm cache. Two trivial
+baselines use only the answer check: ``-1`` when the final answer is right, else the first (or the
+last) step.
+
+    OMP_NUM_THREADS=1 python benchmarks/processbench.py --splits gsm8k math --fine_channel always \
+        --out benchmarks/results/processbench.json
+
+This evaluates a verifier on test problems: nothing here trains on it. Tune only on the dev half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hn_lightning.verifier import MathVerifier, VerifierConfig, VerifierInput  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def load_split(split: str, data: Path, limit: int | None) -> list[dict]:
+    """ProcessBench dev records with ``reference`` and ``gold`` from the matching test problem."""
+    refs: dict[str, tuple[str, str]] = {}
+    if split == "gsm8k":
+        for line in open(data / "gsm8k" / "test.jsonl", encoding="utf-8"):
+            r = json.loads(line)
+            refs[_norm(r["question"])] = (r["answer"], r["answer"].split("####")[-1].strip())
+    else:
+        for line in open(data / "math" / "test.jsonl", encoding="utf-8"):
+            r = json.loads(line)
+            refs[_norm(r["problem"])] = (r["solution"], r["answer"])
+    out = []
+    for lineno, line in enumerate(open(data / "processbench" / f"{split}_dev.jsonl", encoding="utf-8"), 1):
+        r = json.loads(line)
+        key = _norm(r["problem"])
+        if key not in refs:
+            raise ValueError(f"{split}_dev.jsonl:{lineno}: no {split} test problem matches record {r['id']}")
+        r["reference"], r["gold"] = refs[key]
+        out.append(r)
+    if limit and limit < len(out):  # evenly spaced, so both labels stay represented
+        out = [out[i * len(out) // limit] for i in range(limit)]
+    return out
+
+
+def joined(steps: list[str]) -> tuple[str, list[int]]:
+    """The steps joined with blank lines, and each step's start offset."""
+    starts, pos = [], 0
+    for s in steps:
+        starts.append(pos)
+        pos += len(s) + 2
+    return "\n\n".join(steps), starts
+
+
+def to_step(span: list[int] | None, starts: list[int]) -> int:
+    """The ProcessBench step holding the first character of ``span`` (``-1`` for no span)."""
+    if span is None:
+        return -1
+    return max(0, bisect.bisect_right(starts, span[0]) - 1)
+
+
+def metrics(labels: list[int], preds: list[int]) -> dict:
+    err = [(y, p) for y, p in zip(labels, preds, strict=True) if y >= 0]
+    cor = [(y, p) for y, p in zip(labels, preds, strict=True) if y < 0]
+    a_err = sum(y == p for y, p in err) / max(1, len(err))
+    a_cor = sum(p == -1 for _, p in cor) / max(1, len(cor))
+    f1 = 2 * a_err * a_cor / (a_err + a_cor) if a_err + a_cor else 0.0
+    where = Counter("exact" if p == y else "missed" if p < 0 else "early" if p < y else "late" for y, p in err)
+    return {"n_erroneous": len(err), "n_correct": len(cor), "acc_erroneous": round(100 * a_err, 1),
+            "acc_correct": round(100 * a_cor, 1), "f1": round(100 * f1, 1), "erroneous_outcome": dict(where)}
+
+
+def confusion(labels: list[int], preds: list[int], top: int = 4) -> dict[str, dict[str, int]]:
+    """``{true: {predicted: count}}`` with positions ``-1, 0 .. top-1, f"{top}+"``."""
+    def b(x: int) -> str:
+        return str(x) if x < top else f"{top}+"
+    out: dict[str, dict[str, int]] = {}
+    for y, p in zip(labels, preds, strict=True):
+        out.setdefault(b(y), {}).setdefault(b(p), 0)
+        out[b(y)][b(p)] += 1
+    return out
+
+
+def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int) -> tuple[list, float]:
+    t0 = time.perf_counter()
+    results = []
+    for i in range(0, len(records), batch_size):
+        chunk = records[i:i + batch_size]
+        inputs = [VerifierInput(id=r["id"], question=r["problem"], reference=r["reference"], gold=r["gold"],
+                                prediction=joined(r["steps"])[0]) for r in chunk]
+        results += verifier.score_batch(inputs)
+    return results, time.perf_counter() - t0
+
+
+def _warm_up(verifier: MathVerifier) -> None:
+    """Load the encoder and the NLI heads (one-time start-up, not part of the per-sample speed); the
+    warm-up sample shares no text with the benchmark records, so their cache stays cold."""
+    verifier.score(VerifierInput(id="warm-up", question="Tom has 3 apples and buys 2. How many?",
+                                 reference="3 + 2 = 5\n#### 5", gold="5", prediction="He has 3 + 2 = 5 apples. The answer is 5."))
+    verifier.reset_stats()
+
+
+def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int) -> dict:
+    labels = [r["label"] for r in records]
+    out: dict = {"split": split, "records": len(records), "fine_channel": fine_channel}
+    with tempfile.TemporaryDirectory() as cache:
+        for mode, ref in (("with_reference", True), ("reference_free", False)):
+            cfg = VerifierConfig(fine_channel=fine_channel, cache_dir=cache, first_error_reference=ref)
+            verifier = MathVerifier(cfg)
+            _warm_up(verifier)
+            results, secs = run_pass(verifier, records, batch_size)
+            preds = [to_step(res.first_error_span, joined(r["steps"])[1]) for r, res in zip(records, results, strict=True)]
+            kinds = Counter(res.first_error_kind for res, y in zip(results, labels, strict=True) if y >= 0)
+            kinds_right = Counter(res.first_error_kind for res, y, p in zip(results, labels, preds, strict=True) if y >= 0 and p == y)
+            out[mode] = {**metrics(labels, preds), "confusion_true_vs_pred": confusion(labels, preds),
+                         "kinds_on_erroneous": dict(kinds), "kinds_exact": dict(kinds_right),
+                         "kinds_false_alarms": dict(Counter(res.first_error_kind for res, y in zip(results, labels, strict=True)
+                                                            if y < 0 and res.first_error_step is not None)),
+                         "cache": "cold" if ref else "warm", "seconds": round(secs, 2),
+                         "samples_per_s": round(len(records) / secs, 2)}
+            if ref:
+                answer = [res.answer_correct for res in results]
+                out["baseline_answer_then_first_step"] = metrics(labels, [-1 if a else 0 for a in answer])
+                out["baseline_answer_then_last_step"] = metrics(
+                    labels, [-1 if a else len(r["steps"]) - 1 for a, r in zip(answer, records, strict=True)])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--splits", nargs="+", default=["gsm8k", "math"], choices=["gsm8k", "math"])
+    ap.add_argument("--data", type=Path, default=DATA, help="the shared data folder (gsm8k/, math/, processbench/)")
+    ap.add_argument("--fine_channel", default="always", choices=["gated", "always", "never"])
+    ap.add_argument("--limit", type=int, default=None, help="first N records per split (quick runs)")
+    ap.add_argument("--batch_size", type=int, default=32)
+    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    args = ap.parse_args(argv)
+    report = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "splits": []}
+    for split in args.splits:
+        res = evaluate(split, load_split(split, args.data, args.limit), args.fine_channel, args.batch_size)
+        report["splits"].append(res)
+        for mode in ("with_reference", "reference_free"):
+            m = res[mode]
+            print(f"{split:6s} {mode:15s} err {m['acc_erroneous']:5.1f} cor {m['acc_correct']:5.1f} F1 {m['f1']:5.1f} "
+                  f"| {m['samples_per_s']:.2f}/s ({m['cache']}) | {m['erroneous_outcome']} | kinds {m['kinds_on_erroneous']}")
+        for b in ("baseline_answer_then_first_step", "baseline_answer_then_last_step"):
+            print(f"{split:6s} {b}: F1 {res[b]['f1']} (err {res[b]['acc_erroneous']}, cor {res[b]['acc_correct']})")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,210 @@
+r"""The first wrong step of a solution: its index, kind and a per-step score vector.
+
+Input: the steps of a prediction, the problem, optionally the reference solution and gold answer
+values, whether the final answer is right, and the symbolic findings of
+:mod:`hn_lightning.verifier.symbolic`. Every step gets a score in [0, 1] (higher = more likely
+wrong) from the findings below; the **first error** is the earliest step whose score reaches
+:data:`ERROR_THRESHOLD`. Error kinds (:data:`ERROR_KINDS`) and the rules that find them, in the order
+they are tried on each step:
+
+* ``arithmetic_slip`` (0.95): a written computation whose stated result does not follow
+  (exact evaluation, rounding allowed; :meth:`~hn_lightning.verifier.arithmetic.Computation.matches`).
+* ``inconsistent_reuse`` (0.9): the step computes with a value an earlier step had replaced (the
+  paper's Table-2 case; the symbolic ``inconsistent_use`` finding).
+* with a reference (:mod:`hn_lightning.verifier.trace`): a step introduces a value that *leaves every
+  path to the gold*: it is not a reference value (nor its ``x100``, ``/100`` or sign form), and no
+  later step *rejoins* the reference with it (a later computation using it whose result is a
+  reference value, or a later step that states it next to a new reference value). Its kind is
+
+  - ``unsupported_number`` (0.8) when a computation producing it uses an operand that comes from
+    nowhere (not the problem, an earlier step or a common constant);
+  - ``missing_step`` (0.8) when a reference value that the reference computes from values the
+    prediction already had is never reached by the prediction, and the step does not combine that
+    computation's operands (the step skipped it; combining them wrongly is a wrong operation);
+  - ``wrong_operation`` (0.8) otherwise: right arithmetic on the wrong formula, operand or relation.
+* ``contradiction`` (0.85): the step restates a problem quantity with a different value (same
+  number of the problem's words around it is not required: the symbolic checks flag a step that
+  computes with a number the problem states differently) - here: an NLI/``logic`` finding passed in
+  through ``extra`` (``{step: ("contradiction", score)}``), used only when it is strong.
+* ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the first step
+  after the last verified one (the last step when every step verifies), or a last step that only
+  states an off-path answer.
+
+A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
+reuse are reported then (a solution whose every value the reference reaches is right). Reference-free
+mode (no reference, no gold) reports slips, inconsistent reuse and unsupported numbers only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from hn_lightning.verifier.trace import FREE_VALUES, step_values, StepTrace, ValueSet, problem_values, reference_results, reference_values, trace_solution
+
+__all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "FirstError", "gold_values", "locate_first_error"]
+
+ERROR_KINDS = (
+    "arithmetic_slip", "wrong_operation", "inconsistent_reuse", "missing_step", "contradiction",
+    "unsupported_number", "wrong_final_answer",
+)
+"""Kinds of first errors, as stored in :attr:`VerifierResult.first_error_kind`."""
+
+ERROR_THRESHOLD = 0.5
+"""A step whose score reaches this is wrong."""
+
+_SCORES = {
+    "arithmetic_slip": 0.95, "inconsistent_reuse": 0.9, "contradiction": 0.85, "unsupported_number": 0.8,
+    "missing_step": 0.8, "wrong_operation": 0.8, "wrong_final_answer": 0.6,
+}
+
+
+@dataclass
+class FirstError:
+    """Where a solution first goes wrong (``index`` ``None``: no wrong step found)."""
+
+    index: int | None
+    kind: str | None
+    step_scores: list[float] = field(default_factory=list)
+    kinds: list[str | None] = field(default_factory=list)
+    """Per step: the kind of the strongest finding (``None``: nothing found)."""
+    reason: str = ""
+    verified: list[bool] = field(default_factory=list)
+    """Per step: positively verified (not only "nothing found"): it writes a value on a path to the gold
+    (with a reference) or a computation that checks out, and is not flagged."""
+
+    @property
+    def verified_before(self) -> int:
+        """Verified steps before the first error (before the end when there is none)."""
+        end = len(self.verified) if self.index is None else self.index
+        return sum(self.verified[:end])
+
+
+def gold_values(gold: str | list[str]) -> list[Fraction]:
+    """The numeric values of the gold answer(s) (``#### 1,200`` -> 1200; ``\\frac{3}{4}`` -> 3/4):
+    the last value each gold answer writes."""
+    out: list[Fraction] = []
+    for g in [gold] if isinstance(gold, str) else gold:
+        vals = step_values(str(g).split("####")[-1].replace(",", ""))
+        if vals:
+            out.append(vals[-1])
+    return out
+
+
+def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet) -> bool:
+    """Does a computation of this or a later step turn ``v`` into a reference value, or does a later
+    step state ``v`` next to a new reference value (an alternative route that rejoins the reference)?"""
+    probe = ValueSet([v])
+    for tr in traces[i:]:
+        for c in tr.computations:
+            if c.stated is not None and any(probe.contains(o, forms=False) for o in c.operands) and ref.contains(c.stated):
+                return True
+        if tr.index > i and any(probe.contains(x, forms=False) for x in tr.values) and any(ref.contains(n) for n in tr.new):
+            return True
+    return False
+
+
+def _blame(off: list[Fraction], tr: StepTrace, first_written: dict[Fraction, int], problem: ValueSet, ref: ValueSet) -> int | None:
+    """An earlier step that wrote an operand of an off-path result, itself in neither the problem nor
+    the reference (the error started there: a misread quantity, a wrong count)."""
+    probe = ValueSet(off)
+    for c in tr.computations:
+        if c.stated is None or not probe.contains(c.stated, forms=False):
+            continue
+        for o in c.operands:
+            j = first_written.get(o)
+            if j is not None and j < tr.index and not problem.contains(o) and not ref.contains(o):
+                return j
+    return None
+
+
+def _missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces: list[StepTrace], reached: ValueSet) -> bool:
+    """A reference value computed from values the prediction already had is never reached, and this
+    step does not combine that computation's operands (then it did the step, wrongly: a wrong
+    operation, e.g. a flipped relation)."""
+    later = ValueSet(v for t in traces[tr.index:] for v in t.values)
+    for rt in ref_traces:
+        for c in rt.computations:
+            if c.stated is None or reached.contains(c.stated) or c.stated in FREE_VALUES:
+                continue
+            if not all(reached.contains(o, forms=False) for o in c.operands) or later.contains(c.stated):
+                continue
+            ops = ValueSet(c.operands)
+            if not any(sum(ops.contains(o, forms=False) for o in mine.operands) >= len(set(c.operands))
+                       for mine in tr.computations):
+                return True
+    return False
+
+
+def locate_first_error(
+    step_texts: list[str],
+    question: str,
+    reference: str | None = None,
+    gold_values: list[Fraction] | None = None,
+    answer_correct: bool | None = None,
+    inconsistent_steps: set[int] | None = None,
+    extra: dict[int, tuple[str, float]] | None = None,
+) -> FirstError:
+    """Score every step and find the first wrong one (the rules are in the module doc)."""
+    n = len(step_texts)
+    scores = [0.0] * n
+    kinds: list[str | None] = [None] * n
+    if n == 0:
+        return FirstError(None, None, [], [], "no steps", [])
+    traces = trace_solution(step_texts, question)
+    with_ref = reference is not None and bool(reference.strip())
+    ref = reference_values(reference or "", list(gold_values or [])) if with_ref else None
+    res = reference_results(reference or "", list(gold_values or [])) if with_ref else None
+    ref_traces = trace_solution([reference], question) if with_ref else []
+    reached = ValueSet(problem_values(question))
+    trust_answer = answer_correct is True and with_ref
+
+    verified: list[bool] = []
+    first_written: dict[Fraction, int] = {}
+    problem = problem_values(question)
+
+    def mark(i: int, kind: str) -> None:
+        if _SCORES[kind] > scores[i]:
+            scores[i], kinds[i] = _SCORES[kind], kind
+
+    for tr in traces:
+        i = tr.index
+        if tr.slips:
+            mark(i, "arithmetic_slip")
+        if inconsistent_steps and i in inconsistent_steps:
+            mark(i, "inconsistent_reuse")
+        if extra and i in extra and not trust_answer:
+            mark(i, extra[i][0])
+        if not trust_answer:
+            nowhere = any(src == "nowhere" for s in tr.operand_sources for src in s.values())
+            if ref is not None:
+                off = [v for v in tr.computed if not res.contains(v) and not _rejoins(v, i, traces, ref)]
+                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v) and not _rejoins(v, i, traces, ref)]
+                if off:
+                    if nowhere:
+                        mark(i, "unsupported_number")
+                    elif i == n - 1 and not tr.computations:
+                        mark(i, "wrong_final_answer")
+                    elif _missing_reference_value(tr, traces, ref_traces, reached):
+                        mark(i, "missing_step")
+                    else:
+                        mark(i, "wrong_operation")
+                    j = _blame(off, tr, first_written, problem, ref)
+                    if j is not None:
+                        mark(j, "wrong_operation")
+            elif nowhere:
+                mark(i, "unsupported_number")
+        good_calc = any(c.matches() is True for c in tr.computations)
+        on_path = ref is not None and any(ref.contains(v) or (res.contains(v)) for v in [*tr.new, *tr.computed])
+        verified.append(good_calc or on_path)
+        reached.add_all(tr.values)
+        for v in tr.values:
+            first_written.setdefault(v, i)
+    first = next((i for i, s in enumerate(scores) if s >= ERROR_THRESHOLD), None)
+    if first is None and answer_correct is False:  # the first step after the last verified one
+        first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
+        mark(first, "wrong_final_answer")
+    verified = [v and s < ERROR_THRESHOLD for v, s in zip(verified, scores, strict=True)]
+    if first is None:
+        return FirstError(None, None, scores, kinds, "no step flagged", verified)
+    return FirstError(first, kinds[first], scores, kinds, f"step {first + 1}: {kinds[first]}", verified)

@@ -1,0 +1,191 @@
+r"""Quantity traces: which values each step states, computes, and where its operands come from.
+
+A *trace* of a solution is, per step, the numbers the step writes (:func:`step_values`) split into
+
+* ``known``: values seen before (in the problem, a common constant, or an earlier step);
+* ``new``: values this step introduces, each with a *source*: ``"computed"`` (the stated result of a
+  computation written in the step, :mod:`hn_lightning.verifier.arithmetic`) or ``"stated"`` (written
+  without a computation);
+* the computations of the step, with their operands' sources: ``"problem"``, ``"step k"``,
+  ``"constant"`` or ``"nowhere"``.
+
+Values are exact fractions; ``\frac{a}{b}`` and ``a/b`` with numeric ``a``, ``b`` also count as the
+value ``a/b``; ``p%`` also counts as ``p/100``. The reference's trace (:func:`reference_values`) is
+every value its text writes (GSM8K calculator annotations ``<<a*b=c>>`` included, since they are text)
+plus the gold answer; a value *matches* the reference when it is equal (relative tolerance 1e-4) to a
+reference value, its ``x100``/``/100`` form, or its negation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from hn_lightning.verifier.arithmetic import Computation, extract_computations
+from hn_lightning.verifier.numbers import find_numbers, parse_number, word_numbers
+
+__all__ = ["StepTrace", "ValueSet", "step_values", "trace_solution", "computable_text", "reference_values", "reference_results", "FREE_VALUES"]
+
+FREE_VALUES: frozenset[Fraction] = frozenset(
+    [Fraction(i) for i in range(11)] + [Fraction(v) for v in (12, 24, 60, 100, 1000)]
+    + [Fraction(1, 2), Fraction(1, 4)]
+)
+"""Values any step may use without a source: 0-10, 12, 24, 60, 100, 1000, 1/2, 1/4."""
+
+_FRAC = re.compile(r"\\[dt]?frac\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}|(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
+_ANNOT = re.compile(r"<<[^<>]*>>")
+_UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
+_DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
+
+
+def computable_text(text: str) -> str:
+    """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), ``\\text{unit}`` and ``/unit`` removed,
+    so the computations written inside LaTeX math are found (:func:`extract_computations` does not
+    read across a backslash)."""
+    t = _UNIT_TEXT.sub(" ", text)
+    t = _DELIMS.sub(" ", t)
+    return re.sub(r"(?<=[A-Za-z])/[A-Za-z]+", "", t)
+
+
+def _key(v: Fraction) -> float:
+    return float(v)
+
+
+class ValueSet:
+    """A set of exact values with tolerant membership (rel. 1e-4; ``x100``, ``/100`` and sign forms)."""
+
+    def __init__(self, values=()):
+        self._vals: set[Fraction] = set()
+        self._sorted: list[float] | None = None
+        self.add_all(values)
+
+    def add(self, v: Fraction) -> None:
+        self._vals.add(v)
+        self._sorted = None
+
+    def add_all(self, values) -> None:
+        for v in values:
+            self.add(v)
+
+    def __len__(self) -> int:
+        return len(self._vals)
+
+    def __iter__(self):
+        return iter(self._vals)
+
+    def _has(self, v: Fraction) -> bool:
+        if v in self._vals:
+            return True
+        fv = float(v)
+        tol = max(1e-4 * abs(fv), 1e-9)
+        return any(abs(float(x) - fv) <= tol for x in self._vals)
+
+    def contains(self, v: Fraction, forms: bool = True) -> bool:
+        """Is ``v`` (or, with ``forms``, ``-v``, ``100 v``, ``v / 100``) in the set?"""
+        if self._has(v):
+            return True
+        return forms and any(self._has(f) for f in (-v, v * 100, v / 100))
+
+
+def step_values(text: str) -> list[Fraction]:
+    """The values a text writes, left to right (annotations included; fractions and percentages
+    also as their value; see the module doc)."""
+    out = [n.value for n in find_numbers(text.replace("\\%", "%").replace("\\$", "$"))]
+    for m in _FRAC.finditer(text):
+        a, b = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
+        na, nb = parse_number(a), parse_number(b)
+        if na is not None and nb:
+            out.append(na / nb)
+    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*\\?%", text):
+        out.append(Fraction(m.group(1)) / 100)
+    return out
+
+
+@dataclass
+class StepTrace:
+    """The trace of one step (see the module doc)."""
+
+    index: int
+    values: list[Fraction] = field(default_factory=list)
+    new: list[Fraction] = field(default_factory=list)
+    computed: list[Fraction] = field(default_factory=list)
+    """Stated results of the step's computations that no earlier step wrote (even when the problem
+    or the common constants contain them: a computed value is checked, not assumed)."""
+    computations: list[Computation] = field(default_factory=list)
+    operand_sources: list[dict[str, str]] = field(default_factory=list)
+    """Per computation: ``{operand: source}`` with sources ``problem``, ``step k``, ``constant``, ``nowhere``."""
+
+    @property
+    def slips(self) -> list[Computation]:
+        """Computations whose stated result, a plain number, does not follow from the expression (a
+        result written as an expression is often a variable-stripped equation such as ``a^2 = b^2 + c^2``)."""
+        return [c for c in self.computations if c.matches() is False and parse_number(c.stated_text) is not None]
+
+
+def problem_values(question: str) -> ValueSet:
+    """The values a problem states (digits, fractions, percentages and number words), with the
+    forms a step may use them in: ``1 - p/100``, ``1 + p/100``, ``100 - p`` for a percentage ``p``."""
+    vals = [*step_values(question), *word_numbers(question)]
+    pct = [Fraction(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:\\?%|percent)", question)]
+    vals += [f for p in pct for f in (1 - p / 100, 1 + p / 100, 100 - p, 100 + p)]
+    return ValueSet(vals)
+
+
+def reference_values(reference: str, gold_values: list[Fraction]) -> ValueSet:
+    """Every value the reference writes, plus the gold values."""
+    return ValueSet([*step_values(reference), *word_numbers(_ANNOT.sub(" ", reference)), *gold_values])
+
+
+_RESULT = re.compile(r"(?:=|\\boxed\{|####)\s*\$?\s*(-?[\d,]*\.?\d+(?:\s*/\s*\d+)?|\\[dt]?frac\{[^{}]*\}\{[^{}]*\})")
+
+
+def reference_results(reference: str, gold_values: list[Fraction]) -> ValueSet:
+    """The values the reference *computes*: what follows an ``=`` (annotations included), a
+    ``\\boxed{`` or ``####``, plus the gold values."""
+    out = list(gold_values)
+    for m in _RESULT.finditer(reference):
+        out.extend(step_values(m.group(1).replace(",", "")))
+    return ValueSet(out)
+
+
+def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
+    """Trace every step of a solution against the problem and the earlier steps."""
+    problem = problem_values(question)
+    seen = ValueSet(problem)
+    seen.add_all(FREE_VALUES)
+    written = ValueSet()  # values written by earlier steps
+    origin: dict[Fraction, int] = {}
+    out: list[StepTrace] = []
+    for i, text in enumerate(step_texts):
+        tr = StepTrace(index=i)
+        tr.computations = extract_computations(computable_text(text), i)
+        results = ValueSet(c.stated for c in tr.computations if c.stated is not None)
+        tr.values = step_values(text)
+        mentioned = [v for v in tr.values]
+        for c in tr.computations:
+            src: dict[str, str] = {}
+            for o in c.operands:
+                if problem.contains(o, forms=False):
+                    src[str(o)] = "problem"
+                elif o in origin:
+                    src[str(o)] = f"step {origin[o]}"
+                elif o in FREE_VALUES or seen.contains(o):
+                    src[str(o)] = "constant"
+                elif results.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
+                    src[str(o)] = f"step {i}"  # computed or stated elsewhere in this step
+                else:
+                    src[str(o)] = "nowhere"
+            tr.operand_sources.append(src)
+        for v in tr.values:
+            if results.contains(v, forms=False) and not written.contains(v, forms=False) and v not in tr.computed:
+                tr.computed.append(v)
+            if seen.contains(v, forms=False) or v in tr.new:
+                continue
+            tr.new.append(v)
+        for v in tr.new:
+            origin.setdefault(v, i)
+        seen.add_all(tr.new)
+        written.add_all(tr.values)
+        out.append(tr)
+    return out

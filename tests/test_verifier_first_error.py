@@ -1,0 +1,132 @@
+"""The first wrong step (hn_lightning.verifier.first_error / trace): one hand-built case per error kind
+with its exact index, correct solutions (paraphrased, reordered, another route) that must not be
+flagged, reference-free mode, and the quantity trace itself."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from hn_lightning.verifier.first_error import ERROR_KINDS, gold_values, locate_first_error
+from hn_lightning.verifier.steps import split_steps
+from hn_lightning.verifier.symbolic import check_symbolic
+from hn_lightning.verifier.trace import computable_text, trace_solution
+
+Q = ("Sara buys 3 boxes of pencils with 12 pencils in each box. She gives 10 pencils to her brother and "
+     "shares the rest equally between herself and her friend. How many pencils does each of them get?")
+REF = ("She buys 3*12=<<3*12=36>>36 pencils.\nAfter her brother she has 36-10=<<36-10=26>>26 pencils.\n"
+       "Each gets 26/2=<<26/2=13>>13 pencils.\n#### 13")
+GOLD = gold_values("13")
+
+TABLE2_Q = ("Tom buys 4 notebooks that cost $3 each. The store gives a 10% discount on the total. "
+            "He pays with a $20 bill. How much change does he get?")
+TABLE2_REF = ("The notebooks cost 4 * 3 = $<<4*3=12>>12.\nWith the discount he pays 12 * 0.9 = $<<12*0.9=10.80>>10.80.\n"
+              "His change is 20 - 10.80 = $<<20-10.80=9.20>>9.20.\n#### 9.20")
+TABLE2_NEG = ("Tom buys 4 notebooks at $3 each, so they cost 4 x 3 = $12.\n"
+              "With the 10% discount he pays 4*3*0.9 = $10.80.\n"
+              "He pays with a $20 bill, so his change is 20 - 12 = $8.\n"
+              "The answer is 8.")
+
+
+def steps(text: str) -> list[str]:
+    return [s.text for s in split_steps(text)]
+
+
+def locate(pred: str, correct: bool | None = False, q: str = Q, ref: str | None = REF, gold=GOLD, **kw):
+    texts = steps(pred)
+    return locate_first_error(texts, q, ref, gold if ref is not None else None, correct, **kw), texts
+
+
+def inconsistent_steps(pred: str, q: str) -> set[int]:
+    rep = check_symbolic(split_steps(pred), q, None)
+    return {f.step for f in rep.findings if f.kind == "inconsistent_use"}
+
+
+# --- one case per kind, with the exact first-error index -------------------------------------------
+@pytest.mark.parametrize(("pred", "index", "kind"), [
+    # wrong formula, right arithmetic: "shared between two" computed as a product
+    ("Sara has 3 * 12 = 36 pencils.\nAfter giving 10 to her brother she has 36 - 10 = 26 pencils.\n"
+     "Shared between the two of them, each gets 26 * 2 = 52 pencils.\nThe answer is 52.", 2, "wrong_operation"),
+    # relation flip: "gives 10 away" read as "gets 10 more"
+    ("Sara has 3 * 12 = 36 pencils.\nWith her brother's 10 she has 36 + 10 = 46 pencils.\n"
+     "Each gets 46 / 2 = 23 pencils.\nThe answer is 23.", 1, "wrong_operation"),
+    # missing step: the brother's 10 pencils are never taken away (26 is never reached)
+    ("Sara has 3 * 12 = 36 pencils.\nShared equally, each gets 36 / 2 = 18 pencils.\nThe answer is 18.", 1, "missing_step"),
+    # arithmetic slip
+    ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 24 pencils.\n"
+     "Each gets 24 / 2 = 12 pencils.\nThe answer is 12.", 1, "arithmetic_slip"),
+    # unsupported number: 17 comes from nowhere
+    ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 17 = 19 pencils.\n"
+     "Each gets 19 / 2 = 9.5 pencils.\nThe answer is 9.5.", 1, "unsupported_number"),
+    # every step right, the final statement wrong
+    ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\n"
+     "Each gets 26 / 2 = 13 pencils.\nThe answer is 31.", 3, "wrong_final_answer"),
+])
+def test_each_error_kind_at_its_exact_step(pred, index, kind):
+    fe, texts = locate(pred)
+    assert (fe.index, fe.kind) == (index, kind), (fe, texts)
+    assert len(fe.step_scores) == len(texts) and fe.step_scores[index] >= 0.5
+    assert all(s < 0.5 for s in fe.step_scores[:index])
+    assert fe.kind in ERROR_KINDS
+
+
+def test_table2_notebooks_flagged_at_the_step_that_subtracts_12():
+    inc = inconsistent_steps(TABLE2_NEG, TABLE2_Q)
+    for ref, gold in ((TABLE2_REF, gold_values("9.20")), (None, None)):  # with reference and reference-free
+        fe, texts = locate(TABLE2_NEG, False if ref else None, q=TABLE2_Q, ref=ref, gold=gold, inconsistent_steps=inc)
+        assert fe.index == 2 and "20 - 12" in texts[2]
+        assert fe.kind == "inconsistent_reuse"
+        assert fe.verified_before == 2  # 4 x 3 = 12 and 4*3*0.9 = 10.80 check out
+
+
+def test_contradiction_from_the_nli_hook():
+    pred = ("Sara has 3 * 12 = 36 pencils.\nShe gives her brother nothing.\n"
+            "Each gets 36 / 2 = 18 pencils.\nThe answer is 18.")
+    fe, _ = locate(pred, extra={1: ("contradiction", 0.99)})
+    assert (fe.index, fe.kind) == (1, "contradiction")
+
+
+# --- correct solutions that must not be flagged ----------------------------------------------------
+@pytest.mark.parametrize("pred", [
+    # paraphrased, units, LaTeX and currency-free
+    "Three boxes of a dozen pencils make \\(3 \\times 12 = 36\\) pencils.\nShe keeps 36 - 10 = 26 once her brother has his.\n"
+    "Splitting 26 in two gives each of them 13.\nThe answer is \\(\\boxed{13}\\).",
+    # another route through values the reference never writes: 36/2 - 10/2
+    "Sara has 3 * 12 = 36 pencils.\nHalf of them is 36 / 2 = 18 and half of the brother's share is 10 / 2 = 5, so each gets 18 - 5 = 13.\n"
+    "The answer is 13.",
+])
+@pytest.mark.parametrize("correct", [True, None])
+def test_correct_paraphrased_or_other_route_not_flagged(pred, correct):
+    fe, texts = locate(pred, correct)
+    assert fe.index is None and fe.kind is None, (fe, texts)
+    assert fe.verified_before >= 2
+
+
+def test_reordered_independent_steps_not_flagged():
+    q = "Tom buys 3 shirts at $12 each and 2 hats at $5 each. How much does he spend?"
+    ref = "Shirts: 3*12=<<3*12=36>>36.\nHats: 2*5=<<2*5=10>>10.\nTotal 36+10=<<36+10=46>>46.\n#### 46"
+    pred = "The hats cost 2 x $5 = $10.\nThe shirts cost 3 x $12 = $36.\nTogether he spends $10 + $36 = $46.\nThe answer is $46."
+    for correct in (True, None):
+        fe, _ = locate(pred, correct, q=q, ref=ref, gold=gold_values("46"))
+        assert fe.index is None
+
+
+def test_reference_free_mode():
+    slip = "Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 24 pencils.\nEach gets 12.\nThe answer is 12."
+    fe, _ = locate(slip, None, ref=None)
+    assert (fe.index, fe.kind) == (1, "arithmetic_slip")
+    # a wrong formula with right arithmetic is invisible without a reference
+    wrong = "Sara has 3 * 12 = 36 pencils.\nShe has 36 - 10 = 26 left.\nEach gets 26 * 2 = 52.\nThe answer is 52."
+    fe, _ = locate(wrong, None, ref=None)
+    assert fe.index is None
+
+
+def test_trace_sources_and_latex_computations():
+    tr = trace_solution(["She has 3 * 12 = 36 pencils.", "Then 36 - 10 = 26.", "And 26 - 17 = 9."], Q)
+    assert tr[0].computed == [Fraction(36)] and tr[0].operand_sources[0] == {"3": "problem", "12": "problem"}
+    assert tr[1].operand_sources[0]["36"] == "step 0"
+    assert tr[2].operand_sources[0]["17"] == "nowhere"
+    assert "21 * 2" in computable_text(r"Tony has \(21 \times 2 = 42\) points").replace(r"\times", "*")
+    assert [c.written for c in trace_solution([r"Tony has \(21 \times 2 = 42\) points"], "Tony has 21.")[0].computations] == ["21*2=42"]
+    assert gold_values("#### 1,200") == [Fraction(1200)] and gold_values(["\\frac{3}{4}"]) == [Fraction(3, 4)]
