@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hn_lightning.experiments.plots import plot_accuracy, plot_forest, plot_training_curves, plot_weight_histogram
+from hn_lightning.experiments.plots import (
+    plot_accuracy,
+    plot_forest,
+    plot_training_curves,
+    plot_weight_histogram,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,7 +14,6 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-
 from hn_lightning.experiments import plots
 from hn_lightning.experiments.config import ExperimentConfig
 from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
