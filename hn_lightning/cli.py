@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "eval": "hn_lightning.commands.eval",
     "mine": "hn_lightning.commands.mine",
     "demo": "hn_lightning.commands.demo",
+    "experiment": "hn_lightning.commands.experiment",
 }
 """Non-training subcommands: name -> module exposing ``main(argv: list[str] | None) -> int``."""
 

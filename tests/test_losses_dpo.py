@@ -85,7 +85,9 @@ def test_normalize_weights_golden():
     """w_raw = [1, 2, 3, 10]: mean 4 -> unit [0.25, 0.5, 0.75, 2.5];
     tempered (lambda 0.3) 1 + 0.3 (u - 1) = [0.775, 0.85, 0.925, 1.45]; nothing clipped; mean stays 1."""
     w, stats = normalize_weights(torch.tensor([1.0, 2.0, 3.0, 10.0]), lam=0.3, w_min=0.5, w_max=2.0)
-    torch.testing.assert_close(w, torch.tensor([0.775, 0.85, 0.925, 1.45]))
+    assert w.dtype == torch.float64  # float64 until the product with the losses
+    want = [1.0 + 0.3 * (u - 1.0) for u in (0.25, 0.5, 0.75, 2.5)]  # Python floats: IEEE float64
+    torch.testing.assert_close(w, torch.tensor(want, dtype=D), rtol=0, atol=1e-15)
     assert stats.mean == pytest.approx(1.0) and stats.frac_clipped == 0.0
     assert stats.min == pytest.approx(0.775) and stats.max == pytest.approx(1.45)
     ess = 4.0**2 / (0.775**2 + 0.85**2 + 0.925**2 + 1.45**2)
@@ -96,19 +98,42 @@ def test_normalize_weights_clipping_and_renormalize():
     """w_raw = [1, 1, 1, 97]: mean 25 -> unit [0.04, 0.04, 0.04, 3.88]; lambda 1 -> same; clip to
     [0.5, 2.0] -> [0.5, 0.5, 0.5, 2.0] (all four clipped), mean 0.875; renormalized -> / 0.875."""
     w, stats = normalize_weights(torch.tensor([1.0, 1.0, 1.0, 97.0]), lam=1.0)
-    torch.testing.assert_close(w, torch.tensor([0.5, 0.5, 0.5, 2.0]))
+    torch.testing.assert_close(w, torch.tensor([0.5, 0.5, 0.5, 2.0], dtype=D))
     assert stats.frac_clipped == 1.0 and stats.mean == pytest.approx(0.875)
     w2, stats2 = normalize_weights(torch.tensor([1.0, 1.0, 1.0, 97.0]), lam=1.0, renormalize=True)
-    torch.testing.assert_close(w2, torch.tensor([0.5, 0.5, 0.5, 2.0]) / 0.875)
+    torch.testing.assert_close(w2, torch.tensor([0.5, 0.5, 0.5, 2.0], dtype=D) / 0.875, rtol=0, atol=1e-15)
     assert stats2.mean == pytest.approx(1.0)
 
 
 def test_normalize_weights_edge_cases():
     w, _ = normalize_weights(torch.zeros(3))
-    torch.testing.assert_close(w, torch.ones(3))
+    torch.testing.assert_close(w, torch.ones(3, dtype=D))
     w, _ = normalize_weights(torch.tensor([2.0, 5.0]), lam=0.0)
-    torch.testing.assert_close(w, torch.ones(2))
+    torch.testing.assert_close(w, torch.ones(2, dtype=D))
     with pytest.raises(ValueError, match="pair b: raw weight -1.0"):
         normalize_weights(torch.tensor([1.0, -1.0]), ids=["a", "b"])
     with pytest.raises(ValueError, match="pair index 0: raw weight nan"):
         normalize_weights(torch.tensor([float("nan"), 1.0]))
+
+
+def test_normalization_keeps_float64_precision():
+    """Raw weights 1 and 1 + 3e-9 (float64): unit-mean (1 -+ 1.5e-9 / (1 + 1.5e-9)), tempered with lambda 0.3
+    -> a difference of 0.3 * 3e-9 / (1 + 1.5e-9), far below float32's resolution at 1 (6e-8): a float32
+    normalization would return two equal weights."""
+    w, _ = normalize_weights(torch.tensor([1.0, 1.0 + 3e-9], dtype=D), lam=0.3)
+    mean = 1.0 + 1.5e-9
+    want = [1.0 + 0.3 * (1.0 / mean - 1.0), 1.0 + 0.3 * ((1.0 + 3e-9) / mean - 1.0)]
+    torch.testing.assert_close(w, torch.tensor(want, dtype=D), rtol=0, atol=1e-15)
+    assert float(w[1] - w[0]) == pytest.approx(0.3 * 3e-9 / mean, rel=1e-6)
+
+
+def test_step0_loss_is_ln2_times_mean_weight_float64_weights():
+    """At step 0 (policy = reference) every per-pair loss is ln 2, so the weighted loss is ln 2 x mean(w):
+    fp32 losses times the float64 weights, cast at the product."""
+    w, stats = normalize_weights(torch.tensor([1.0, 1.0, 1.0, 97.0, 5.0], dtype=D), lam=0.6)  # one weight clipped
+    assert stats.frac_clipped > 0 and abs(stats.mean - 1.0) > 1e-3  # clipping moved the mean off 1
+    zero = torch.zeros(5)
+    losses = SigmoidDPO(beta=0.1).per_pair(PairLogps(zero, zero, zero, zero, torch.ones(5), torch.ones(5)))
+    loss = weighted_mean(losses, w)
+    assert loss.dtype == torch.float32
+    assert float(loss) == pytest.approx(math.log(2) * stats.mean, rel=1e-6)

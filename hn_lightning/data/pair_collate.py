@@ -25,7 +25,7 @@ def collate_pairs(pairs: Sequence[TokenizedPair], weights: torch.Tensor, pad_id:
     No floating-point tensor is in the batch on purpose: Lightning's ``bf16-true``/``16-true`` precision
     casts every floating tensor of a batch to half precision before the step (``convert_input``), which
     would round the verifier weights (relative error up to 2^-9) and completion lengths above 256.
-    ``DPOModule`` turns the weights into an fp32 tensor itself.
+    ``DPOModule`` turns the weights into a float64 tensor, cast to the loss dtype at the product.
     """
     seqs = [p.prompt_ids + p.chosen_ids for p in pairs] + [p.prompt_ids + p.rejected_ids for p in pairs]
     prompt_lens = [len(p.prompt_ids) for p in pairs] * 2

@@ -108,13 +108,13 @@ def group_weights(group: list[TokenizedPair], cfg: StreamConfig) -> tuple[torch.
     """Weights of one optimizer step's pairs under ``cfg.weighting``."""
     n = len(group)
     if cfg.weighting == "none":
-        return torch.ones(n), uniform_stats(n)
+        return torch.ones(n, dtype=torch.float64), uniform_stats(n)
     ids = [p.id for p in group]
     if cfg.weighting == "precomputed":
         w = torch.tensor([p.weight for p in group], dtype=torch.float64)
         _, stats = normalize_weights(w, lam=1.0, w_min=0.0, w_max=float("inf"), ids=ids)  # checks + stats only
         stats.mean, stats.min, stats.max = float(w.mean()), float(w.min()), float(w.max())
-        return w.float(), stats
+        return w, stats
     w_raw = torch.tensor([p.w_raw for p in group], dtype=torch.float64)
     return normalize_weights(w_raw, cfg.weight_lambda, cfg.weight_min, cfg.weight_max, cfg.renormalize, ids)
 

@@ -2,7 +2,8 @@
 LightningCLI can select by ``class_path``.
 
 Notation (all tensors ``[B]``, fp32): ``pc, pr`` policy log-probs of the chosen / rejected completion
-(summed over completion tokens), ``rc, rr`` the same under the frozen reference. The implicit reward
+(summed over completion tokens), ``rc, rr`` the same under the frozen reference. Reference-free losses
+(SimPO, ORPO) live in :mod:`hn_lightning.losses.reference_free`. The implicit reward
 of a completion is ``beta * (log pi(y|x) - log pi_ref(y|x))`` and the DPO logit is
 
     h = (pc - rc) - (pr - rr)                                                  (DPO, Rafailov et al. 2023)
@@ -25,16 +26,27 @@ class PairLogps:
     """Log-probs of a batch of preference pairs.
 
     ``policy_chosen``, ``policy_rejected``, ``ref_chosen``, ``ref_rejected``: ``[B]`` summed completion
-    log-probs. ``chosen_tokens``, ``rejected_tokens``: ``[B]`` completion lengths (for length-normalized
-    losses and per-token NLL).
+    log-probs; the two reference tensors are ``None`` when the loss needs no reference (nothing computed).
+    ``chosen_tokens``, ``rejected_tokens``: ``[B]`` completion lengths (for length-normalized losses and
+    per-token NLL).
     """
 
     policy_chosen: Tensor
     policy_rejected: Tensor
-    ref_chosen: Tensor
-    ref_rejected: Tensor
+    ref_chosen: Tensor | None
+    ref_rejected: Tensor | None
     chosen_tokens: Tensor
     rejected_tokens: Tensor
+
+    def average(self) -> tuple[Tensor, Tensor]:
+        """Per-token average policy log-probs ``(pc / |y_c|, pr / |y_r|)``, each ``[B]``."""
+        return self.policy_chosen / self.chosen_tokens.clamp(min=1), self.policy_rejected / self.rejected_tokens.clamp(min=1)
+
+    def reference(self) -> tuple[Tensor, Tensor]:
+        """``(ref_chosen, ref_rejected)``; a clear error when a reference-based loss got none."""
+        if self.ref_chosen is None or self.ref_rejected is None:
+            raise ValueError("this loss needs reference log-probs, but none were computed")
+        return self.ref_chosen, self.ref_rejected
 
 
 def dpo_logits(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor) -> Tensor:
@@ -64,6 +76,18 @@ def ipo_loss(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor, beta: float = 0.1) 
     return (dpo_logits(pc, pr, rc, rr) - 1.0 / (2.0 * beta)) ** 2
 
 
+def robust_dpo_loss(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor, beta: float = 0.1, label_smoothing: float = 0.0) -> Tensor:
+    """Robust DPO (Chowdhury et al. 2024, "Provably Robust DPO", eq. 8; TRL's ``robust``): an unbiased
+    estimate of the clean-label DPO loss when each label is flipped with probability ``eps < 1/2``:
+
+        loss = [-(1 - eps) log sigmoid(beta h) + eps log sigmoid(-beta h)] / (1 - 2 eps)
+
+    ``eps = 0`` is plain DPO; at ``h = 0`` the loss is ``ln 2`` for every ``eps``. Returns ``[B]``.
+    """
+    z = beta * dpo_logits(pc, pr, rc, rr)
+    return (-(1.0 - label_smoothing) * F.logsigmoid(z) + label_smoothing * F.logsigmoid(-z)) / (1.0 - 2.0 * label_smoothing)
+
+
 def hinge_loss(pc: Tensor, pr: Tensor, rc: Tensor, rr: Tensor, beta: float = 0.1) -> Tensor:
     """SLiC-style hinge on the scaled DPO logit (Zhao et al. 2023): ``relu(1 - beta h)``, ``[B]``."""
     return torch.relu(1.0 - beta * dpo_logits(pc, pr, rc, rr))
@@ -77,11 +101,14 @@ def nll_term(policy_chosen: Tensor, chosen_tokens: Tensor) -> Tensor:
 def weighted_mean(values: Tensor, weights: Tensor, denominator: int | None = None) -> Tensor:
     """``sum(w_i * v_i) / n`` with ``n = len(values)`` unless given.
 
+    ``weights`` may be float64 on the CPU (the normalized weights stay float64 until here): they are cast
+    to the dtype and device of ``values`` at the multiplication.
+
     Passing ``denominator`` = the micro-batch size keeps the reduction a plain mean over pairs, so that
     gradient accumulation over equal-sized micro-batches reproduces the global-batch mean exactly.
     """
     n = values.shape[0] if denominator is None else denominator
-    return (weights.to(values.dtype) * values).sum() / max(1, n)
+    return (weights.to(device=values.device, dtype=values.dtype) * values).sum() / max(1, n)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -89,17 +116,28 @@ def weighted_mean(values: Tensor, weights: Tensor, denominator: int | None = Non
 
 
 class PreferenceLoss:
-    """Base class: ``loss(logps) -> (losses [B], chosen_rewards [B], rejected_rewards [B])``."""
+    """Base class: ``loss(logps) -> (losses [B], chosen_rewards [B], rejected_rewards [B])``.
+
+    Two class attributes tell the training module what a loss consumes:
+    ``requires_reference`` (False: no reference model is loaded, no reference cache is opened and no
+    reference log-prob is computed; ``logps.ref_*`` are then ``None``) and ``uses_lengths`` (the loss
+    reads ``chosen_tokens`` / ``rejected_tokens``, e.g. to average log-probs per token).
+    """
 
     beta: float = 0.1
-    #: loss ties to the reference; reference-free losses would set this False
-    needs_reference: bool = True
+    requires_reference: bool = True
+    uses_lengths: bool = False
 
     def per_pair(self, logps: PairLogps) -> Tensor:
         raise NotImplementedError
 
+    def rewards(self, logps: PairLogps) -> tuple[Tensor, Tensor]:
+        """Implicit rewards for logging (detached ``[B]`` each); DPO's ``beta * (log pi - log pi_ref)``."""
+        rc, rr = logps.reference()
+        return rewards(logps.policy_chosen, logps.policy_rejected, rc, rr, self.beta)
+
     def __call__(self, logps: PairLogps) -> tuple[Tensor, Tensor, Tensor]:
-        chosen, rejected = rewards(logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected, self.beta)
+        chosen, rejected = self.rewards(logps)
         return self.per_pair(logps), chosen, rejected
 
     def __repr__(self) -> str:
@@ -121,7 +159,26 @@ class SigmoidDPO(PreferenceLoss):
         self.beta, self.label_smoothing = beta, label_smoothing
 
     def per_pair(self, logps: PairLogps) -> Tensor:
-        return sigmoid_dpo_loss(logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected, self.beta, self.label_smoothing)
+        rc, rr = logps.reference()
+        return sigmoid_dpo_loss(logps.policy_chosen, logps.policy_rejected, rc, rr, self.beta, self.label_smoothing)
+
+
+class RobustDPO(PreferenceLoss):
+    """Robust DPO for noisy labels (Chowdhury et al. 2024; TRL ``loss_type: robust``)."""
+
+    def __init__(self, beta: float = 0.1, label_smoothing: float = 0.1):
+        """
+        Args:
+            beta: KL strength.
+            label_smoothing: assumed label-flip rate ``eps`` in [0, 0.5); 0 is plain DPO.
+        """
+        if not 0.0 <= label_smoothing < 0.5:
+            raise ValueError("label_smoothing must be in [0, 0.5)")
+        self.beta, self.label_smoothing = beta, label_smoothing
+
+    def per_pair(self, logps: PairLogps) -> Tensor:
+        rc, rr = logps.reference()
+        return robust_dpo_loss(logps.policy_chosen, logps.policy_rejected, rc, rr, self.beta, self.label_smoothing)
 
 
 class IPO(PreferenceLoss):
@@ -135,8 +192,12 @@ class IPO(PreferenceLoss):
         """
         self.beta, self.length_normalize = beta, length_normalize
 
+    @property
+    def uses_lengths(self) -> bool:  # type: ignore[override]
+        return self.length_normalize
+
     def per_pair(self, logps: PairLogps) -> Tensor:
-        pc, pr, rc, rr = logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected
+        (pc, pr), (rc, rr) = (logps.policy_chosen, logps.policy_rejected), logps.reference()
         if self.length_normalize:
             nc, nr = logps.chosen_tokens.clamp(min=1), logps.rejected_tokens.clamp(min=1)
             pc, rc, pr, rr = pc / nc, rc / nc, pr / nr, rr / nr
@@ -154,4 +215,5 @@ class Hinge(PreferenceLoss):
         self.beta = beta
 
     def per_pair(self, logps: PairLogps) -> Tensor:
-        return hinge_loss(logps.policy_chosen, logps.policy_rejected, logps.ref_chosen, logps.ref_rejected, self.beta)
+        rc, rr = logps.reference()
+        return hinge_loss(logps.policy_chosen, logps.policy_rejected, rc, rr, self.beta)

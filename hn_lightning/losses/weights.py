@@ -12,6 +12,10 @@ paper); with the default lambda = 0.3 the lower clip never binds (w >= 1 - lambd
 upper one binds only for w~ > 1 + (2 - 1)/0.3 = 4.33, i.e. a pair more than 4.3x the batch mean.
 ``renormalize=True`` rescales to unit mean after clipping (weights may then leave [w_min, w_max]).
 
+Everything runs in float64 and the weights are returned in float64: they become float32 only where they
+multiply the per-pair losses (:func:`hn_lightning.losses.dpo.weighted_mean`), so a rounding of the
+normalization never shifts the relative weights of a step.
+
 Imports torch only.
 """
 
@@ -69,7 +73,7 @@ def normalize_weights(
         ids: pair ids for error messages.
 
     Returns:
-        ``(w [N] fp32, stats)``. All-zero raw weights give uniform weights.
+        ``(w [N] float64, stats)``. All-zero raw weights give uniform weights.
     """
     w_raw = w_raw.to(torch.float64)
     check_raw_weights(w_raw, ids)
@@ -96,7 +100,7 @@ def normalize_weights(
         ess_fraction=ess / n,
         frac_clipped=float(clipped),
     )
-    return w.to(torch.float32), stats
+    return w, stats
 
 
 def uniform_stats(n: int) -> WeightStats:

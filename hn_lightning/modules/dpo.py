@@ -27,7 +27,8 @@ class DPOModule(CausalLMModule):
     """Verifier-weighted DPO against an explicit frozen reference: ``loss = mean_i(w_i * l_i)``.
 
     ``l_i`` comes from the selected preference loss and ``w_i`` from the DataModule, normalized over the
-    pairs of each optimizer step.
+    pairs of each optimizer step. A reference-free loss (``loss.requires_reference`` False: SimPO, ORPO)
+    runs without any reference: ``reference_mode`` is ``none`` and the ``ref_*`` outputs are absent.
 
     ``training_step`` returns per-pair tensors for callbacks: ``losses``, ``weights``,
     ``chosen_rewards``, ``rejected_rewards``, ``policy_chosen_logps``, ``policy_rejected_logps``,
@@ -47,9 +48,10 @@ class DPOModule(CausalLMModule):
         """
         Args:
             model: the policy: the SFT model to start from and how to train it (full, LoRA, QLoRA).
-            loss: preference loss (``hn_lightning.losses.SigmoidDPO`` [paper], ``IPO``, ``Hinge``; cDPO via
-                ``SigmoidDPO.label_smoothing``).
-            reference: where reference log-probs come from (frozen copy, adapters off, precomputed cache).
+            loss: preference loss (``hn_lightning.losses.SigmoidDPO`` [paper], ``RobustDPO``, ``IPO``,
+                ``Hinge``; cDPO via ``SigmoidDPO.label_smoothing``; reference-free ``SimPO`` and ``ORPO``).
+            reference: where reference log-probs come from (frozen copy, adapters off, precomputed cache);
+                ignored for reference-free losses.
             nll_alpha: weight of an NLL term on the chosen completion (RPO); 0 disables it. The term is
                 added to each pair's loss before weighting.
             optimizer: optimizer factory (class_path + init_args).
@@ -60,7 +62,7 @@ class DPOModule(CausalLMModule):
         self.loss_fn = loss
         self.reference_config = reference or ReferenceConfig()
         self.nll_alpha = nll_alpha
-        self.reference_mode = resolve_mode(self.reference_config, self.is_peft)
+        self.reference_mode = resolve_mode(self.reference_config, self.is_peft, loss.requires_reference)
         self._reference: torch.nn.Module | None = None  # not a registered submodule: never checkpointed or optimized
         self.ref_cache: RefLogpCache | None = None
         self.step_metrics = {"train": StepMetrics(), "val": StepMetrics()}
@@ -81,12 +83,16 @@ class DPOModule(CausalLMModule):
             self._reference = frozen_copy(ref)
             log.info("reference: a frozen copy of %s", self.model_config.name_or_path)
         else:
-            log.info("reference: %s%s", self.reference_mode, " + precomputed cache" if self.reference_config.precompute else "")
+            log.info("reference: %s%s", self.reference_mode, " + precomputed cache" if self.uses_reference_cache else "")
+
+    @property
+    def uses_reference_cache(self) -> bool:
+        return self.reference_config.precompute and self.reference_mode != "none"
 
     def setup(self, stage: str) -> None:
         if self._reference is not None:
             self._reference.to(self.device)
-        if self.reference_config.precompute and self.ref_cache is None:
+        if self.uses_reference_cache and self.ref_cache is None:
             self.ref_cache = self._open_cache()
 
     def on_fit_start(self) -> None:
@@ -124,9 +130,12 @@ class DPOModule(CausalLMModule):
             raise RuntimeError("no reference model in memory and the reference cache misses these pairs")
         return self._sequence_logps(self._reference, batch)
 
-    def reference_logps(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(ref_chosen [B], ref_rejected [B])`` from the cache where present, else computed online."""
+    def reference_logps(self, batch: dict[str, Any]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``(ref_chosen [B], ref_rejected [B])`` from the cache where present, else computed online;
+        ``(None, None)`` for a reference-free loss."""
         B = len(batch["ids"])
+        if self.reference_mode == "none":
+            return None, None
         if self.ref_cache is None:
             ref = self._online_reference(batch)
             return ref[:B], ref[B:]
@@ -141,7 +150,7 @@ class DPOModule(CausalLMModule):
 
     # -- precompute pass --------------------------------------------------------------------------------
     def on_train_start(self) -> None:
-        if not self.reference_config.precompute:
+        if not self.uses_reference_cache:
             return
         missing = self._precompute(self.trainer.datamodule.iter_pairs_for_reference(), dry_run=self.global_step > 0)
         if missing and self.global_step > 0:
@@ -205,23 +214,23 @@ class DPOModule(CausalLMModule):
         losses, chosen_rewards, rejected_rewards = self.loss_fn(logps)
         if self.nll_alpha:
             losses = losses + self.nll_alpha * nll_term(logps.policy_chosen, logps.chosen_tokens)
-        weights = torch.as_tensor(batch["weights"], dtype=torch.float32, device=losses.device)
+        weights = torch.as_tensor(batch["weights"], dtype=torch.float64)  # fp64 until the product with the losses
         out = {
             "losses": losses.detach(),
-            "weights": weights.detach(),
+            "weights": weights.to(device=losses.device, dtype=torch.float32),
             "chosen_rewards": chosen_rewards,
             "rejected_rewards": rejected_rewards,
             "policy_chosen_logps": logps.policy_chosen.detach(),
             "policy_rejected_logps": logps.policy_rejected.detach(),
-            "ref_chosen_logps": ref_c.detach(),
-            "ref_rejected_logps": ref_r.detach(),
             "chosen_tokens": chosen_tokens,
             "rejected_tokens": rejected_tokens,
         }
+        if ref_c is not None:
+            out.update({"ref_chosen_logps": ref_c.detach(), "ref_rejected_logps": ref_r.detach()})
         return weighted_mean(losses, weights), out
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
-        ref_tokens = 0 if self.ref_cache is not None else int(batch["num_tokens"])
+        ref_tokens = 0 if self.ref_cache is not None or self.reference_mode == "none" else int(batch["num_tokens"])
         self.flops_per_batch = self.estimate_flops(int(batch["num_tokens"]), int(batch["sum_sq_len"]), backward=True, extra_forward_tokens=ref_tokens)
         loss, out = self._pair_losses(batch)
         self._record("train", batch, out)

@@ -1,5 +1,6 @@
 """The frozen reference policy for DPO: a separate copy, the policy with its adapters disabled, or a
-precomputed on-disk cache of reference log-probs (then no reference is kept in memory)."""
+precomputed on-disk cache of reference log-probs (then no reference is kept in memory). Reference-free
+losses (SimPO, ORPO) get mode ``none``: no reference at all."""
 
 from __future__ import annotations
 
@@ -33,8 +34,14 @@ class ReferenceConfig:
     """Pairs per forward pass in the precompute pass."""
 
 
-def resolve_mode(config: ReferenceConfig, is_peft: bool) -> str:
-    """The concrete mode for this policy."""
+def resolve_mode(config: ReferenceConfig, is_peft: bool, requires_reference: bool = True) -> str:
+    """The concrete mode for this policy and loss: ``copy``, ``adapters_off`` or ``none`` (the loss needs no
+    reference; any reference settings are then ignored, with a warning when they ask for something)."""
+    if not requires_reference:
+        if config.mode != "auto" or config.precompute:
+            log.warning("the loss needs no reference model: ignoring reference.mode=%s, reference.precompute=%s",
+                        config.mode, config.precompute)
+        return "none"
     if config.mode == "auto":
         return "adapters_off" if is_peft else "copy"
     if config.mode == "adapters_off" and not is_peft:

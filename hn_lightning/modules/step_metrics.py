@@ -2,7 +2,7 @@
 
 Logging each micro-batch separately would report accuracies over one pair when micro-batches hold one
 pair; these metrics are computed over all pairs of the step (the same global batch the weights were
-normalized over).
+normalized over). Reference-free losses produce no ``ref_*`` tensors; the drift metrics are then absent.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ class StepMetrics:
 
     FIELDS = (
         "losses", "weights", "chosen_rewards", "rejected_rewards", "policy_chosen_logps", "policy_rejected_logps",
-        "ref_chosen_logps", "ref_rejected_logps", "chosen_tokens", "rejected_tokens",
+        "chosen_tokens", "rejected_tokens",
     )
+    REFERENCE_FIELDS = ("ref_chosen_logps", "ref_rejected_logps")
 
     def __init__(self):
         self.reset()
 
     def reset(self) -> None:
-        self.parts: dict[str, list[torch.Tensor]] = {k: [] for k in self.FIELDS}
+        self.parts: dict[str, list[torch.Tensor]] = {k: [] for k in self.FIELDS + self.REFERENCE_FIELDS}
         self.padding: list[float] = []
 
     @property
@@ -30,16 +31,15 @@ class StepMetrics:
         return sum(t.numel() for t in self.parts["losses"])
 
     def add(self, out: dict[str, torch.Tensor], padding_fraction: float) -> None:
-        for key in self.FIELDS:
-            self.parts[key].append(out[key].detach().float())
+        for key in self.FIELDS + self.REFERENCE_FIELDS:
+            if key in out:
+                self.parts[key].append(out[key].detach().float())
         self.padding.append(padding_fraction)
 
     def compute(self, prefix: str = "train/") -> dict[str, float]:
-        t = {k: torch.cat(v) for k, v in self.parts.items()}
+        t = {k: torch.cat(v) for k, v in self.parts.items() if v}
         w = t["weights"]
         correct = (t["chosen_rewards"] > t["rejected_rewards"]).float()
-        chosen_drift = (t["policy_chosen_logps"] - t["ref_chosen_logps"]) / t["chosen_tokens"].clamp(min=1)
-        rejected_drift = (t["policy_rejected_logps"] - t["ref_rejected_logps"]) / t["rejected_tokens"].clamp(min=1)
         values = {
             "loss": (w * t["losses"]).mean(),
             "loss_unweighted": t["losses"].mean(),
@@ -50,8 +50,9 @@ class StepMetrics:
             "rewards/accuracy_weighted": (w * correct).sum() / w.sum().clamp(min=1e-12),
             "logps/chosen": t["policy_chosen_logps"].mean(),
             "logps/rejected": t["policy_rejected_logps"].mean(),
-            "logps/chosen_drift_per_token": chosen_drift.mean(),
-            "logps/rejected_drift_per_token": rejected_drift.mean(),
             "padding_fraction": torch.tensor(sum(self.padding) / max(1, len(self.padding))),
         }
+        if "ref_chosen_logps" in t:
+            values["logps/chosen_drift_per_token"] = ((t["policy_chosen_logps"] - t["ref_chosen_logps"]) / t["chosen_tokens"].clamp(min=1)).mean()
+            values["logps/rejected_drift_per_token"] = ((t["policy_rejected_logps"] - t["ref_rejected_logps"]) / t["rejected_tokens"].clamp(min=1)).mean()
         return {f"{prefix}{k}": float(v) for k, v in values.items()}

@@ -1,0 +1,95 @@
+"""``python cli.py experiment --config configs/experiments/NAME.yaml``: a grid of DPO runs compared on
+the same problems.
+
+Cells = arm x loss x weighting x lambda x seed (see ``--print_config`` for every key). Each cell trains
+from the same policy for the same number of steps on a derived copy of ``base_config`` and is evaluated
+on the same problems; everything of a cell lives in ``<out>/cells/<cell>/`` (run_config.yaml, metrics,
+checkpoints, hf_model, eval samples, cell.json). Then ``<out>/report.md``, ``cells.csv``,
+``conditions.csv``, ``comparisons.csv`` (exact McNemar test, paired bootstrap interval, pooled over
+seeds) and ``plots/*.png``.
+
+Resumable: finished cells are skipped, an interrupted cell resumes (its fit from the last checkpoint, its
+evaluation from the samples written), and a cell added to the YAML runs alone. Changing the settings of a
+finished cell is refused (delete its folder to rerun it).
+
+Examples:
+
+  python cli.py experiment --config configs/experiments/loss_variants.yaml
+  python cli.py experiment --config configs/experiments/loss_variants.yaml --print_config
+  python cli.py experiment --config configs/experiments/loss_variants.yaml --report_only true
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "config_from_args"]
+
+log = logging.getLogger("hn_lightning.experiment")
+
+
+def build_parser():
+    import jsonargparse
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    from hn_lightning.experiments.config import ExperimentConfig
+
+    jsonargparse.set_parsing_settings(docstring_parse_attribute_docstrings=True)
+    parser = ArgumentParser(prog="cli.py experiment", description=__doc__, parser_mode="yaml",
+                            formatter_class=jsonargparse.DefaultHelpFormatter)
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML config (configs/experiments/*.yaml)")
+    parser.add_argument("--report_only", type=bool, default=False,
+                        help="Rewrite the report from the finished cells; train and evaluate nothing.")
+    parser.add_class_arguments(ExperimentConfig, None, as_group=False)
+    return parser
+
+
+def config_from_args(argv: list[str]):
+    """``(ExperimentConfig, report_only)`` from a command line."""
+    from dataclasses import fields
+
+    from hn_lightning.experiments.config import ExperimentConfig
+
+    args = ["--print_config=comments" if a == "--print_config" else a for a in argv]
+    parser = build_parser()
+    ns = parser.parse_args(args)
+    init = parser.instantiate(ns)
+    cfg = ExperimentConfig(**{f.name: getattr(init, f.name) for f in fields(ExperimentConfig)})
+    return cfg, bool(ns.report_only)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    cfg, report_only = config_from_args(sys.argv[1:] if argv is None else argv)
+    import json
+
+    from hn_lightning.experiments.config import cells
+    from hn_lightning.experiments.report import write_report
+    from hn_lightning.experiments.runner import run_cell
+
+    root = Path(cfg.out)
+    grid = cells(cfg.grid)
+    t0 = time.time()
+    results = []
+    for i, cell in enumerate(grid, 1):
+        done = root / "cells" / cell.id / "cell.json"
+        if report_only:
+            if done.is_file():
+                results.append(json.loads(done.read_text()))
+            continue
+        print(f"experiment: cell {i}/{len(grid)} {cell.id}", flush=True)
+        results.append(run_cell(cfg, cell, root))
+    if not results:
+        print(f"experiment: no finished cell under {root}/cells", flush=True)
+        return 2
+    report = write_report(cfg, results, root)
+    print(f"experiment: {len(results)}/{len(grid)} cells in {time.time() - t0:.0f}s. Report: {report}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

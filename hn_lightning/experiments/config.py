@@ -1,0 +1,137 @@
+"""The experiment config (``python cli.py experiment --config configs/experiments/NAME.yaml``) and its grid
+of cells. Every field is documented here, so ``--print_config`` documents every key."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class ArmSpec:
+    """One set of training pairs (an "arm" of the comparison)."""
+
+    name: str
+    """Short name used in cell ids and tables (letters, digits, ``_``, ``.``): e.g. hardneg, random, shuffled."""
+    train_files: list[str]
+    """Pair files, folders of ``*.jsonl`` shards or globs (``shared:`` allowed), e.g. a mining run's
+    ``pairs/hardneg``. Every cell of this arm trains on exactly these pairs."""
+
+
+@dataclass
+class LossSpec:
+    """One preference loss of the grid (any ``hn_lightning.losses`` class)."""
+
+    name: str
+    """Short name used in cell ids and tables, e.g. sigmoid, robust, simpo."""
+    loss_class: str = "hn_lightning.losses.SigmoidDPO"
+    """Loss class (becomes ``model.init_args.loss.class_path``): SigmoidDPO (the paper), RobustDPO, IPO, Hinge,
+    SimPO or ORPO (the last two need no reference)."""
+    args: dict[str, Any] = field(default_factory=dict)
+    """Its arguments (``model.init_args.loss.init_args``), e.g. ``{beta: 0.1}``."""
+
+
+@dataclass
+class GridSpec:
+    """The cells: every combination arm x loss x weighting x lambda x seed (lambda only varies the
+    ``normalized`` weighting; ``none`` ignores it, so it yields one cell per arm x loss x seed)."""
+
+    arms: list[ArmSpec]
+    """Pair sets to compare."""
+    losses: list[LossSpec] = field(default_factory=lambda: [LossSpec("sigmoid")])
+    """Preference losses to compare."""
+    weightings: list[Literal["normalized", "none"]] = field(default_factory=lambda: ["normalized"])
+    """``normalized``: the paper's per-step verifier weights; ``none``: every pair weighs 1 (the uniform
+    ablation of the same pairs: selection without weighting)."""
+    lambdas: list[float] = field(default_factory=lambda: [0.3])
+    """Tempering lambda of the normalized weights (the paper: 0.3)."""
+    seeds: list[int] = field(default_factory=lambda: [0])
+    """Training seeds (``seed_everything`` and the data shuffle); cells with the same other settings and
+    different seeds are pooled in the comparisons."""
+
+
+@dataclass
+class EvalSpec:
+    """Task accuracy of every trained cell on the same problems (``cli.py eval``, Step-DPO protocol)."""
+
+    task: str = "gsm8k"
+    """gsm8k, math, math500 or a JSONL path (test problems: never trained on)."""
+    limit: int | None = 20
+    """The first N problems (null: all)."""
+    max_new_tokens: int = 384
+    """Generation cap (the protocol uses 2048)."""
+    batch_size: int = 8
+    """Prompts per generate call."""
+
+
+@dataclass
+class ExperimentConfig:
+    """A grid of DPO runs from one starting policy, each evaluated on the same problems, compared with
+    paired statistics; resumable (finished cells are skipped, added cells run alone)."""
+
+    grid: GridSpec
+    """The cells."""
+    out: str = "runs/experiment"
+    """Output folder: ``cells/<cell>/`` per cell, then ``report.md``, ``*.csv`` and ``plots/``."""
+    base_config: str = "configs/dpo_demo.yaml"
+    """The ``fit`` config every cell starts from (trainer, optimizer, LoRA, batch sizes); the grid
+    overrides its loss, pairs, weighting, lambda, seed and steps, and all its output paths."""
+    policy: str | None = None
+    """Starting policy (``model.init_args.model.name_or_path``; also the reference); null: the base config's."""
+    model: dict[str, Any] = field(default_factory=dict)
+    """Further ``model.init_args.model`` overrides, e.g. ``{dtype: float32}``."""
+    max_steps: int = 8
+    """Optimizer steps per cell (the same for every cell: same number of pairs seen)."""
+    eval: EvalSpec | None = field(default_factory=EvalSpec)
+    """Evaluation of every cell; null: train only (no accuracy, no comparisons)."""
+    bootstrap: int = 10_000
+    """Paired bootstrap replicates per comparison."""
+    bootstrap_seed: int = 0
+    """Seed of the paired bootstrap."""
+    alpha: float = 0.05
+    """Significance level of the McNemar tests (the bootstrap interval covers 1 - alpha)."""
+
+
+_NAME = re.compile(r"^[A-Za-z0-9_.]+$")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training run of the grid."""
+
+    arm: str
+    loss: str
+    weighting: str
+    lam: float | None
+    seed: int
+
+    @property
+    def condition(self) -> str:
+        """Everything but the seed: cells of one condition are pooled over seeds."""
+        w = f"w{self.lam:g}" if self.weighting == "normalized" else "uniform"
+        return f"{self.arm}-{self.loss}-{w}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.condition}-s{self.seed}"
+
+
+def cells(grid: GridSpec) -> list[Cell]:
+    """The grid's cells in a stable order; ``ValueError`` for bad or duplicate names."""
+    for kind, names in (("arm", [a.name for a in grid.arms]), ("loss", [s.name for s in grid.losses])):
+        for name in names:
+            if not _NAME.match(name):
+                raise ValueError(f"{kind} name {name!r}: use letters, digits, '_' or '.' (it becomes a folder name)")
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate {kind} names: {names}")
+    if not grid.arms or not grid.losses or not grid.seeds or not grid.weightings:
+        raise ValueError("grid: arms, losses, weightings and seeds must each name at least one entry")
+    out: list[Cell] = []
+    for arm, loss, weighting, seed in itertools.product(grid.arms, grid.losses, grid.weightings, grid.seeds):
+        for lam in (grid.lambdas if weighting == "normalized" else [None]):
+            cell = Cell(arm.name, loss.name, weighting, lam, seed)
+            if cell not in out:
+                out.append(cell)
+    return out

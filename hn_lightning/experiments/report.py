@@ -1,0 +1,136 @@
+"""An experiment's tables, plots and ``report.md`` from its finished cells (``cell.json`` contents).
+
+Tables (CSV, one per table): ``cells.csv`` (one row per cell: training summary, accuracy with its Wilson
+interval), ``conditions.csv`` (cells pooled over seeds), ``comparisons.csv`` (every pair of conditions on
+the same problems and seeds: exact McNemar p, paired bootstrap interval). Plots are drawn from those CSVs
+and from each cell's ``metrics.csv`` / ``pair_log.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from pathlib import Path
+from typing import Any
+
+from hn_lightning.experiments import plots
+from hn_lightning.experiments.config import ExperimentConfig
+from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
+from hn_lightning.io.atomic import atomic_write_text
+
+CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "steps", "train_seconds",
+                "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
+                "chosen_drift_per_token", "rejected_drift_per_token", "n", "correct", "accuracy", "ci_low", "ci_high")
+
+
+def write_csv(path: Path, columns, rows: list[dict[str, Any]]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+    atomic_write_text(path, buffer.getvalue())
+    return path
+
+
+def cell_row(result: dict[str, Any]) -> dict[str, Any]:
+    m = result.get("metrics", {})
+    steps = m.get("steps")
+    seconds = result.get("train_seconds")
+    row = {
+        "cell": result["cell"], "condition": result["condition"], "arm": result["arm"], "loss": result["loss"],
+        "weighting": result["weighting"], "lambda": result["lambda"], "seed": result["seed"],
+        "steps": int(steps) if steps else None, "train_seconds": round(seconds, 2) if seconds else None,
+        "seconds_per_step": round(seconds / steps, 3) if seconds and steps else None,
+        "peak_memory_gib": m.get("memory/peak_gib"), "train_loss": m.get("train/loss"),
+        "reward_accuracy": m.get("train/rewards/accuracy"), "reward_margin": m.get("train/rewards/margins"),
+        "chosen_drift_per_token": m.get("train/logps/chosen_drift_per_token"),
+        "rejected_drift_per_token": m.get("train/logps/rejected_drift_per_token"),
+    }
+    if "outcomes" in result:
+        row.update({k: v for k, v in accuracy_with_interval(list(result["outcomes"].values())).items()})
+    return row
+
+
+def pooled_conditions(results: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, int]]]:
+    """``{condition: {seed: {problem_id: 0/1}}}`` of the evaluated cells."""
+    out: dict[str, dict[int, dict[str, int]]] = {}
+    for r in results:
+        if "outcomes" in r:
+            out.setdefault(r["condition"], {})[int(r["seed"])] = r["outcomes"]
+    return out
+
+
+def comparisons(results: list[dict[str, Any]], cfg: ExperimentConfig) -> tuple[list[dict], list[dict], list[str]]:
+    """``(condition rows, comparison rows, sentences)``: every pair of conditions over their common seeds."""
+    pooled = pooled_conditions(results)
+    cond_rows, comp_rows, sentences = [], [], []
+    for name, per_seed in pooled.items():
+        _, matrix = pool_seeds(per_seed)
+        cond_rows.append({"condition": name, "seeds": len(per_seed), **accuracy_with_interval(matrix)})
+    for a, b in itertools.combinations(pooled, 2):
+        seeds = sorted(set(pooled[a]) & set(pooled[b]))
+        if not seeds:
+            continue
+        ids_a, A = pool_seeds({s: pooled[a][s] for s in seeds})
+        ids_b, B = pool_seeds({s: pooled[b][s] for s in seeds})
+        if ids_a != ids_b:
+            raise ValueError(f"{a} and {b} were evaluated on different problems; they cannot be paired")
+        c = compare_paired(a, A, b, B, n_boot=cfg.bootstrap, seed=cfg.bootstrap_seed, alpha=cfg.alpha)
+        comp_rows.append(c.as_row())
+        sentences.append(c.sentence())
+    return cond_rows, comp_rows, sentences
+
+
+def _table(rows: list[dict[str, Any]], columns) -> list[str]:
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return "" if v is None else str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return lines
+
+
+def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path) -> Path:
+    """Write the CSVs, the plots and ``report.md`` under ``root``; returns the report path."""
+    plot_dir = root / "plots"
+    rows = [cell_row(r) for r in results]
+    write_csv(root / "cells.csv", CELL_COLUMNS, rows)
+    lines = ["# Experiment report", "", f"{len(results)} cells from `{cfg.policy or cfg.base_config}`, "
+             f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
+             "plots in `plots/`.", "", "## Cells", ""]
+    lines += _table(rows, ("cell", "steps", "seconds_per_step", "train_loss", "reward_accuracy", "reward_margin",
+                           "accuracy", "ci_low", "ci_high"))
+    for r in results:
+        cell_dir = root / "cells" / r["cell"]
+        if (cell_dir / "metrics.csv").is_file():
+            plots.plot_training_curves(cell_dir / "metrics.csv", plot_dir / "curves" / f"{r['cell']}.png", title=r["cell"])
+        if (cell_dir / "pair_log.csv").is_file():
+            plots.plot_weight_histogram(cell_dir / "pair_log.csv", plot_dir / "weights" / f"{r['cell']}.png", title=f"weights: {r['cell']}")
+    lines += ["", "Training curves: `plots/curves/<cell>.png`; weight histograms: `plots/weights/<cell>.png`."]
+    if any("outcomes" in r for r in results):
+        cond_rows, comp_rows, sentences = comparisons(results, cfg)
+        write_csv(root / "conditions.csv", ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
+        plots.plot_accuracy(root / "cells.csv", plot_dir / "accuracy.png")
+        lines += ["", "## Accuracy pooled over seeds", ""]
+        lines += _table(cond_rows, ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"))
+        lines += ["", "![accuracy](plots/accuracy.png)"]
+        if comp_rows:
+            columns = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
+                       "ci_low", "ci_high", "distinguishable")
+            write_csv(root / "comparisons.csv", columns, comp_rows)
+            plots.plot_forest(root / "comparisons.csv", plot_dir / "forest.png")
+            lines += ["", "## Paired comparisons (same problems, same seeds)", "",
+                      f"Exact McNemar test on the discordant problems; {100 * (1 - cfg.alpha):g}% paired bootstrap "
+                      f"interval of the accuracy difference ({cfg.bootstrap} replicates resampling problems, seed "
+                      f"{cfg.bootstrap_seed}).", ""]
+            lines += _table(comp_rows, columns)
+            lines += ["", *[f"- {s}" for s in sentences], "", "![forest](plots/forest.png)"]
+    path = root / "report.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+__all__ = ["write_report", "comparisons", "cell_row"]

@@ -1,0 +1,172 @@
+"""Run one cell of an experiment: a ``fit`` on a derived copy of the base config, then the evaluation of
+its exported model; every output in ``<out>/cells/<cell>/``. Resumable: a cell with ``cell.json`` whose
+settings match is skipped; a cell without it resumes its fit from ``checkpoints/last.ckpt`` (or skips the
+fit once ``hf_model/`` exists) and its evaluation from the samples already written."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from hn_lightning.experiments.config import Cell, ExperimentConfig
+from hn_lightning.io.atomic import atomic_write_json, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+#: metrics.csv columns summarized per cell (last value seen, or the maximum for memory)
+LAST_KEYS = ("train/loss", "train/loss_unweighted", "train/rewards/accuracy", "train/rewards/margins",
+             "train/logps/chosen_drift_per_token", "train/logps/rejected_drift_per_token", "weights/ess_fraction")
+
+
+def resolve_config_path(path: str) -> Path:
+    """``path`` as given when it exists, else relative to the repository (shipped configs)."""
+    from hn_lightning.paths import REPO_ROOT
+
+    p = Path(path)
+    if p.is_file():
+        return p
+    if (REPO_ROOT / path).is_file():
+        return REPO_ROOT / path
+    raise FileNotFoundError(f"base_config {path}: no such file (relative paths are tried from here and from {REPO_ROOT})")
+
+
+def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[str, Any]:
+    """The ``fit`` config of one cell: the base config retargeted to ``cell_dir`` with the cell's settings."""
+    from hn_lightning.config_tools import retarget
+
+    arm = next(a for a in cfg.grid.arms if a.name == cell.arm)
+    loss = next(s for s in cfg.grid.losses if s.name == cell.loss)
+    model = {**cfg.model, **({"name_or_path": cfg.policy} if cfg.policy else {})}
+    data: dict[str, Any] = {"train_files": list(arm.train_files), "weighting": cell.weighting, "seed": cell.seed}
+    if cell.lam is not None:
+        data["dataset_weight_lambda"] = cell.lam
+    run = retarget(resolve_config_path(cfg.base_config), cell_dir, model, data, {"max_steps": cfg.max_steps})
+    run["seed_everything"] = cell.seed
+    run["model"]["init_args"]["loss"] = {"class_path": loss.loss_class, "init_args": dict(loss.args)}
+    callbacks = run["trainer"].get("callbacks") or []
+    callbacks.append({"class_path": "hn_lightning.callbacks.pair_log.PairLog", "init_args": {"path": str(cell_dir / "pair_log.csv")}})
+    run["trainer"]["callbacks"] = callbacks
+    return run
+
+
+def settings_hash(run_config: dict[str, Any], eval_settings: dict[str, Any] | None) -> str:
+    text = json.dumps({"run": run_config, "eval": eval_settings}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def merge_metrics(cell_dir: Path) -> Path | None:
+    """Concatenate the ``csv/version_*/metrics.csv`` of every (resumed) fit of a cell into
+    ``<cell>/metrics.csv`` (union of columns, versions in order). ``None`` when there is none."""
+    files = sorted(cell_dir.glob("csv/version_*/metrics.csv"), key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
+    if not files:
+        return None
+    rows: list[dict[str, str]] = []
+    columns: list[str] = []
+    for f in files:
+        with open(f, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns += [c for c in reader.fieldnames or [] if c not in columns]
+            rows += list(reader)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(cell_dir / "metrics.csv", buffer.getvalue())
+    return cell_dir / "metrics.csv"
+
+
+def summarize_metrics(path: Path | None) -> dict[str, float]:
+    """Last logged value of each of :data:`LAST_KEYS`, the last step and the peak memory."""
+    if path is None:
+        return {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    out: dict[str, float] = {}
+    for row in rows:
+        for key in LAST_KEYS:
+            if row.get(key):
+                out[key] = float(row[key])
+        if row.get("memory/peak_gib"):
+            out["memory/peak_gib"] = max(out.get("memory/peak_gib", 0.0), float(row["memory/peak_gib"]))
+        if row.get("step") and row.get("train/loss"):
+            out["steps"] = float(row["step"]) + 1
+    return out
+
+
+def read_outcomes(eval_dir: Path) -> dict[str, Any]:
+    """``{"summary": ..., "outcomes": {id: 0/1}}`` from the single task folder under ``eval_dir``."""
+    from hn_lightning.io.jsonl import iter_jsonl
+
+    samples = sorted(eval_dir.glob("*/samples.jsonl"))
+    if len(samples) != 1:
+        raise RuntimeError(f"{eval_dir}: expected one task folder with samples.jsonl, found {len(samples)}")
+    summary = json.loads((samples[0].parent / "summary.json").read_text())
+    outcomes = {str(rec["id"]): int(bool(rec["correct"])) for _, rec in iter_jsonl(samples[0])}
+    return {"summary": {k: summary.get(k) for k in ("task", "n", "correct", "accuracy", "ci95")}, "outcomes": outcomes}
+
+
+def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path) -> dict[str, Any]:
+    """Train and evaluate one cell (or reuse its finished outputs); returns the content of ``cell.json``."""
+    from hn_lightning.config_tools import write_config
+
+    cell_dir = root / "cells" / cell.id
+    run = cell_run_config(cfg, cell, cell_dir)
+    eval_settings = vars(cfg.eval) if cfg.eval is not None else None
+    digest = settings_hash(run, eval_settings)
+    done = cell_dir / "cell.json"
+    if done.is_file():
+        result = json.loads(done.read_text())
+        if result.get("settings") == digest:
+            log.info("cell %s: finished earlier, skipping", cell.id)
+            return result
+        raise RuntimeError(f"cell {cell.id}: {done} was made with other settings; delete {cell_dir} to rerun it")
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    write_config(run, cell_dir / "run_config.yaml")
+    train_file = cell_dir / "train.json"
+    if not (cell_dir / "hf_model" / "config.json").is_file():
+        train_seconds = _fit(cell_dir)
+        atomic_write_json(train_file, {"train_seconds": train_seconds})
+    result: dict[str, Any] = {
+        "cell": cell.id, "condition": cell.condition, "arm": cell.arm, "loss": cell.loss, "weighting": cell.weighting,
+        "lambda": cell.lam, "seed": cell.seed, "settings": digest,
+        "train_seconds": json.loads(train_file.read_text())["train_seconds"] if train_file.is_file() else None,
+        "metrics": summarize_metrics(merge_metrics(cell_dir)),
+    }
+    if cfg.eval is not None:
+        _evaluate(cfg, cell_dir)
+        result.update(read_outcomes(cell_dir / "eval"))
+    atomic_write_json(done, result)
+    return result
+
+
+def _fit(cell_dir: Path) -> float:
+    from hn_lightning.cli import lightning_main
+
+    args = ["fit", "--config", str(cell_dir / "run_config.yaml")]
+    last = cell_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        log.info("resuming %s from %s", cell_dir.name, last)
+        args += ["--ckpt_path", str(last)]
+    t0 = time.time()
+    lightning_main(args)
+    return time.time() - t0
+
+
+def _evaluate(cfg: ExperimentConfig, cell_dir: Path) -> None:
+    from hn_lightning.commands.eval import main as eval_main
+
+    spec = cfg.eval
+    argv = ["--model", str(cell_dir / "hf_model"), "--task", spec.task, "--out", str(cell_dir / "eval"),
+            "--max_new_tokens", str(spec.max_new_tokens), "--batch_size", str(spec.batch_size), "--no_progress"]
+    if spec.limit is not None:
+        argv += ["--limit", str(spec.limit)]
+    rc = eval_main(argv)
+    if rc:
+        raise RuntimeError(f"evaluation of {cell_dir.name} failed (exit {rc}); rerun the experiment to resume")

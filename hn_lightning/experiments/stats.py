@@ -1,0 +1,166 @@
+"""Paired statistics for comparing two trained cells on the same problems: the exact McNemar test, a
+seeded paired bootstrap interval of the accuracy difference, pooling over seeds, and the per-cell Wilson
+interval (:func:`hn_lightning.evaluation.metrics.wilson_interval`, not duplicated here). Pure functions of
+0/1 outcome arrays (numpy); nothing here trains or reads files.
+
+Outcomes of a cell are a ``[n]`` array (one seed) or a ``[n, S]`` array (``n`` problems x ``S`` seeds; seed
+``s`` of cell A is paired with seed ``s`` of cell B). The difference is always ``accuracy(A) - accuracy(B)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from hn_lightning.evaluation.metrics import wilson_interval
+
+#: bootstrap replicates drawn per batch (bounds memory at ``BOOT_CHUNK x n`` indices; results do not depend
+#: on it: the replicates are drawn from one generator in order)
+BOOT_CHUNK = 512
+
+
+def mcnemar_exact(a_only: int, b_only: int) -> float:
+    """Two-sided exact McNemar test (the binomial test on the discordant pairs).
+
+    Under H0 (both cells equally accurate) each of the ``m = a_only + b_only`` discordant problems is
+    A-right-B-wrong with probability 1/2, so with ``k = min(a_only, b_only)``
+
+        p = min(1, 2 * sum_{i=0}^{k} C(m, i) / 2^m)
+
+    computed exactly in rationals. ``p = 1`` when there is no discordant pair.
+    """
+    if a_only < 0 or b_only < 0:
+        raise ValueError(f"discordant counts must be >= 0, got {a_only}, {b_only}")
+    m, k = a_only + b_only, min(a_only, b_only)
+    if m == 0:
+        return 1.0
+    tail = Fraction(sum(math.comb(m, i) for i in range(k + 1)), 2**m)
+    return float(min(Fraction(1), 2 * tail))
+
+
+def _as_matrix(x: Sequence | np.ndarray, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty [n] or [n, seeds] array of 0/1 outcomes, got shape {arr.shape}")
+    if not np.isin(arr, (0, 1)).all():
+        raise ValueError(f"{name}: outcomes must be 0/1 (or bool)")
+    return arr.astype(np.float64)
+
+
+def paired_bootstrap_ci(a, b, n_boot: int = 10_000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``mean(a) - mean(b)`` resampling **problems** (with all their seeds).
+
+    Each replicate draws ``n`` problem indices uniformly with replacement (``numpy.random.default_rng(seed)``,
+    ``integers(0, n)``, replicate after replicate) and takes the difference of the two accuracies over the
+    drawn rows; the interval is the ``(1 - level)/2`` and ``(1 + level)/2`` quantiles (numpy's default linear
+    interpolation) of the ``n_boot`` differences. Resampling whole problems keeps the pairing between the
+    cells and the correlation between seeds of the same problem.
+
+    Args:
+        a, b: ``[n]`` or ``[n, S]`` 0/1 outcomes of cells A and B on the same problems (same shape).
+        n_boot: replicates.
+        seed: generator seed (the interval is a deterministic function of it).
+        level: coverage.
+
+    Returns:
+        ``(low, high)`` in accuracy units (fractions, not percent).
+    """
+    A, B = _as_matrix(a, "a"), _as_matrix(b, "b")
+    if A.shape != B.shape:
+        raise ValueError(f"paired outcomes need the same shape, got {A.shape} and {B.shape}")
+    d = (A - B).mean(axis=1)  # per-problem difference, averaged over seeds: [n]
+    n = d.shape[0]
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_boot, dtype=np.float64)
+    for start in range(0, n_boot, BOOT_CHUNK):
+        rows = min(BOOT_CHUNK, n_boot - start)
+        idx = rng.integers(0, n, size=(rows, n))
+        diffs[start : start + rows] = d[idx].mean(axis=1)
+    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+@dataclass
+class PairedComparison:
+    """Cell A against cell B on the same problems (pooled over seeds where there are several)."""
+
+    a: str
+    b: str
+    n: int
+    """Paired observations: problems x seeds."""
+    seeds: int
+    accuracy_a: float
+    accuracy_b: float
+    difference: float
+    """``accuracy_a - accuracy_b``."""
+    a_only: int
+    """Observations A got right and B wrong (discordant)."""
+    b_only: int
+    p_value: float
+    """Exact McNemar p on the pooled discordant counts."""
+    ci_low: float
+    ci_high: float
+    """Paired bootstrap interval of ``difference`` (resampling problems)."""
+    alpha: float
+
+    @property
+    def distinguishable(self) -> bool:
+        """``p < alpha`` (and then the bootstrap interval normally excludes 0 as well)."""
+        return self.p_value < self.alpha
+
+    def as_row(self) -> dict:
+        return {**asdict(self), "distinguishable": self.distinguishable}
+
+    def sentence(self) -> str:
+        """The comparison in words."""
+        verdict = (f"distinguishable from noise (p = {self.p_value:.3g} < {self.alpha})" if self.distinguishable
+                   else f"not distinguishable from noise at this size (p = {self.p_value:.3g})")
+        return (f"{self.a} vs {self.b}: {100 * self.accuracy_a:.1f}% vs {100 * self.accuracy_b:.1f}%, difference "
+                f"{100 * self.difference:+.1f} points, 95% CI [{100 * self.ci_low:+.1f}, {100 * self.ci_high:+.1f}] "
+                f"over {self.n} paired outcomes ({self.a_only} only {self.a} right, {self.b_only} only {self.b} right): "
+                f"{verdict}.")
+
+
+def compare_paired(name_a: str, a, name_b: str, b, n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05) -> PairedComparison:
+    """Exact McNemar test and paired bootstrap interval for cells A and B (``[n]`` or ``[n, S]`` outcomes).
+    Seeds are pooled: McNemar counts every (problem, seed) pair; the bootstrap resamples problems."""
+    A, B = _as_matrix(a, name_a), _as_matrix(b, name_b)
+    if A.shape != B.shape:
+        raise ValueError(f"{name_a} and {name_b}: paired outcomes need the same shape, got {A.shape} and {B.shape}")
+    a_only = int(((A == 1) & (B == 0)).sum())
+    b_only = int(((A == 0) & (B == 1)).sum())
+    lo, hi = paired_bootstrap_ci(A, B, n_boot=n_boot, seed=seed, level=1 - alpha)
+    return PairedComparison(
+        a=name_a, b=name_b, n=int(A.size), seeds=int(A.shape[1]), accuracy_a=float(A.mean()), accuracy_b=float(B.mean()),
+        difference=float(A.mean() - B.mean()), a_only=a_only, b_only=b_only, p_value=mcnemar_exact(a_only, b_only),
+        ci_low=lo, ci_high=hi, alpha=alpha,
+    )
+
+
+def pool_seeds(per_seed: Mapping[int, Mapping[str, bool]]) -> tuple[list[str], np.ndarray]:
+    """Stack one cell's per-seed outcomes ``{seed: {problem_id: correct}}`` into ``(ids, [n, S])``, seeds in
+    ascending order, problems sorted by id. Every seed must cover the same problems (else ``ValueError``
+    naming what differs): pairing across cells relies on it."""
+    seeds = sorted(per_seed)
+    if not seeds:
+        raise ValueError("no seeds to pool")
+    ids = sorted(per_seed[seeds[0]])
+    for s in seeds[1:]:
+        if set(per_seed[s]) != set(ids):
+            diff = sorted(set(per_seed[s]) ^ set(ids))[:3]
+            raise ValueError(f"seed {s} covers different problems than seed {seeds[0]} (e.g. {diff})")
+    return ids, np.array([[int(bool(per_seed[s][i])) for s in seeds] for i in ids], dtype=np.int64)
+
+
+def accuracy_with_interval(outcomes) -> dict:
+    """``{"n", "correct", "accuracy", "ci_low", "ci_high"}`` over all problems and seeds (Wilson 95%)."""
+    arr = _as_matrix(outcomes, "outcomes")
+    n, k = int(arr.size), int(arr.sum())
+    lo, hi = wilson_interval(k, n)
+    return {"n": n, "correct": k, "accuracy": k / n, "ci_low": lo, "ci_high": hi}
