@@ -91,15 +91,20 @@ def gold_values(gold: str | list[str]) -> list[Fraction]:
     return out
 
 
-def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet) -> bool:
-    """Does a computation of this or a later step turn ``v`` into a reference value, or does a later
-    step state ``v`` next to a new reference value (an alternative route that rejoins the reference)?"""
+def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet, reached: ValueSet) -> bool:
+    """Does a computation of this or a later step turn ``v`` into a reference value not reached before
+    step ``i``, or does a later step state ``v`` next to such a value (an alternative route that
+    rejoins the reference; undoing the step, ``4500 + 600 = 5100`` then ``5100 - 600 = 4500``, is not)?"""
     probe = ValueSet([v])
+
+    def fresh(x: Fraction) -> bool:
+        return ref.contains(x) and not reached.contains(x, forms=False)
+
     for tr in traces[i:]:
         for c in tr.computations:
-            if c.stated is not None and any(probe.contains(o, forms=False) for o in c.operands) and ref.contains(c.stated):
+            if c.stated is not None and any(probe.contains(o, forms=False) for o in c.operands) and fresh(c.stated):
                 return True
-        if tr.index > i and any(probe.contains(x, forms=False) for x in tr.values) and any(ref.contains(n) for n in tr.new):
+        if tr.index > i and any(probe.contains(x, forms=False) for x in tr.values) and any(fresh(n) for n in tr.new):
             return True
     return False
 
@@ -178,8 +183,8 @@ def locate_first_error(
         if not trust_answer:
             nowhere = any(src == "nowhere" for s in tr.operand_sources for src in s.values())
             if ref is not None:
-                off = [v for v in tr.computed if not res.contains(v) and not _rejoins(v, i, traces, ref)]
-                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v) and not _rejoins(v, i, traces, ref)]
+                off = [v for v in tr.computed if not res.contains(v) and not _rejoins(v, i, traces, ref, reached)]
+                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v) and not _rejoins(v, i, traces, ref, reached)]
                 if off:
                     if nowhere:
                         mark(i, "unsupported_number")
