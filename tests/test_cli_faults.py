@@ -116,3 +116,25 @@ def test_eval_killed_then_rerun_is_complete_without_duplicates(tmp_path, fault):
     assert sorted(_ids(samples)) == ["q0", "q1", "q2", "q3"]
     result = json.loads(summary.read_text())
     assert result["n"] == 4 and result["this_run"]["resumed_items"] == (3 if fault.startswith("eval.record") else 4)
+
+
+@pytest.mark.parametrize("fault", ["mine.shard@1", "mine.finalize@2"])
+def test_mine_killed_then_rerun_is_complete_without_duplicates(tmp_path, verifier_installed, fault):
+    from tests.cli_utils import REPO
+
+    problems = tmp_path / "train.jsonl"
+    problems.write_text("".join(json.dumps({"question": f"Tom has {i} apples and buys 2 more. How many now?",
+                                            "answer": f"{i} + 2 = {i + 2}\n#### {i + 2}"}) + "\n" for i in range(2)))
+    args = ["mine", "--config", str(REPO / "configs" / "mine_demo.yaml"), "--out", str(tmp_path / "mine"),
+            "--policy.name_or_path", "tiny-qwen2", "--policy.dtype", "float32", "--problems.gsm8k", str(problems),
+            "--problems.limit", "2", "--candidates.sampling.num_samples", "2", "--candidates.sampling.max_new_tokens", "8",
+            "--candidates.sampling.problems_per_batch", "1"]
+    killed = run_cli_raw(args, cwd=tmp_path, timeout=600, env={"HN_FAULT": fault})
+    assert killed.returncode == 137, killed.stderr[-3000:]
+    rerun = run_cli_raw(args, cwd=tmp_path, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    funnel = json.loads((tmp_path / "mine" / "funnel.json").read_text())
+    assert funnel["input"] == 4 and funnel["problems"] == 2
+    for stage in ("candidates", "scored"):
+        ids = [i for p in sorted((tmp_path / "mine" / stage).glob("*.jsonl")) for i in _ids(p)]
+        assert len(ids) == 4 and len(set(ids)) == 4, (stage, ids)
