@@ -37,7 +37,8 @@ def run_cli_raw(args: list[str], cwd: Path, timeout: int = 1800, env: dict[str, 
     """Like :func:`run_cli`, but returns whatever happened (exit code, stdout, stderr) instead of asserting."""
     full = {**os.environ, "PYTHONPATH": str(REPO), "HN_SHARED_DATA": os.environ.get("HN_SHARED_DATA", str(REPO.parent / "shared" / "data")),
             "COLUMNS": "80", **(env or {})}
-    full.pop("HN_FAULT", None) if not (env and "HN_FAULT" in env) else None
+    if not (env and "HN_FAULT" in env):
+        full.pop("HN_FAULT", None)
     return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
 
 
