@@ -22,6 +22,12 @@ they are tried on each step:
     prediction already had is never reached by the prediction, and the step does not combine that
     computation's operands (the step skipped it; combining them wrongly is a wrong operation);
   - ``wrong_operation`` (0.8) otherwise: right arithmetic on the wrong formula, operand or relation.
+
+  With a LaTeX (competition-style) reference, a step whose off-path values all come from computations
+  that check out, with sourced operands, is only *weak* evidence (another route than the reference's;
+  measured on the ProcessBench dev half: treating it as an error flags such steps too early): it is
+  the first error only when the answer is wrong and no step is flagged. With a plain (word-problem)
+  reference the reference's values are the route, and the same step is an error.
 * ``contradiction`` (0.85): the step restates a problem quantity with a different value (same
   number of the problem's words around it is not required: the symbolic checks flag a step that
   computes with a number the problem states differently) - here: an NLI/``logic`` finding passed in
@@ -40,6 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from hn_lightning.verifier.steps import is_latex_style
 from hn_lightning.verifier.trace import FREE_VALUES, step_values, StepTrace, ValueSet, problem_values, reference_results, reference_values, trace_solution
 
 __all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "FirstError", "gold_values", "locate_first_error"]
@@ -109,6 +116,14 @@ def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet, reache
     return False
 
 
+def _derived_correctly(v: Fraction, tr: StepTrace) -> bool:
+    """``v`` is the checked-out result of a computation of the step whose operands all have a source."""
+    probe = ValueSet([v])
+    return any(c.stated is not None and probe.contains(c.stated, forms=False) and c.matches() is True
+               and all(x != "nowhere" for x in src.values())
+               for c, src in zip(tr.computations, tr.operand_sources, strict=True))
+
+
 def _blame(off: list[Fraction], tr: StepTrace, first_written: dict[Fraction, int], problem: ValueSet, ref: ValueSet) -> int | None:
     """An earlier step that wrote an operand of an off-path result, itself in neither the problem nor
     the reference (the error started there: a misread quantity, a wrong count)."""
@@ -165,6 +180,8 @@ def locate_first_error(
     trust_answer = answer_correct is True and with_ref
 
     verified: list[bool] = []
+    weak: list[int] = []
+    latex_ref = with_ref and is_latex_style(reference or "")
     first_written: dict[Fraction, int] = {}
     problem = problem_values(question)
 
@@ -185,7 +202,9 @@ def locate_first_error(
             if ref is not None:
                 off = [v for v in tr.computed if not res.contains(v) and not _rejoins(v, i, traces, ref, reached)]
                 off += [v for v in tr.new if v not in tr.computed and not ref.contains(v) and not _rejoins(v, i, traces, ref, reached)]
-                if off:
+                if off and latex_ref and all(_derived_correctly(v, tr) for v in off):
+                    weak.append(i)  # competition math: a checked computation off the reference's route
+                elif off:
                     if nowhere:
                         mark(i, "unsupported_number")
                     elif i == n - 1 and not tr.computations:
@@ -206,6 +225,9 @@ def locate_first_error(
         for v in tr.values:
             first_written.setdefault(v, i)
     first = next((i for i, s in enumerate(scores) if s >= ERROR_THRESHOLD), None)
+    if first is None and answer_correct is False and weak:
+        first = weak[0]
+        mark(first, "wrong_operation")
     if first is None and answer_correct is False:  # the first step after the last verified one
         first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
         mark(first, "wrong_final_answer")
