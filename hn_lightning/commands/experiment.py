@@ -29,8 +29,6 @@ from pathlib import Path
 __all__ = ["main", "build_parser", "config_from_args"]
 
 
-
-
 def build_parser():
     import jsonargparse
     from jsonargparse import ActionConfigFile, ArgumentParser
