@@ -21,15 +21,12 @@ Examples:
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
 from pathlib import Path
 
 __all__ = ["main", "build_parser", "config_from_args"]
-
-log = logging.getLogger("hn_lightning.experiment")
 
 
 def build_parser():
@@ -67,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg, report_only = config_from_args(sys.argv[1:] if argv is None else argv)
     import json
 
+    from hn_lightning.commands.experiment_cells import run_cell
     from hn_lightning.experiments.config import cells
     from hn_lightning.experiments.report import write_report
-    from hn_lightning.experiments.runner import run_cell
 
     root = Path(cfg.out)
     grid = cells(cfg.grid)

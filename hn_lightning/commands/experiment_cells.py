@@ -1,4 +1,4 @@
-"""Run one cell of an experiment: a ``fit`` on a derived copy of the base config, then the evaluation of
+"""Run one cell of ``cli.py experiment``: a ``fit`` on a derived copy of the base config, then ``eval`` of
 its exported model; every output in ``<out>/cells/<cell>/``. Resumable: a cell with ``cell.json`` whose
 settings match is skipped; a cell without it resumes its fit from ``checkpoints/last.ckpt`` (or skips the
 fit once ``hf_model/`` exists) and its evaluation from the samples already written."""
