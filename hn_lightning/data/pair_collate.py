@@ -27,8 +27,7 @@ def collate_pairs(pairs: Sequence[TokenizedPair], weights: torch.Tensor, pad_id:
     would round the verifier weights (relative error up to 2^-9) and completion lengths above 256.
     ``DPOModule`` turns the weights into a float64 tensor, cast to the loss dtype at the product.
     """
-    seqs = [p.prompt_ids + p.chosen_ids for p in pairs] + [p.prompt_ids + p.rejected_ids for p in pairs]
-    prompt_lens = [len(p.prompt_ids) for p in pairs] * 2
+    seqs, prompt_lens = pair_sequences(pairs)
     width = max(len(s) for s in seqs)
     width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
     rows = len(seqs)
@@ -41,11 +40,20 @@ def collate_pairs(pairs: Sequence[TokenizedPair], weights: torch.Tensor, pad_id:
         position_ids[r, :n] = torch.arange(n)
         position_ids[r, n:] = torch.arange(width - n)
         loss_mask[r, plen:n] = True
-    lengths = [len(s) for s in seqs]
+    return {"input_ids": input_ids, "position_ids": position_ids, "loss_mask": loss_mask, **pair_fields(pairs, weights)}
+
+
+def pair_sequences(pairs: Sequence[TokenizedPair]) -> tuple[list[list[int]], list[int]]:
+    """The ``2B`` sequences of a micro-batch, ``[prompt+chosen_1..B, prompt+rejected_1..B]``, and the
+    prompt length of each (sequence ``s < B`` is pair ``s``'s chosen side, ``B + i`` its rejected side)."""
+    seqs = [p.prompt_ids + p.chosen_ids for p in pairs] + [p.prompt_ids + p.rejected_ids for p in pairs]
+    return seqs, [len(p.prompt_ids) for p in pairs] * 2
+
+
+def pair_fields(pairs: Sequence[TokenizedPair], weights: torch.Tensor) -> dict[str, Any]:
+    """The layout-independent part of a pair batch (shared by the padded and the packed collate)."""
+    lengths = [len(s) for s in pair_sequences(pairs)[0]]
     return {
-        "input_ids": input_ids,
-        "position_ids": position_ids,
-        "loss_mask": loss_mask,
         "weights": [float(w) for w in torch.as_tensor(weights, dtype=torch.float64).tolist()],
         "chosen_tokens": torch.tensor([len(p.chosen_ids) for p in pairs], dtype=torch.long),
         "rejected_tokens": torch.tensor([len(p.rejected_ids) for p in pairs], dtype=torch.long),

@@ -10,7 +10,8 @@ Order of operations for one epoch:
    accumulate_grad_batches`` pairs: one per optimizer step. Weights are normalized over the whole
    global batch here (arXiv 2512.19728; normalizing per micro-batch would flatten the weights to 1
    when micro-batches hold one pair). An incomplete last global batch is dropped and counted;
-5. give each rank its slice, split it into micro-batches, and hand whole steps to DataLoader workers
+5. give each rank its slice, split it into micro-batches (padded, or packed without padding between
+   sequences: :mod:`hn_lightning.data.pair_packing`; the split and the weights do not depend on it), and hand whole steps to DataLoader workers
    round-robin (a step never spans two workers, so its micro-batches stay together and in order).
 
 Everything is a pure function of ``(files, seed, epoch)``: resuming after ``k`` optimizer steps replays
@@ -29,7 +30,7 @@ from typing import Any, Literal
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from hn_lightning.data.pair_collate import collate_pairs
+from hn_lightning.data.pair_packing import Packing, collate_preference_batch
 from hn_lightning.data.pairs import OverlongPrompt, TokenizedPair, tokenize_pair, validate_pair
 from hn_lightning.errors import UserError
 from hn_lightning.io.jsonl import SkipPolicy, iter_jsonl
@@ -61,6 +62,8 @@ class StreamConfig:
     on_error: Literal["raise", "skip"] = "raise"
     overlong: Literal["skip", "raise"] = "skip"
     drop_incomplete: bool = True
+    packing: Packing = "none"
+    packing_length: int | None = None
 
     @property
     def pairs_per_step(self) -> int:
@@ -231,7 +234,8 @@ class PairStream(IterableDataset):
             mine, w_mine = group[lo : lo + per_rank], weights[lo : lo + per_rank]
             micro = []
             for m, start in enumerate(range(0, len(mine), cfg.micro_batch_size)):
-                batch = collate_pairs(mine[start : start + cfg.micro_batch_size], w_mine[start : start + cfg.micro_batch_size], pad_id)
+                sl = slice(start, start + cfg.micro_batch_size)
+                batch = collate_preference_batch(mine[sl], w_mine[sl], pad_id, cfg.packing, cfg.packing_length)
                 batch["step_index"] = index
                 batch["micro_index"] = m
                 batch["weight_stats"] = stats.as_dict()

@@ -10,6 +10,7 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.data.pair_packing import Packing
 from hn_lightning.data.pair_stream import FlattenSteps, PairStream, StreamConfig, Weighting
 from hn_lightning.data.tokenizer_source import resolve_tokenizer
 from hn_lightning.io.jsonl import count_lines, expand_paths
@@ -34,6 +35,8 @@ class PreferenceDataModule(L.LightningDataModule):
         system_prompt: str | None = SYSTEM_PROMPT,
         max_length: int = 1024,
         micro_batch_size: int = 1,
+        packing: Packing = "none",
+        packing_length: int | None = None,
         shuffle: bool = True,
         shuffle_buffer: int = 10_000,
         seed: int = 0,
@@ -55,7 +58,12 @@ class PreferenceDataModule(L.LightningDataModule):
             system_prompt: system message prepended to string prompts (the paper's SFT prompt); null for none.
             max_length: tokens per sequence (prompt + one completion). The prompt is kept whole and
                 completions are cut from the end; a pair whose prompt does not fit is reported and skipped.
-            micro_batch_size: pairs per micro-batch (each gives 2 rows: chosen and rejected).
+            micro_batch_size: pairs per micro-batch (each gives 2 sequences: prompt + chosen, prompt + rejected).
+            packing: ``none``: one padded row per sequence; ``rows``: the micro-batch's sequences packed end to
+                end into rows no wider than the padded batch (``position_ids`` restart per sequence, no
+                cross-sequence attention; same log-probs, less padding); ``flat``: all of them in one row
+                (for FlashAttention-2 varlen). The pairs per micro-batch, their weights and resuming are the same.
+            packing_length: row capacity in tokens for ``rows`` (default: the micro-batch's longest sequence).
             shuffle: shuffle through a buffer (seeded by ``seed + epoch``).
             shuffle_buffer: records held in the shuffle buffer (bounded memory).
             seed: shuffle seed.
@@ -81,7 +89,7 @@ class PreferenceDataModule(L.LightningDataModule):
             micro_batch_size=micro_batch_size, max_length=max_length, system_prompt=system_prompt, shuffle=shuffle,
             shuffle_buffer=shuffle_buffer, seed=seed, weighting=weighting, weight_lambda=dataset_weight_lambda,
             weight_min=dataset_weight_min, weight_max=dataset_weight_max, renormalize=renormalize_after_clip,
-            on_error=on_error, overlong=overlong,
+            on_error=on_error, overlong=overlong, packing=packing, packing_length=packing_length,
         )
         self.tokenizer = None
         self.train_stream: PairStream | None = None

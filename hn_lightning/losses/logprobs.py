@@ -17,7 +17,9 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 
-def gather_targets(hidden: Tensor, input_ids: Tensor, loss_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def gather_targets(
+    hidden: Tensor, input_ids: Tensor, loss_mask: Tensor, sequence_ids: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
     """Select the hidden states that predict each target token.
 
     Token ``t`` is predicted from the hidden state at ``t - 1`` (causal shift).
@@ -26,16 +28,25 @@ def gather_targets(hidden: Tensor, input_ids: Tensor, loss_mask: Tensor) -> tupl
         hidden: ``[B, T, H]`` final hidden states (after the last norm).
         input_ids: ``[B, T]`` token ids.
         loss_mask: ``[B, T]`` bool, True where token ``t`` is a target (must be False at ``t = 0``).
+        sequence_ids: optional ``[B, T]`` int64 sequence index of every position, for packed rows holding
+            several sequences (``-1`` on padding). A target and the position predicting it must belong to
+            the same sequence (no prediction across a boundary); checked.
 
     Returns:
-        ``(h [N, H], targets [N], rows [N])``: the predicting hidden states, the target ids, and the batch
-        row of each target (for per-sequence sums), in row-major order.
+        ``(h [N, H], targets [N], seqs [N])``: the predicting hidden states, the target ids, and the
+        sequence of each target for per-sequence sums: ``sequence_ids`` at the target, or the batch row
+        when ``sequence_ids`` is None; in row-major order.
     """
     if loss_mask[:, 0].any():
         raise ValueError("loss_mask[:, 0] must be False: the first token has no predecessor")
     shifted = loss_mask[:, 1:]
     rows, cols = shifted.nonzero(as_tuple=True)
-    return hidden[rows, cols], input_ids[rows, cols + 1], rows
+    seqs = rows
+    if sequence_ids is not None:
+        seqs, prev = sequence_ids[rows, cols + 1], sequence_ids[rows, cols]
+        if bool((seqs < 0).any()) or not torch.equal(seqs, prev):
+            raise ValueError("a target is padding or is predicted from another sequence: check loss_mask against sequence_ids")
+    return hidden[rows, cols], input_ids[rows, cols + 1], seqs
 
 
 def _chunk_logprobs(lm_head: Callable[[Tensor], Tensor], h: Tensor, targets: Tensor) -> Tensor:

@@ -115,11 +115,12 @@ class DPOModule(CausalLMModule):
 
     # -- log-probs --------------------------------------------------------------------------------------
     def _sequence_logps(self, model: torch.nn.Module, batch: dict[str, Any]) -> torch.Tensor:
-        """``[2B]`` summed completion log-probs of the concatenated ``[chosen; rejected]`` rows."""
+        """``[2B]`` summed completion log-probs of the ``[chosen_1..B; rejected_1..B]`` sequences (one per
+        padded row, or several per packed row, named by ``sequence_ids``)."""
         hidden = forward_hidden(model, batch["input_ids"], position_ids=batch["position_ids"])
-        h, targets, rows = gather_targets(hidden, batch["input_ids"], batch["loss_mask"])
+        h, targets, seqs = gather_targets(hidden, batch["input_ids"], batch["loss_mask"], batch.get("sequence_ids"))
         token_logps = chunked_token_logprobs(h, output_head(model), targets, self.logprob_chunk_size)
-        return sequence_logprobs(token_logps, rows, batch["input_ids"].shape[0])
+        return sequence_logprobs(token_logps, seqs, 2 * len(batch["ids"]))
 
     @torch.no_grad()
     def _online_reference(self, batch: dict[str, Any]) -> torch.Tensor:

@@ -1,0 +1,1 @@
+"""Pieces of ``benchmarks/dpo_throughput.py`` (synthetic pairs, probes, workers, report)."""

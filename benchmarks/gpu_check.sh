@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# One-call GPU check: does this box run the product, and how fast? (issue 17)
+#
+#   bash benchmarks/gpu_check.sh [--dry-run] [OUT_DIR]
+#
+# OUT_DIR defaults to $OUT, else runs/gpu_check. It writes OUT_DIR/gpu_check.json and gpu_check.md (the
+# summary), OUT_DIR/dpo_throughput.{json,md}, OUT_DIR/pytest.xml and logs under OUT_DIR/work.
+#
+# Steps: (1) which packages import; (2) the test subset that touches the CUDA-relevant paths (packing,
+# log-probs, bf16/QLoRA loading, DPO module, samplers); (3) DPO throughput on a random-init
+# Qwen2.5-1.5B-shaped model (no weights to carry), full fine-tune, bf16-true, SDPA: ours padded, ours
+# packed, and TRL's DPOTrainer when TRL imports (otherwise skipped, and the summary says so).
+# Target: under 8 minutes on one H100/H200.
+#
+# --dry-run: the same steps on CPU with tiny sizes (a couple of minutes); CI runs it
+# (tests/test_gpu_check.py).
+#
+# From a fresh checkout on a typical CUDA image (torch, lightning, transformers, peft, accelerate,
+# sentence-transformers, torchmetrics, matplotlib, triton present), the missing wheels (~47 MB) are listed
+# in benchmarks/gpu_wheels.txt. Download them on a machine with PyPI access and install them on the box:
+#   pip download --no-deps -r benchmarks/gpu_wheels.txt -d gpu_wheels/
+#   pip install --no-deps gpu_wheels/*.whl          # on the GPU box
+set -uo pipefail
+
+DRY_RUN=0
+OUT_DIR="${OUT:-runs/gpu_check}"
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) DRY_RUN=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) OUT_DIR="$arg" ;;
+  esac
+done
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+PY="${PYTHON:-python}"
+mkdir -p "$OUT_DIR/work"
+OUT_DIR="$(cd "$OUT_DIR" && pwd)"
+WORK="$OUT_DIR/work"
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+cd "$REPO"
+T0=$(date +%s)
+step() { echo "[gpu_check $(( $(date +%s) - T0 ))s] $*"; }
+
+# 1. environment: what imports, which device ------------------------------------------------------------
+step "environment -> $WORK/env.json"
+"$PY" - "$WORK/env.json" <<'EOF'
+import importlib, json, platform, sys
+mods = ["torch", "lightning", "transformers", "peft", "accelerate", "jsonargparse", "gguf", "math_verify",
+        "bitsandbytes", "trl", "datasets", "liger_kernel", "flash_attn", "triton"]
+env = {"python": platform.python_version(), "packages": {}}
+for m in mods:
+    try:
+        env["packages"][m] = getattr(importlib.import_module(m), "__version__", "?")
+    except Exception as err:
+        env["packages"][m] = None
+        env.setdefault("import_errors", {})[m] = f"{type(err).__name__}: {err}"[:200]
+import torch
+env["cuda"] = torch.cuda.is_available()
+if env["cuda"]:
+    env["gpu"] = torch.cuda.get_device_name(0)
+    env["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
+    env["cuda_version"] = torch.version.cuda
+json.dump(env, open(sys.argv[1], "w"), indent=2)
+print(json.dumps({k: v for k, v in env.items() if k != "import_errors"}))
+EOF
+
+# the tests' tiny model needs the Qwen2 tokenizer (read from a 86 MB weight package); without it, use an
+# isolated cache seeded with a small trained BPE tokenizer (ChatML template) and say so in the summary
+TOKENIZER_NOTE="Qwen2 tokenizer"
+if ! "$PY" -c "from hn_lightning.models.tiny import qwen2_tokenizer_dir; qwen2_tokenizer_dir()" >/dev/null 2>&1; then
+  export HN_LIGHTNING_CACHE="$WORK/cache"
+  "$PY" - "$HN_LIGHTNING_CACHE/tokenizers/qwen2" <<'EOF'
+import sys
+sys.path.insert(0, "benchmarks")
+from dpo_bench.random_model import trained_bpe_tokenizer
+trained_bpe_tokenizer().save_pretrained(sys.argv[1])
+EOF
+  TOKENIZER_NOTE="substitute byte-level BPE tokenizer (the Qwen2 tokenizer package is not installed)"
+fi
+step "tokenizer for the tests: $TOKENIZER_NOTE"
+
+# 2. tests -------------------------------------------------------------------------------------------------
+if [ "$DRY_RUN" = 1 ]; then
+  TESTS=(tests/test_dpo_packing.py -k "layout or boundary or wider")
+else
+  TESTS=(tests/test_dpo_packing.py tests/test_logprobs.py tests/test_dpo_module.py tests/test_models_loading.py
+         tests/test_eval_generate.py)
+fi
+step "pytest ${TESTS[*]}"
+"$PY" -m pytest -q -p no:cacheprovider --junitxml="$OUT_DIR/pytest.xml" "${TESTS[@]}" > "$WORK/pytest.log" 2>&1
+TESTS_RC=$?
+tail -n 3 "$WORK/pytest.log"
+
+# 3. DPO throughput: ours padded vs packed vs TRL on a random-init model ----------------------------------
+if [ "$DRY_RUN" = 1 ]; then
+  SHAPE=tiny; MODEL_DTYPE=float32
+  BENCH=(--dtype float32 --finetuning lora --micro_batch_size 4 --accumulate 1 --max_length 512 --warmup_steps 1 --steps 1)
+else
+  SHAPE=qwen2.5-1.5b; MODEL_DTYPE=bfloat16
+  BENCH=(--dtype bfloat16 --finetuning full --micro_batch_size 4 --accumulate 4 --max_length 1024 --warmup_steps 2 --steps 5)
+fi
+MODEL_DIR="$WORK/random-$SHAPE"
+step "random-init $SHAPE model -> $MODEL_DIR"
+"$PY" benchmarks/dpo_bench/random_model.py --shape "$SHAPE" --dtype "$MODEL_DTYPE" --out "$MODEL_DIR" > "$WORK/random_model.log" 2>&1
+MODEL_RC=$?
+tail -n 1 "$WORK/random_model.log"
+TRL_PATH="${TRL_PATH:-}"
+step "DPO throughput (ours, ours-packed, trl)"
+"$PY" benchmarks/dpo_throughput.py --model "$MODEL_DIR" "${BENCH[@]}" --frameworks ours,ours-packed,trl \
+  --trl_path "$TRL_PATH" --timeout 300 --out "$OUT_DIR/dpo_throughput" --workdir "$WORK/dpo_throughput" \
+  --note "benchmarks/gpu_check.sh$([ "$DRY_RUN" = 1 ] && echo ' --dry-run')" > "$WORK/dpo_throughput.log" 2>&1
+BENCH_RC=$?
+tail -n 8 "$WORK/dpo_throughput.log"
+
+# 4. summary ----------------------------------------------------------------------------------------------
+step "summary -> $OUT_DIR/gpu_check.{json,md}"
+"$PY" benchmarks/dpo_bench/gpu_summary.py --out "$OUT_DIR" --dry_run "$DRY_RUN" --tests_rc "$TESTS_RC" \
+  --model_rc "$MODEL_RC" --bench_rc "$BENCH_RC" --tests "${TESTS[*]}" --tokenizer "$TOKENIZER_NOTE" \
+  --shape "$SHAPE" --seconds "$(( $(date +%s) - T0 ))"
+SUMMARY_RC=$?
+step "done"
+[ "$TESTS_RC" = 0 ] && [ "$MODEL_RC" = 0 ] && [ "$BENCH_RC" = 0 ] && [ "$SUMMARY_RC" = 0 ]
