@@ -7,12 +7,14 @@ import os
 
 
 def configure_environment() -> None:
-    """Offline Hugging Face libraries unless the user sets ``HF_HUB_OFFLINE=0`` (nothing is downloaded at
-    run time unless asked: Hub ids ``org/name`` resolve from the local cache), no tokenizer thread
-    warnings, quieter transformers logging, and INFO logs from hn_lightning."""
-    offline = os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", offline)
-    os.environ.setdefault("HF_DATASETS_OFFLINE", offline)
+    """The user's ``HF_HUB_OFFLINE`` governs every Hugging Face library (a Hub id ``org/name`` downloads
+    into ``$HF_HOME`` when online and resolves from that cache alone when ``HF_HUB_OFFLINE=1``; registered
+    models, shipped datasets and local paths never touch the network), no tokenizer thread warnings,
+    quieter transformers logging, and INFO logs from hn_lightning."""
+    offline = os.environ.get("HF_HUB_OFFLINE")
+    if offline is not None:
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", offline)
+        os.environ.setdefault("HF_DATASETS_OFFLINE", offline)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         import transformers

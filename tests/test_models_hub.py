@@ -122,7 +122,7 @@ def test_unresolvable_name_lists_every_attempt(hf_home, tmp_path, monkeypatch):
     assert f"{tmp_path / 'Qwen' / 'Qwen2.5-Math-1.5B-Instruct@v1'} does not exist" in text
     assert "revision 'v1' is not in the local cache" in text and str(hf_home / "hub") in text
     assert "HF_HUB_OFFLINE is set" in text
-    assert "hf download Qwen/Qwen2.5-Math-1.5B-Instruct --revision v1" in text and "HF_HUB_OFFLINE=0" in text
+    assert "hf download Qwen/Qwen2.5-Math-1.5B-Instruct --revision v1" in text and "unset HF_HUB_OFFLINE" in text
     # not Hub-shaped: says so, and the closest registered name comes first
     with pytest.raises(UnresolvableModel) as info:
         resolve_model_dir("qwen2.5-coder-0.5b")

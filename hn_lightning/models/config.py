@@ -31,8 +31,8 @@ class ModelConfig:
     name_or_path: str = "qwen2.5-coder-0.5b-instruct"
     """A registered name (``qwen2.5-coder-0.5b-instruct`` [default, embedded], ``smollm2-135m-instruct``,
     ``qwen2.5-coder-1.5b-instruct``, ``tiny-qwen2``), a local Hugging Face directory, a ``.gguf`` file, or a
-    Hugging Face Hub id ``org/name`` / ``org/name@revision`` (from the HF cache; downloaded only when
-    ``HF_HUB_OFFLINE=0``). An existing local path wins over a Hub id."""
+    Hugging Face Hub id ``org/name`` / ``org/name@revision`` (downloaded into the HF cache on first use;
+    the cache alone with ``HF_HUB_OFFLINE=1``). An existing local path wins over a Hub id."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """Weight dtype. ``auto``: bfloat16 on a GPU with bf16 and on a CPU with native bf16 matmuls
     (AVX512-BF16/AMX), float32 otherwise (logged once; ``HN_LIGHTNING_NO_BF16=1`` forces float32)."""

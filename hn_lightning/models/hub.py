@@ -3,8 +3,7 @@
 Resolution goes through :func:`huggingface_hub.snapshot_download`, so it honours ``HF_HOME`` /
 ``HF_HUB_CACHE`` (where the cache is), ``HF_HUB_OFFLINE`` (no network: the cache only) and the cache's
 ``refs/<branch>`` files (``org/name`` is ``refs/main``; ``@<40-hex commit>`` is that snapshot directly).
-The ``hn_lightning`` command line runs offline unless ``HF_HUB_OFFLINE=0`` is set (see
-:mod:`hn_lightning.env`): nothing is downloaded unless the user asks for it.
+With ``HF_HUB_OFFLINE=1`` nothing is downloaded and a snapshot must already be in the cache.
 
 Only what loading needs is downloaded: configs, tokenizer files and ``*.safetensors`` weights (never
 pickled ``*.bin`` weights, and model code ``*.py`` only with ``trust_remote_code``).

@@ -144,5 +144,5 @@ def unresolvable_message(text: str, path: Path, hub_error: HubModelUnavailable |
     if hub_id is not None:
         lines.append(f"  or, for the Hub, download it once: `hf download {hub_id.repo_id}"
                      + (f" --revision {hub_id.revision}" if hub_id.revision else "") + "` (cache: $HF_HOME/hub)"
-                     + (", or rerun with HF_HUB_OFFLINE=0 to let hn_lightning download it" if hub_offline() else ""))
+                     + (", or unset HF_HUB_OFFLINE to let hn_lightning download it" if hub_offline() else ""))
     return "\n".join(lines)
