@@ -1,5 +1,6 @@
 """``python cli.py experiment`` end to end on the tiny model: 2 arms x 2 losses (one reference-free) x 2
-seeds, 2 steps each, 3 evaluation problems; report, CSVs and plots agree; a rerun repeats nothing."""
+seeds, 2 steps each, 4 held-out pairs, 3 evaluation problems; report, CSVs and plots agree; a rerun
+repeats nothing."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def experiment(tmp_path) -> Path:
     pairs = [json.loads(line) for line in open(pairs_file(tmp_path, 16))]  # shortened: a fast test
     write_jsonl(tmp_path / "hardneg.jsonl", pairs[:8])
     write_jsonl(tmp_path / "random.jsonl", pairs[8:])
+    write_jsonl(tmp_path / "heldout.jsonl", [json.loads(line) for line in open(pairs_file(tmp_path, 20, name="all.jsonl"))][16:])
     write_jsonl(tmp_path / "problems.jsonl", [
         {"id": f"p{i}", "question": f"What is {a} + {b}?", "answer": str(a + b)} for i, (a, b) in enumerate([(2, 3), (10, 5), (7, 1)])
     ])
@@ -34,6 +36,7 @@ def experiment(tmp_path) -> Path:
         "policy": "tiny-qwen2",
         "model": {"dtype": "float32"},
         "max_steps": 2,
+        "val_files": [str(tmp_path / "heldout.jsonl")],
         "grid": {
             "arms": [{"name": "hardneg", "train_files": [str(tmp_path / "hardneg.jsonl")]},
                      {"name": "random", "train_files": [str(tmp_path / "random.jsonl")]}],
@@ -70,6 +73,7 @@ def test_experiment_end_to_end_and_resume(experiment, tmp_path):
         assert len(log) == 8 and {r["step"] for r in log} == {"0", "1"}
         for step in ("0", "1"):
             assert sum(float(r["weight"]) for r in log if r["step"] == step) == pytest.approx(4.0, abs=1e-5)
+        assert 0.0 <= float(c["val_reward_accuracy"]) <= 1.0 and c["val_reward_margin"] != ""  # 4 held-out pairs
         if "simpo" in c["cell"]:
             assert c["chosen_drift_per_token"] == ""  # no reference, no drift
         else:

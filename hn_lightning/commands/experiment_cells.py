@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 #: metrics.csv columns summarized per cell (last value seen, or the maximum for memory)
 LAST_KEYS = ("train/loss", "train/loss_unweighted", "train/rewards/accuracy", "train/rewards/margins",
-             "train/logps/chosen_drift_per_token", "train/logps/rejected_drift_per_token", "weights/ess_fraction")
+             "train/logps/chosen_drift_per_token", "train/logps/rejected_drift_per_token", "weights/ess_fraction",
+             "val/loss_unweighted", "val/rewards/accuracy", "val/rewards/margins",
+             "val/logps/chosen_drift_per_token", "val/logps/rejected_drift_per_token")
 
 
 def resolve_config_path(path: str) -> Path:
@@ -47,7 +49,14 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
     data: dict[str, Any] = {"train_files": list(arm.train_files), "weighting": cell.weighting, "seed": cell.seed}
     if cell.lam is not None:
         data["dataset_weight_lambda"] = cell.lam
-    run = retarget(resolve_config_path(cfg.base_config), cell_dir, model, data, {"max_steps": cfg.max_steps})
+    trainer: dict[str, Any] = {"max_steps": cfg.max_steps}
+    if cfg.val_files:
+        data["val_files"] = list(cfg.val_files)
+    run = retarget(resolve_config_path(cfg.base_config), cell_dir, model, data, trainer)
+    if cfg.val_files:  # validate once, after the last optimizer step (val_check_interval counts micro-batches)
+        accumulate = int(run["trainer"].get("accumulate_grad_batches") or 1)
+        run["trainer"].update({"limit_val_batches": 1.0, "num_sanity_val_steps": 0, "check_val_every_n_epoch": None,
+                               "val_check_interval": cfg.max_steps * accumulate})
     run["seed_everything"] = cell.seed
     run["model"]["init_args"]["loss"] = {"class_path": loss.loss_class, "init_args": dict(loss.args)}
     callbacks = run["trainer"].get("callbacks") or []

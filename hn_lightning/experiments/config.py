@@ -84,6 +84,9 @@ class ExperimentConfig:
     """Further ``model.init_args.model`` overrides, e.g. ``{dtype: float32}``."""
     max_steps: int = 8
     """Optimizer steps per cell (the same for every cell: same number of pairs seen)."""
+    val_files: list[str] | None = None
+    """Held-out pairs (e.g. a validation split of the mined pairs), the same for every cell: after the last
+    step each cell reports its reward accuracy and mean margin on them (``val/*`` metrics). Null: none."""
     eval: EvalSpec | None = field(default_factory=EvalSpec)
     """Evaluation of every cell; null: train only (no accuracy, no comparisons)."""
     bootstrap: int = 10_000

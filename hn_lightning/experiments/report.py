@@ -21,7 +21,8 @@ from hn_lightning.io.atomic import atomic_write_text
 
 CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "steps", "train_seconds",
                 "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
-                "chosen_drift_per_token", "rejected_drift_per_token", "n", "correct", "accuracy", "ci_low", "ci_high")
+                "chosen_drift_per_token", "rejected_drift_per_token", "val_reward_accuracy", "val_reward_margin",
+                "val_chosen_drift_per_token", "val_rejected_drift_per_token", "n", "correct", "accuracy", "ci_low", "ci_high")
 
 
 def write_csv(path: Path, columns, rows: list[dict[str, Any]]) -> Path:
@@ -46,6 +47,9 @@ def cell_row(result: dict[str, Any]) -> dict[str, Any]:
         "reward_accuracy": m.get("train/rewards/accuracy"), "reward_margin": m.get("train/rewards/margins"),
         "chosen_drift_per_token": m.get("train/logps/chosen_drift_per_token"),
         "rejected_drift_per_token": m.get("train/logps/rejected_drift_per_token"),
+        "val_reward_accuracy": m.get("val/rewards/accuracy"), "val_reward_margin": m.get("val/rewards/margins"),
+        "val_chosen_drift_per_token": m.get("val/logps/chosen_drift_per_token"),
+        "val_rejected_drift_per_token": m.get("val/logps/rejected_drift_per_token"),
     }
     if "outcomes" in result:
         row.update({k: v for k, v in accuracy_with_interval(list(result["outcomes"].values())).items()})
@@ -101,8 +105,12 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
     lines = ["# Experiment report", "", f"{len(results)} cells from `{cfg.policy or cfg.base_config}`, "
              f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
              "plots in `plots/`.", "", "## Cells", ""]
-    lines += _table(rows, ("cell", "steps", "seconds_per_step", "train_loss", "reward_accuracy", "reward_margin",
-                           "accuracy", "ci_low", "ci_high"))
+    columns = ["cell", "steps", "seconds_per_step", "train_loss", "reward_accuracy", "reward_margin"]
+    if cfg.val_files:
+        columns += ["val_reward_accuracy", "val_reward_margin"]
+    lines += _table(rows, (*columns, "accuracy", "ci_low", "ci_high"))
+    if cfg.val_files:
+        lines += ["", f"`val_*`: the same held-out pairs for every cell ({', '.join(cfg.val_files)}), after the last step."]
     for r in results:
         cell_dir = root / "cells" / r["cell"]
         if (cell_dir / "metrics.csv").is_file():
