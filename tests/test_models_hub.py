@@ -132,12 +132,11 @@ def test_unresolvable_name_lists_every_attempt(hf_home, tmp_path, monkeypatch):
 
 
 def test_cli_unresolvable_model_message(tmp_path):
-    """Through the CLI: the one message, no download attempted (HF_HUB_OFFLINE defaults to 1)."""
+    """Through the CLI, offline: the one message, naming what was tried and what to do."""
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HOME": str(tmp_path / "empty_hf")}
-    env.pop("HF_HUB_OFFLINE", None)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HOME": str(tmp_path / "empty_hf"), "HF_HUB_OFFLINE": "1"}
     env.pop("TRANSFORMERS_OFFLINE", None)
     proc = subprocess.run([sys.executable, str(REPO / "cli.py"), "eval", "--model", "nobody/no-such-model",
                            "--task", "gsm8k", "--limit", "1"], cwd=tmp_path, env=env, capture_output=True, text=True,
