@@ -34,7 +34,9 @@ they are tried on each step:
   through ``extra`` (``{step: ("contradiction", score)}``), used only when it is strong.
 * ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the first step
   after the last verified one (the last step when every step verifies), or a last step that only
-  states an off-path answer.
+  states an off-path answer. When that wrong answer is a reference value (an intermediate of the
+  reference), the solution stopped short or skipped what follows: the step that first wrote it is the
+  first error, as a ``missing_step``.
 
 A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
 reuse are reported then (a solution whose every value the reference reaches is right). Reference-free
@@ -228,9 +230,15 @@ def locate_first_error(
     if first is None and answer_correct is False and weak:
         first = weak[0]
         mark(first, "wrong_operation")
-    if first is None and answer_correct is False:  # the first step after the last verified one
-        first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
-        mark(first, "wrong_final_answer")
+    if first is None and answer_correct is False:
+        final = traces[-1].values[-1] if traces[-1].values else None
+        stop = first_written.get(final) if final is not None and ref is not None and ref.contains(final) else None
+        if stop is not None:
+            first = stop  # the answer is a reference intermediate: the solution stopped short there
+            mark(first, "missing_step")
+        else:  # the first step after the last verified one
+            first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
+            mark(first, "wrong_final_answer")
     verified = [v and s < ERROR_THRESHOLD for v, s in zip(verified, scores, strict=True)]
     if first is None:
         return FirstError(None, None, scores, kinds, "no step flagged", verified)
