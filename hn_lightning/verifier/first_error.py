@@ -12,7 +12,9 @@ they are tried on each step:
 * ``inconsistent_reuse`` (0.9): the step computes with a value an earlier step had replaced (the
   paper's Table-2 case; the symbolic ``inconsistent_use`` finding).
 * with a reference (:mod:`hn_lightning.verifier.trace`): a step introduces a value that *leaves every
-  path to the gold*: it is not a reference value (nor its ``x100``, ``/100`` or sign form), and no
+  path to the gold*: it is not a reference value (a computed result: not a value the reference
+  computes, nor its ``x100``, ``/100`` or sign form; a value stated without computation: not a value
+  the reference writes, exactly), and no
   later step *rejoins* the reference with it (a later computation using it whose result is a
   reference value, or a later step that states it next to a new reference value). Its kind is
 
@@ -203,7 +205,7 @@ def locate_first_error(
             nowhere = any(src == "nowhere" for s in tr.operand_sources for src in s.values())
             if ref is not None:
                 off = [v for v in tr.computed if not res.contains(v) and not _rejoins(v, i, traces, ref, reached)]
-                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v) and not _rejoins(v, i, traces, ref, reached)]
+                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v, forms=False) and not _rejoins(v, i, traces, ref, reached)]
                 if off and latex_ref and all(_derived_correctly(v, tr) for v in off):
                     weak.append(i)  # competition math: a checked computation off the reference's route
                 elif off:
