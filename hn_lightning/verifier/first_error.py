@@ -51,7 +51,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from hn_lightning.verifier.steps import is_latex_style
-from hn_lightning.verifier.trace import FREE_VALUES, step_values, StepTrace, ValueSet, problem_values, reference_results, reference_values, trace_solution
+from hn_lightning.verifier.trace import (
+    FREE_VALUES,
+    StepTrace,
+    ValueSet,
+    problem_values,
+    reference_results,
+    reference_values,
+    step_values,
+    trace_solution,
+)
 
 __all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "FirstError", "gold_values", "locate_first_error"]
 
