@@ -15,8 +15,9 @@ they are tried on each step:
   path to the gold*: it is not a reference value (a computed result: not a value the reference
   computes, nor its ``x100``, ``/100`` or sign form; a value stated without computation: not a value
   the reference writes, exactly), and no
-  later step *rejoins* the reference with it (a later computation using it whose result is a
-  reference value, or a later step that states it next to a new reference value). Its kind is
+  step *rejoins* the reference with it (a computation of this or a later step using it whose result
+  is a reference value not reached before, or a later step that states it next to such a value).
+  Its kind is
 
   - ``unsupported_number`` (0.8) when a computation producing it uses an operand that comes from
     nowhere (not the problem, an earlier step or a common constant);
@@ -30,10 +31,10 @@ they are tried on each step:
   measured on the ProcessBench dev half: treating it as an error flags such steps too early): it is
   the first error only when the answer is wrong and no step is flagged. With a plain (word-problem)
   reference the reference's values are the route, and the same step is an error.
-* ``contradiction`` (0.85): the step restates a problem quantity with a different value (same
-  number of the problem's words around it is not required: the symbolic checks flag a step that
-  computes with a number the problem states differently) - here: an NLI/``logic`` finding passed in
-  through ``extra`` (``{step: ("contradiction", score)}``), used only when it is strong.
+* ``contradiction`` (0.85): the step contradicts a condition of the problem: the fine channel's
+  step-vs-condition NLI (the ``conditions`` head, :mod:`hn_lightning.verifier.logic`) passed in through
+  ``extra`` (``{step: ("contradiction", p)}``; the verifier passes only
+  ``p >= first_error_contradiction_threshold``); not used when a right final answer is trusted.
 * ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the first step
   after the last verified one (the last step when every step verifies), or a last step that only
   states an off-path answer. When that wrong answer is a reference value (an intermediate of the
@@ -41,8 +42,9 @@ they are tried on each step:
   first error, as a ``missing_step``.
 
 A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
-reuse are reported then (a solution whose every value the reference reaches is right). Reference-free
-mode (no reference, no gold) reports slips, inconsistent reuse and unsupported numbers only.
+reuse are reported then. Reference-free mode (no reference, no gold) reports slips, inconsistent
+reuse, unsupported numbers and contradictions only. A step is *verified* (``FirstError.verified``)
+when it is not flagged and writes a computation that checks out or a value on the reference's route.
 """
 
 from __future__ import annotations
