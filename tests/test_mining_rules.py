@@ -16,7 +16,13 @@ from hn_lightning.mining.filters import (
 )
 from hn_lightning.mining.funnel import compute_funnel
 from hn_lightning.mining.ids import derive_seed, pair_id, sample_id
-from hn_lightning.mining.selection import aligned_except_few, first_failed, hardness, near_miss, selection_checks
+from hn_lightning.mining.selection import (
+    aligned_except_few,
+    first_failed,
+    hardness,
+    near_miss,
+    selection_checks,
+)
 
 SOLUTION = ("Natalia sold 48/2 = 24 clips in May.\nNatalia sold 48+24 = 72 clips altogether in April and May.\n"
             "The final answer is $\\boxed{72}$.")

@@ -12,9 +12,12 @@ they are tried on each step:
 * ``inconsistent_reuse`` (0.9): the step computes with a value an earlier step had replaced (the
   paper's Table-2 case; the symbolic ``inconsistent_use`` finding).
 * with a reference (:mod:`hn_lightning.verifier.trace`): a step introduces a value that *leaves every
-  path to the gold*: it is not a reference value (nor its ``x100``, ``/100`` or sign form), and no
-  later step *rejoins* the reference with it (a later computation using it whose result is a
-  reference value, or a later step that states it next to a new reference value). Its kind is
+  path to the gold*: it is not a reference value (a computed result: not a value the reference
+  computes, nor its ``x100``, ``/100`` or sign form; a value stated without computation: not a value
+  the reference writes, exactly), and no
+  step *rejoins* the reference with it (a computation of this or a later step using it whose result
+  is a reference value not reached before, or a later step that states it next to such a value).
+  Its kind is
 
   - ``unsupported_number`` (0.8) when a computation producing it uses an operand that comes from
     nowhere (not the problem, an earlier step or a common constant);
@@ -28,17 +31,20 @@ they are tried on each step:
   measured on the ProcessBench dev half: treating it as an error flags such steps too early): it is
   the first error only when the answer is wrong and no step is flagged. With a plain (word-problem)
   reference the reference's values are the route, and the same step is an error.
-* ``contradiction`` (0.85): the step restates a problem quantity with a different value (same
-  number of the problem's words around it is not required: the symbolic checks flag a step that
-  computes with a number the problem states differently) - here: an NLI/``logic`` finding passed in
-  through ``extra`` (``{step: ("contradiction", score)}``), used only when it is strong.
+* ``contradiction`` (0.85): the step contradicts a condition of the problem: the fine channel's
+  step-vs-condition NLI (the ``conditions`` head, :mod:`hn_lightning.verifier.logic`) passed in through
+  ``extra`` (``{step: ("contradiction", p)}``; the verifier passes only
+  ``p >= first_error_contradiction_threshold``); not used when a right final answer is trusted.
 * ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the first step
   after the last verified one (the last step when every step verifies), or a last step that only
-  states an off-path answer.
+  states an off-path answer. When that wrong answer is a reference value (an intermediate of the
+  reference), the solution stopped short or skipped what follows: the step that first wrote it is the
+  first error, as a ``missing_step``.
 
 A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
-reuse are reported then (a solution whose every value the reference reaches is right). Reference-free
-mode (no reference, no gold) reports slips, inconsistent reuse and unsupported numbers only.
+reuse are reported then. Reference-free mode (no reference, no gold) reports slips, inconsistent
+reuse, unsupported numbers and contradictions only. A step is *verified* (``FirstError.verified``)
+when it is not flagged and writes a computation that checks out or a value on the reference's route.
 """
 
 from __future__ import annotations
@@ -47,7 +53,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from hn_lightning.verifier.steps import is_latex_style
-from hn_lightning.verifier.trace import FREE_VALUES, step_values, StepTrace, ValueSet, problem_values, reference_results, reference_values, trace_solution
+from hn_lightning.verifier.trace import (
+    FREE_VALUES,
+    StepTrace,
+    ValueSet,
+    problem_values,
+    reference_results,
+    reference_values,
+    step_values,
+    trace_solution,
+)
 
 __all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "FirstError", "gold_values", "locate_first_error"]
 
@@ -201,7 +216,7 @@ def locate_first_error(
             nowhere = any(src == "nowhere" for s in tr.operand_sources for src in s.values())
             if ref is not None:
                 off = [v for v in tr.computed if not res.contains(v) and not _rejoins(v, i, traces, ref, reached)]
-                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v) and not _rejoins(v, i, traces, ref, reached)]
+                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v, forms=False) and not _rejoins(v, i, traces, ref, reached)]
                 if off and latex_ref and all(_derived_correctly(v, tr) for v in off):
                     weak.append(i)  # competition math: a checked computation off the reference's route
                 elif off:
@@ -228,9 +243,15 @@ def locate_first_error(
     if first is None and answer_correct is False and weak:
         first = weak[0]
         mark(first, "wrong_operation")
-    if first is None and answer_correct is False:  # the first step after the last verified one
-        first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
-        mark(first, "wrong_final_answer")
+    if first is None and answer_correct is False:
+        final = traces[-1].values[-1] if traces[-1].values else None
+        stop = first_written.get(final) if final is not None and ref is not None and ref.contains(final) else None
+        if stop is not None:
+            first = stop  # the answer is a reference intermediate: the solution stopped short there
+            mark(first, "missing_step")
+        else:  # the first step after the last verified one
+            first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
+            mark(first, "wrong_final_answer")
     verified = [v and s < ERROR_THRESHOLD for v, s in zip(verified, scores, strict=True)]
     if first is None:
         return FirstError(None, None, scores, kinds, "no step flagged", verified)
