@@ -265,12 +265,22 @@ class FlattenSteps:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self.stream.set_epoch(int(self.epoch_fn()))
         self.stream.report = None
-        yielded = 0
-        for _, micro in self.loader:
-            yielded += 1
-            yield from micro
+        # one step of look-ahead: the loader (and so the stream's pass) is exhausted before the last
+        # step is handed out, so the epoch's counts are logged even when Lightning stops right after it
+        steps = iter(self.loader)
+        current = next(steps, None)
+        if current is None:
+            self._end_of_epoch(yielded=0)
+        while current is not None:
+            following = next(steps, None)
+            if following is None:
+                self._end_of_epoch(yielded=1)
+            yield from current[1]
+            current = following
+
+    def _end_of_epoch(self, yielded: int) -> None:
         report = self.stream.report  # None when DataLoader workers read the stream
-        if yielded == 0:
+        if not yielded:
             if report is None:  # count in this process (the data gave nothing, so this is quick)
                 for _ in self.stream.steps():
                     pass

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.answers import AnswerChecker
+from hn_lightning.errors import UserError
 from hn_lightning.evaluation.engine import Engine
 from hn_lightning.evaluation.generate import Generation, GenerationConfig
 from hn_lightning.evaluation.metrics import accuracy_summary, breakdown
 from hn_lightning.evaluation.prompts import PromptStyle, build_prompt
 from hn_lightning.evaluation.samples_file import SampleLog
 from hn_lightning.evaluation.tasks import EvalItem
-from hn_lightning.errors import UserError
 from hn_lightning.faults import fault_point
 from hn_lightning.io import atomic_write_json
 
