@@ -27,8 +27,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from dpo_bench.synthetic import synthetic_pairs
 
+    from dpo_bench.synthetic import synthetic_pairs
     from hn_lightning import SYSTEM_PROMPT
     from hn_lightning.data.pair_packing import collate_preference_batch
     from hn_lightning.data.pairs import tokenize_pair
