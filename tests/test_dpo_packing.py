@@ -195,3 +195,10 @@ def test_dpo_module_packed_equals_padded_in_float64(tmp_path, finetuning):
     assert any(float(g.abs().max()) > 0 for g in padded.grads.values())
     for name, g in padded.grads.items():
         torch.testing.assert_close(packed.grads[name], g, rtol=1e-9, atol=1e-12, msg=name)
+
+
+def test_packing_length_below_max_length_is_refused():
+    from hn_lightning.data import PreferenceDataModule
+
+    with pytest.raises(ValueError, match="packing_length 256 < max_length 512"):
+        PreferenceDataModule(train_files=["x.jsonl"], max_length=512, packing="rows", packing_length=256)

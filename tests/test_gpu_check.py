@@ -24,8 +24,8 @@ def test_gpu_check_dry_run(tmp_path):
     assert summary["tests"]["tests"] >= 3 and summary["tests"]["failures"] == 0
     rows = {r["framework"]: r for r in summary["throughput"]["rows"]}
     for name in ("ours", "ours-packed"):
-        assert rows[name]["pairs_per_s"] > 0 and rows[name]["tokens_per_s"] > 0
-    assert rows["ours-packed"]["padding_fraction"] < rows["ours"]["padding_fraction"]
+        assert rows[name].get("pairs_per_s", 0) > 0 and rows[name]["tokens_per_s"] > 0, rows[name]
+    assert rows["ours-packed"]["padding_fraction"] <= rows["ours"]["padding_fraction"]  # packing never adds padding
     assert summary["throughput"]["packed_over_padded_pairs_per_s"] is not None
     assert "trl" in rows and (rows["trl"].get("skipped") or "pairs_per_s" in rows["trl"])
     md = (out / "gpu_check.md").read_text()

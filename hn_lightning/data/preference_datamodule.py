@@ -80,6 +80,8 @@ class PreferenceDataModule(L.LightningDataModule):
             allow_test_data: allow benchmark test files as training data (refused by default).
         """
         super().__init__()
+        if packing == "rows" and packing_length is not None and packing_length < max_length:
+            raise ValueError(f"packing_length {packing_length} < max_length {max_length}: a full-length sequence would not fit a row")
         self.train_files, self.val_files = train_files, val_files or []
         self.tokenizer_path = tokenizer
         self.micro_batch_size = micro_batch_size
