@@ -8,7 +8,10 @@ checkpoints, hf_model, eval samples, cell.json). Then ``<out>/report.md``, ``cel
 ``conditions.csv``, ``comparisons.csv`` (exact McNemar test, paired bootstrap interval, pooled over
 seeds) and ``plots/*.png``.
 
-Resumable: finished cells are skipped, an interrupted cell resumes (its fit from the last checkpoint, its
+With ``mine`` set, the training pairs are first mined once into ``<out>/mining/`` with the starting
+policy (the ``cli.py mine`` stages) and arms with ``mined: hardneg|random|shuffled`` train on them.
+
+Resumable: the mining stages and finished cells are skipped, an interrupted cell resumes (its fit from the last checkpoint, its
 evaluation from the samples written), and a cell added to the YAML runs alone. Changing the settings of a
 finished cell is refused (delete its folder to rerun it).
 
@@ -71,6 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(cfg.out)
     grid = cells(cfg.grid)
     t0 = time.time()
+    mining = None
+    if any(a.mined for a in cfg.grid.arms) and not report_only:
+        from hn_lightning.commands.experiment_mining import mine_once
+
+        mining = mine_once(cfg, root)
+        empty = [a.name for a in cfg.grid.arms if a.mined and not mining["pairs"][a.mined]]
+        if empty:
+            print(f"experiment: mining wrote no pairs for arm(s) {', '.join(empty)} (see {root / 'mining' / 'report.md'}); "
+                  "mine more problems or loosen the selection", file=sys.stderr, flush=True)
+            return 2
     results = []
     for i, cell in enumerate(grid, 1):
         done = root / "cells" / cell.id / "cell.json"
@@ -79,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(json.loads(done.read_text()))
             continue
         print(f"experiment: cell {i}/{len(grid)} {cell.id}", flush=True)
-        results.append(run_cell(cfg, cell, root))
+        results.append(run_cell(cfg, cell, root, mining["fingerprint"] if mining else None))
     if not results:
         print(f"experiment: no finished cell under {root}/cells", flush=True)
         return 2

@@ -40,13 +40,15 @@ def resolve_config_path(path: str) -> Path:
 
 
 def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[str, Any]:
-    """The ``fit`` config of one cell: the base config retargeted to ``cell_dir`` with the cell's settings."""
+    """The ``fit`` config of one cell: the base config retargeted to ``cell_dir`` with the cell's settings
+    (a mined arm trains on ``<out>/mining/pairs/<mined>``, ``cell_dir`` being ``<out>/cells/<cell>``)."""
     from hn_lightning.config_tools import retarget
 
     arm = next(a for a in cfg.grid.arms if a.name == cell.arm)
     loss = next(s for s in cfg.grid.losses if s.name == cell.loss)
     model = {**cfg.model, **({"name_or_path": cfg.policy} if cfg.policy else {})}
-    data: dict[str, Any] = {"train_files": list(arm.train_files), "weighting": cell.weighting, "seed": cell.seed}
+    files = [str(cell_dir.parent.parent / "mining" / "pairs" / arm.mined)] if arm.mined else list(arm.train_files)
+    data: dict[str, Any] = {"train_files": files, "weighting": cell.weighting, "seed": cell.seed}
     if cell.lam is not None:
         data["dataset_weight_lambda"] = cell.lam
     trainer: dict[str, Any] = {"max_steps": cfg.max_steps}
@@ -61,12 +63,18 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
     run["model"]["init_args"]["loss"] = {"class_path": loss.loss_class, "init_args": dict(loss.args)}
     callbacks = run["trainer"].get("callbacks") or []
     callbacks.append({"class_path": "hn_lightning.callbacks.pair_log.PairLog", "init_args": {"path": str(cell_dir / "pair_log.csv")}})
+    names = {c.get("class_path", "").rsplit(".", 1)[-1] for c in callbacks if isinstance(c, dict)}
+    if "MemoryMonitor" not in names:
+        callbacks.append({"class_path": "hn_lightning.callbacks.MemoryMonitor", "init_args": {"every_n_steps": 1}})
+    callbacks.append({"class_path": "hn_lightning.callbacks.StepTimer"})
     run["trainer"]["callbacks"] = callbacks
     return run
 
 
-def settings_hash(run_config: dict[str, Any], eval_settings: dict[str, Any] | None) -> str:
-    text = json.dumps({"run": run_config, "eval": eval_settings}, sort_keys=True, default=str)
+def settings_hash(run_config: dict[str, Any], eval_settings: dict[str, Any] | None, mining: str | None = None) -> str:
+    """``mining``: the mining run's settings fingerprint, for cells that train on mined pairs."""
+    extra = {"mining": mining} if mining else {}
+    text = json.dumps({"run": run_config, "eval": eval_settings, **extra}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -92,12 +100,18 @@ def merge_metrics(cell_dir: Path) -> Path | None:
 
 
 def summarize_metrics(path: Path | None) -> dict[str, float]:
-    """Last logged value of each of :data:`LAST_KEYS`, the last step and the peak memory."""
+    """Last logged value of each of :data:`LAST_KEYS`, the last step, the peak memory and the median and
+    mean of ``time/step_seconds`` (training batches only, :class:`~hn_lightning.callbacks.StepTimer`)."""
     if path is None:
         return {}
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     out: dict[str, float] = {}
+    times = sorted(float(r["time/step_seconds"]) for r in rows if r.get("time/step_seconds"))
+    if times:
+        mid = len(times) // 2
+        out["time/step_seconds_median"] = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+        out["time/step_seconds_mean"] = sum(times) / len(times)
     for row in rows:
         for key in LAST_KEYS:
             if row.get(key):
@@ -121,14 +135,16 @@ def read_outcomes(eval_dir: Path) -> dict[str, Any]:
     return {"summary": {k: summary.get(k) for k in ("task", "n", "correct", "accuracy", "ci95")}, "outcomes": outcomes}
 
 
-def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path) -> dict[str, Any]:
-    """Train and evaluate one cell (or reuse its finished outputs); returns the content of ``cell.json``."""
+def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None = None) -> dict[str, Any]:
+    """Train and evaluate one cell (or reuse its finished outputs); returns the content of ``cell.json``.
+    ``mining``: the settings fingerprint of the mined pairs (cells of mined arms)."""
     from hn_lightning.config_tools import write_config
 
     cell_dir = root / "cells" / cell.id
     run = cell_run_config(cfg, cell, cell_dir)
     eval_settings = vars(cfg.eval) if cfg.eval is not None else None
-    digest = settings_hash(run, eval_settings)
+    mined = next(a for a in cfg.grid.arms if a.name == cell.arm).mined
+    digest = settings_hash(run, eval_settings, mining if mined else None)
     done = cell_dir / "cell.json"
     if done.is_file():
         result = json.loads(done.read_text())
@@ -144,15 +160,28 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path) -> dict[str, Any]:
         atomic_write_json(train_file, {"train_seconds": train_seconds})
     result: dict[str, Any] = {
         "cell": cell.id, "condition": cell.condition, "arm": cell.arm, "loss": cell.loss, "weighting": cell.weighting,
-        "lambda": cell.lam, "seed": cell.seed, "settings": digest,
+        "lambda": cell.lam, "seed": cell.seed, "settings": digest, **footing(run),
         "train_seconds": json.loads(train_file.read_text())["train_seconds"] if train_file.is_file() else None,
         "metrics": summarize_metrics(merge_metrics(cell_dir)),
     }
+    if cfg.kl is not None and cfg.val_files:
+        result["kl"] = _kl(cfg, cell_dir, result["policy"])
     if cfg.eval is not None:
         _evaluate(cfg, cell_dir)
         result.update(read_outcomes(cell_dir / "eval"))
     atomic_write_json(done, result)
     return result
+
+
+def footing(run: dict[str, Any]) -> dict[str, Any]:
+    """What must be equal across cells: the starting policy, the pairs available, the pairs per step."""
+    from hn_lightning.io.jsonl import count_lines, expand_paths
+
+    data = run["data"]["init_args"]
+    accumulate = int(run["trainer"].get("accumulate_grad_batches") or 1)
+    return {"policy": str(run["model"]["init_args"]["model"]["name_or_path"]),
+            "pairs_available": count_lines(expand_paths(data["train_files"])),
+            "pairs_per_step": int(data.get("micro_batch_size") or 1) * accumulate}
 
 
 def _fit(cell_dir: Path) -> float:
@@ -166,6 +195,20 @@ def _fit(cell_dir: Path) -> float:
     t0 = time.time()
     lightning_main(args)
     return time.time() - t0
+
+
+def _kl(cfg: ExperimentConfig, cell_dir: Path, reference: str) -> dict[str, Any]:
+    """The cell's sampled KL estimate (``kl.json``, computed once)."""
+    from hn_lightning.commands.experiment_kl import estimate_kl, heldout_prompts
+
+    path = cell_dir / "kl.json"
+    if not path.is_file():
+        spec = cfg.kl
+        prompts = heldout_prompts(list(cfg.val_files or []), spec.prompts)
+        kl = estimate_kl(cell_dir / "hf_model", reference, prompts, spec.max_new_tokens, spec.seed,
+                         dtype=str(cfg.model.get("dtype", "auto")))
+        atomic_write_json(path, kl)
+    return json.loads(path.read_text())
 
 
 def _evaluate(cfg: ExperimentConfig, cell_dir: Path) -> None:

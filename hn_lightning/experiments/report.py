@@ -1,7 +1,7 @@
 """An experiment's tables, plots and ``report.md`` from its finished cells (``cell.json`` contents).
 
-Tables (CSV, one per table): ``cells.csv`` (one row per cell: training summary, accuracy with its Wilson
-interval), ``conditions.csv`` (cells pooled over seeds), ``comparisons.csv`` (every pair of conditions on
+Tables (CSV, one per table): ``cells.csv`` (one row per cell: training summary, step time, memory, drift,
+sampled KL, accuracy with its Wilson interval), ``funnel.csv`` (when the experiment mined its pairs), ``conditions.csv`` (cells pooled over seeds), ``comparisons.csv`` (every pair of conditions on
 the same problems and seeds: exact McNemar p, paired bootstrap interval). Plots are drawn from those CSVs
 and from each cell's ``metrics.csv`` / ``pair_log.csv``.
 """
@@ -19,10 +19,10 @@ from hn_lightning.experiments.config import ExperimentConfig
 from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
 from hn_lightning.io.atomic import atomic_write_text
 
-CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "steps", "train_seconds",
-                "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
+CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "policy", "pairs_available",
+                "pairs_per_step", "steps", "train_seconds", "seconds_per_step", "seconds_per_step_mean", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
                 "chosen_drift_per_token", "rejected_drift_per_token", "val_reward_accuracy", "val_reward_margin",
-                "val_chosen_drift_per_token", "val_rejected_drift_per_token", "n", "correct", "accuracy", "ci_low", "ci_high")
+                "val_chosen_drift_per_token", "val_rejected_drift_per_token", "kl_sampled", "kl_tokens", "n", "correct", "accuracy", "ci_low", "ci_high")
 
 
 def write_csv(path: Path, columns, rows: list[dict[str, Any]]) -> Path:
@@ -41,8 +41,10 @@ def cell_row(result: dict[str, Any]) -> dict[str, Any]:
     row = {
         "cell": result["cell"], "condition": result["condition"], "arm": result["arm"], "loss": result["loss"],
         "weighting": result["weighting"], "lambda": result["lambda"], "seed": result["seed"],
+        "policy": result.get("policy"), "pairs_available": result.get("pairs_available"),
+        "pairs_per_step": result.get("pairs_per_step"),
         "steps": int(steps) if steps else None, "train_seconds": round(seconds, 2) if seconds else None,
-        "seconds_per_step": round(seconds / steps, 3) if seconds and steps else None,
+        "seconds_per_step": m.get("time/step_seconds_median"), "seconds_per_step_mean": m.get("time/step_seconds_mean"),
         "peak_memory_gib": m.get("memory/peak_gib"), "train_loss": m.get("train/loss"),
         "reward_accuracy": m.get("train/rewards/accuracy"), "reward_margin": m.get("train/rewards/margins"),
         "chosen_drift_per_token": m.get("train/logps/chosen_drift_per_token"),
@@ -50,6 +52,7 @@ def cell_row(result: dict[str, Any]) -> dict[str, Any]:
         "val_reward_accuracy": m.get("val/rewards/accuracy"), "val_reward_margin": m.get("val/rewards/margins"),
         "val_chosen_drift_per_token": m.get("val/logps/chosen_drift_per_token"),
         "val_rejected_drift_per_token": m.get("val/logps/rejected_drift_per_token"),
+        "kl_sampled": (result.get("kl") or {}).get("kl"), "kl_tokens": (result.get("kl") or {}).get("tokens"),
     }
     if "outcomes" in result:
         row.update({k: v for k, v in accuracy_with_interval(list(result["outcomes"].values())).items()})
@@ -97,6 +100,22 @@ def _table(rows: list[dict[str, Any]], columns) -> list[str]:
     return lines
 
 
+def footing_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The check that every cell trained on an equal footing: same policy, pairs, pairs per step, steps,
+    evaluation problems (the comparisons check the problems themselves)."""
+    lines = ["## Same footing", ""]
+    for key, what in (("policy", "starting policy"), ("pairs_available", "training pairs available"),
+                      ("pairs_per_step", "pairs per optimizer step"), ("steps", "optimizer steps"),
+                      ("n", "evaluation problems")):
+        values = sorted({str(r.get(key)) for r in rows if r.get(key) is not None})
+        if len(values) == 1:
+            lines.append(f"- {what}: {values[0]} in every cell (checked)")
+        elif values:
+            per = ", ".join(f"{r['cell']}={r.get(key)}" for r in rows)
+            lines.append(f"- **{what} differ between cells**: {per}")
+    return lines
+
+
 def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path) -> Path:
     """Write the CSVs, the plots and ``report.md`` under ``root``; returns the report path."""
     plot_dir = root / "plots"
@@ -105,12 +124,29 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
     lines = ["# Experiment report", "", f"{len(results)} cells from `{cfg.policy or cfg.base_config}`, "
              f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
              "plots in `plots/`.", "", "## Cells", ""]
-    columns = ["cell", "steps", "seconds_per_step", "train_loss", "reward_accuracy", "reward_margin"]
+    columns = ["cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin"]
     if cfg.val_files:
-        columns += ["val_reward_accuracy", "val_reward_margin"]
+        columns += ["val_reward_accuracy", "val_reward_margin", "val_chosen_drift_per_token", "val_rejected_drift_per_token"]
+    if any(r.get("kl_sampled") is not None for r in rows):
+        columns += ["kl_sampled"]
     lines += _table(rows, (*columns, "accuracy", "ci_low", "ci_high"))
+    lines += ["", "`seconds_per_step`: median over the optimizer steps of the time spent in the training batches "
+              "(not model loading, checkpoints or export); `peak_memory_gib`: CUDA peak allocated, or peak RSS on CPU."]
     if cfg.val_files:
-        lines += ["", f"`val_*`: the same held-out pairs for every cell ({', '.join(cfg.val_files)}), after the last step."]
+        lines += [f"`val_*`: the same held-out pairs for every cell ({', '.join(cfg.val_files)}), after the last step; "
+                  "`*_drift_per_token`: mean per-token log-prob change from the reference of the chosen / rejected completions."]
+    if any(r.get("kl_sampled") is not None for r in rows):
+        lines += ["`kl_sampled`: KL(policy || reference) estimated on completions sampled from the trained policy "
+                  "(mean over sampled tokens of log p_policy - log p_ref; seeded)."]
+    lines += ["", *footing_lines(rows)]
+    funnel_path = root / "mining" / "funnel.json"
+    if funnel_path.is_file():
+        import json
+
+        write_csv(root / "funnel.csv", ("stage", "samples", "fraction"), plots.funnel_rows(json.loads(funnel_path.read_text())))
+        plots.plot_funnel(root / "funnel.csv", plot_dir / "funnel.png")
+        lines += ["", "## Mining", "", f"Pairs mined once with the starting policy into `mining/` (its `report.md`); "
+                  "every mined arm trains on them.", "", "![funnel](plots/funnel.png)"]
     for r in results:
         cell_dir = root / "cells" / r["cell"]
         if (cell_dir / "metrics.csv").is_file():

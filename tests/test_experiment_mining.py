@@ -1,0 +1,112 @@
+"""``cli.py experiment`` with mining inside, on the tiny model: 4 training problems mined once (K=2, the
+synthetic sampler: a correct and a near-miss solution per problem, scored by the real verifier) into
+``<out>/mining``; arms hardneg, hardneg_uniform (same pairs, weight 1) and random train 2 steps each from
+the same policy; step time, peak memory, sampled KL and the funnel plot are reported; a rerun repeats
+nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cli_utils import REPO, run_cli
+from tests.conftest import write_jsonl
+from tests.test_dpo_module import pairs_file
+
+PROBLEMS = [
+    {"question": "Tom has 3 boxes with 4 apples each. He eats 2 apples. How many apples are left?",
+     "answer": "Tom has 3 * 4 = <<3*4=12>>12 apples.\nAfter eating he has 12 - 2 = <<12-2=10>>10 apples.\n#### 10"},
+    {"question": "A pen costs 5 dollars and a book costs 7 dollars. Ann buys 2 pens and 3 books. How much does she pay?",
+     "answer": "The pens cost 2 * 5 = <<2*5=10>>10 dollars.\nThe books cost 3 * 7 = <<3*7=21>>21 dollars.\n"
+               "She pays 10 + 21 = <<10+21=31>>31 dollars.\n#### 31"},
+    {"question": "Sam runs 6 km a day for 5 days, then 4 km more. How far does he run?",
+     "answer": "In 5 days he runs 6 * 5 = <<6*5=30>>30 km.\nThen he runs 30 + 4 = <<30+4=34>>34 km in all.\n#### 34"},
+    {"question": "A class has 4 rows of 6 desks. 5 desks are broken. How many desks can be used?",
+     "answer": "There are 4 * 6 = <<4*6=24>>24 desks.\nThe usable ones are 24 - 5 = <<24-5=19>>19 desks.\n#### 19"},
+]
+
+
+def rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(open(path)))
+
+
+@pytest.fixture
+def experiment(tmp_path) -> Path:
+    write_jsonl(tmp_path / "train_problems.jsonl", PROBLEMS)
+    write_jsonl(tmp_path / "heldout.jsonl", [json.loads(line) for line in open(pairs_file(tmp_path, 2))])
+    write_jsonl(tmp_path / "eval.jsonl", [{"id": "e0", "question": "What is 2 + 3?", "answer": "5"},
+                                           {"id": "e1", "question": "What is 10 - 4?", "answer": "6"}])
+    mine = yaml.safe_load((REPO / "configs" / "mine_demo.yaml").read_text())
+    mine["problems"].update(gsm8k=str(tmp_path / "train_problems.jsonl"), limit=None)
+    mine["policy"] = {"name_or_path": "ignored: the experiment's policy is used", "dtype": "float32"}
+    mine["candidates"]["sampling"].update(backend="synthetic", num_samples=2, problems_per_batch=2)
+    mine["progress"] = False
+    base = yaml.safe_load((REPO / "configs" / "dpo_demo.yaml").read_text())  # 1 pair per step: a few mined pairs suffice
+    base["trainer"]["accumulate_grad_batches"] = 1
+    base["data"]["init_args"]["micro_batch_size"] = 1
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
+    config = {
+        "out": str(tmp_path / "exp"), "base_config": str(tmp_path / "base.yaml"), "policy": "tiny-qwen2",
+        "model": {"dtype": "float32"}, "max_steps": 2, "mine": mine,
+        "val_files": [str(tmp_path / "heldout.jsonl")], "kl": {"prompts": 2, "max_new_tokens": 6, "seed": 0},
+        "grid": {"arms": [{"name": "hardneg", "mined": "hardneg"},
+                          {"name": "hardneg_uniform", "mined": "hardneg", "weighting": "none"},
+                          {"name": "random", "mined": "random", "weighting": "none"}],
+                 "losses": [{"name": "sigmoid", "loss_class": "hn_lightning.losses.SigmoidDPO", "args": {"beta": 0.1}}],
+                 "weightings": ["normalized"], "lambdas": [0.3], "seeds": [0]},
+        "eval": {"task": str(tmp_path / "eval.jsonl"), "limit": None, "max_new_tokens": 4, "batch_size": 2},
+        "bootstrap": 200,
+    }
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_experiment_mines_once_and_every_arm_trains_on_its_output(experiment, tmp_path):
+    proc = run_cli(["experiment", "--config", str(experiment)], cwd=REPO)
+    root = tmp_path / "exp"
+    mining = root / "mining"
+    manifest = json.loads((mining / "manifest.json").read_text())
+    assert all(manifest["stages"][s]["complete"] for s in ("candidates", "score", "filter", "pair"))
+    assert manifest["stages"]["candidates"]["counts"]["samples"] == 8  # 4 problems x K=2
+    funnel = json.loads((mining / "funnel.json").read_text())
+    n_pairs = funnel["arms"]["hardneg"]
+    assert n_pairs > 0 and funnel["arms"]["random"] == n_pairs
+
+    cells = {c["cell"]: c for c in rows(root / "cells.csv")}
+    assert set(cells) == {"hardneg-sigmoid-w0.3-s0", "hardneg_uniform-sigmoid-uniform-s0", "random-sigmoid-uniform-s0"}
+    for name, c in cells.items():
+        run = yaml.safe_load((root / "cells" / name / "run_config.yaml").read_text())
+        arm = name.split("-")[0]
+        expected = mining / "pairs" / ("random" if arm == "random" else "hardneg")
+        assert run["data"]["init_args"]["train_files"] == [str(expected)]
+        assert run["data"]["init_args"]["weighting"] == ("normalized" if arm == "hardneg" else "none")
+        assert (c["policy"], c["pairs_available"], c["pairs_per_step"], c["steps"]) == ("tiny-qwen2", str(n_pairs), "1", "2")
+        assert float(c["seconds_per_step"]) > 0 and float(c["peak_memory_gib"]) > 0
+        # seconds_per_step is the median of the timed steps in the cell's metrics, not fit time / steps
+        steps = sorted(float(r["time/step_seconds"]) for r in rows(root / "cells" / name / "metrics.csv") if r.get("time/step_seconds"))
+        assert len(steps) == 2 and float(c["seconds_per_step"]) == pytest.approx(sum(steps) / 2)
+        assert float(c["seconds_per_step"]) < float(c["train_seconds"])
+        kl = json.loads((root / "cells" / name / "kl.json").read_text())
+        assert kl["prompts"] == 2 and 0 < kl["tokens"] <= 12 and float(c["kl_sampled"]) == pytest.approx(kl["kl"])
+        assert c["val_chosen_drift_per_token"] != "" and c["val_rejected_drift_per_token"] != ""
+    # the uniform ablation trains on the same pairs with weight 1
+    log = rows(root / "cells" / "hardneg_uniform-sigmoid-uniform-s0" / "pair_log.csv")
+    assert log and all(float(r["weight"]) == 1.0 for r in log)
+    report = (root / "report.md").read_text()
+    assert "## Same footing" in report and "starting policy: tiny-qwen2 in every cell (checked)" in report
+    assert f"training pairs available: {n_pairs} in every cell (checked)" in report
+    funnel_rows = rows(root / "funnel.csv")
+    assert funnel_rows[0] == {"stage": "candidates", "samples": "8", "fraction": "1.0"}
+    assert funnel_rows[-1]["stage"] == "paired" and int(funnel_rows[-1]["samples"]) == funnel["paired"]
+    assert (root / "plots" / "funnel.png").is_file() and "plots/funnel.png" in report
+
+    # a rerun repeats nothing: no mining stage, no cell
+    stamps = {p: p.stat().st_mtime_ns for p in [*root.glob("cells/*/cell.json"), *mining.glob("pairs/*/*.jsonl"), mining / "manifest.json"]}
+    proc = run_cli(["experiment", "--config", str(experiment)], cwd=REPO)
+    assert "mining (" not in proc.stdout
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
