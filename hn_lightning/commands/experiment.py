@@ -68,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     from hn_lightning.commands.experiment_cells import run_cell
-    from hn_lightning.experiments.config import cells
+    from hn_lightning.experiments.config import check
     from hn_lightning.experiments.report import write_report
 
     root = Path(cfg.out)
-    grid = cells(cfg.grid)
+    grid = check(cfg)
     t0 = time.time()
     mining = None
     if any(a.mined for a in cfg.grid.arms) and not report_only:

@@ -143,6 +143,8 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
     cell_dir = root / "cells" / cell.id
     run = cell_run_config(cfg, cell, cell_dir)
     eval_settings = vars(cfg.eval) if cfg.eval is not None else None
+    if cfg.extra_evals:
+        eval_settings = {"eval": eval_settings, "extra": {k: vars(v) for k, v in cfg.extra_evals.items()}}
     mined = next(a for a in cfg.grid.arms if a.name == cell.arm).mined
     digest = settings_hash(run, eval_settings, mining if mined else None)
     done = cell_dir / "cell.json"
@@ -167,8 +169,11 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
     if cfg.kl is not None and cfg.val_files:
         result["kl"] = _kl(cfg, cell_dir, result["policy"])
     if cfg.eval is not None:
-        _evaluate(cfg, cell_dir)
+        _evaluate(cfg.eval, cell_dir, cell_dir / "eval")
         result.update(read_outcomes(cell_dir / "eval"))
+    for name, spec in cfg.extra_evals.items():
+        _evaluate(spec, cell_dir, cell_dir / f"eval_{name}")
+        result.setdefault("extra_evals", {})[name] = read_outcomes(cell_dir / f"eval_{name}")
     atomic_write_json(done, result)
     return result
 
@@ -211,11 +216,10 @@ def _kl(cfg: ExperimentConfig, cell_dir: Path, reference: str) -> dict[str, Any]
     return json.loads(path.read_text())
 
 
-def _evaluate(cfg: ExperimentConfig, cell_dir: Path) -> None:
+def _evaluate(spec, cell_dir: Path, out: Path) -> None:
     from hn_lightning.commands.eval import main as eval_main
 
-    spec = cfg.eval
-    argv = ["--model", str(cell_dir / "hf_model"), "--task", spec.task, "--out", str(cell_dir / "eval"),
+    argv = ["--model", str(cell_dir / "hf_model"), "--task", spec.task, "--out", str(out),
             "--max_new_tokens", str(spec.max_new_tokens), "--batch_size", str(spec.batch_size), "--no_progress"]
     if spec.limit is not None:
         argv += ["--limit", str(spec.limit)]

@@ -123,6 +123,10 @@ class ExperimentConfig:
     """Sampled KL estimate of every cell on held-out prompts (only with ``val_files``); null: none."""
     eval: EvalSpec | None = field(default_factory=EvalSpec)
     """Evaluation of every cell; null: train only (no accuracy, no comparisons)."""
+    extra_evals: dict[str, EvalSpec] = field(default_factory=dict)
+    """More evaluation tasks of every cell, by a short name (``{math500: {task: math500, limit: null}}``):
+    each gets its own accuracy table and paired comparisons (``conditions_<name>.csv``,
+    ``comparisons_<name>.csv``); outputs in ``cells/<cell>/eval_<name>/``."""
     bootstrap: int = 10_000
     """Paired bootstrap replicates per comparison."""
     bootstrap_seed: int = 0
@@ -176,3 +180,17 @@ def cells(grid: GridSpec) -> list[Cell]:
             if cell not in out:
                 out.append(cell)
     return out
+
+
+def check(cfg: ExperimentConfig) -> list[Cell]:
+    """Validate what :func:`cells` cannot see alone; returns the cells. ``ValueError`` with the key at fault."""
+    grid = cells(cfg.grid)
+    for name in cfg.extra_evals:
+        if not _NAME.match(name):
+            raise ValueError(f"extra_evals name {name!r}: use letters, digits, '_' or '.' (it becomes a file name)")
+    mined = [a.name for a in cfg.grid.arms if a.mined]
+    if mined and cfg.mine is None:
+        raise ValueError(f"arm(s) {', '.join(mined)} train on mined pairs ('mined'), but the experiment has no 'mine' settings")
+    if cfg.kl is not None and cfg.kl.prompts < 1:
+        raise ValueError("kl.prompts must be at least 1 (or set kl: null)")
+    return grid

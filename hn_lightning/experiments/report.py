@@ -116,6 +116,31 @@ def footing_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path, suffix: str, task: str) -> list[str]:
+    """Accuracy pooled over seeds and the paired comparisons of one evaluation task: writes
+    ``conditions<suffix>.csv``, ``comparisons<suffix>.csv`` and ``plots/{accuracy,forest}<suffix>.png``
+    (the per-cell accuracies come from ``cells<suffix>.csv``); returns the report lines."""
+    plot_dir = root / "plots"
+    cond_rows, comp_rows, sentences = comparisons(results, cfg)
+    write_csv(root / f"conditions{suffix}.csv", ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
+    plots.plot_accuracy(root / f"cells{suffix}.csv", plot_dir / f"accuracy{suffix}.png")
+    lines = ["", f"## Accuracy pooled over seeds ({task})", ""]
+    lines += _table(cond_rows, ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"))
+    lines += ["", f"![accuracy](plots/accuracy{suffix}.png)"]
+    if comp_rows:
+        columns = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
+                   "ci_low", "ci_high", "distinguishable")
+        write_csv(root / f"comparisons{suffix}.csv", columns, comp_rows)
+        plots.plot_forest(root / f"comparisons{suffix}.csv", plot_dir / f"forest{suffix}.png")
+        lines += ["", f"## Paired comparisons ({task}; same problems, same seeds)", "",
+                  f"Exact McNemar test on the discordant problems; {100 * (1 - cfg.alpha):g}% paired bootstrap "
+                  f"interval of the accuracy difference ({cfg.bootstrap} replicates resampling problems, seed "
+                  f"{cfg.bootstrap_seed}).", ""]
+        lines += _table(comp_rows, columns)
+        lines += ["", *[f"- {s}" for s in sentences], "", f"![forest](plots/forest{suffix}.png)"]
+    return lines
+
+
 def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path) -> Path:
     """Write the CSVs, the plots and ``report.md`` under ``root``; returns the report path."""
     plot_dir = root / "plots"
@@ -155,23 +180,12 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
             plots.plot_weight_histogram(cell_dir / "pair_log.csv", plot_dir / "weights" / f"{r['cell']}.png", title=f"weights: {r['cell']}")
     lines += ["", "Training curves: `plots/curves/<cell>.png`; weight histograms: `plots/weights/<cell>.png`."]
     if any("outcomes" in r for r in results):
-        cond_rows, comp_rows, sentences = comparisons(results, cfg)
-        write_csv(root / "conditions.csv", ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
-        plots.plot_accuracy(root / "cells.csv", plot_dir / "accuracy.png")
-        lines += ["", "## Accuracy pooled over seeds", ""]
-        lines += _table(cond_rows, ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"))
-        lines += ["", "![accuracy](plots/accuracy.png)"]
-        if comp_rows:
-            columns = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
-                       "ci_low", "ci_high", "distinguishable")
-            write_csv(root / "comparisons.csv", columns, comp_rows)
-            plots.plot_forest(root / "comparisons.csv", plot_dir / "forest.png")
-            lines += ["", "## Paired comparisons (same problems, same seeds)", "",
-                      f"Exact McNemar test on the discordant problems; {100 * (1 - cfg.alpha):g}% paired bootstrap "
-                      f"interval of the accuracy difference ({cfg.bootstrap} replicates resampling problems, seed "
-                      f"{cfg.bootstrap_seed}).", ""]
-            lines += _table(comp_rows, columns)
-            lines += ["", *[f"- {s}" for s in sentences], "", "![forest](plots/forest.png)"]
+        lines += accuracy_section(cfg, results, root, "", cfg.eval.task if cfg.eval else "")
+    for name in sorted({n for r in results for n in r.get("extra_evals", {})}):
+        extra = [{**r, **r["extra_evals"][name]} for r in results if name in r.get("extra_evals", {})]
+        write_csv(root / f"cells_{name}.csv", ("cell", "n", "correct", "accuracy", "ci_low", "ci_high"),
+                  [{"cell": r["cell"], **accuracy_with_interval(list(r["outcomes"].values()))} for r in extra])
+        lines += accuracy_section(cfg, extra, root, f"_{name}", name)
     path = root / "report.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
