@@ -89,7 +89,7 @@ def test_demo_experiment_mines_gsm8k_train_and_compares_two_arms():
     assert mine.out == str(REPO / "runs" / "x" / "mining") and mine.policy.name_or_path == DEFAULT_MODEL
     assert (mine.problems.gsm8k, mine.problems.math, mine.problems.limit) == ("gsm8k:train", None, 20)
     assert mine.candidates.sampling.backend == "hf" and not mine.problems.allow_test_data
-    assert (cfg.eval.task, cfg.eval.limit) == ("gsm8k", 20)
+    assert (cfg.eval.task, cfg.eval.limit) == ("gsm8k", 20) and cfg.val_split == 0.15
 
 
 def test_arm_weighting_mined_and_check_errors():

@@ -1,7 +1,8 @@
-"""``cli.py experiment`` with mining inside, on the tiny model: 4 training problems mined once (K=2, the
+"""``cli.py experiment`` with mining inside, on the tiny model: 6 training problems mined once (K=2, the
 synthetic sampler: a correct and a near-miss solution per problem, scored by the real verifier) into
 ``<out>/mining``; arms hardneg, hardneg_uniform (same pairs, weight 1) and random train 2 steps each from
-the same policy; step time, peak memory, sampled KL and the funnel plot are reported; a rerun repeats
+the same policy, minus the 30% of problems held out (val_split) whose hard-negative pairs are every
+cell's held-out pairs; step time, peak memory, sampled KL and the funnel plot are reported; a rerun repeats
 nothing."""
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import yaml
 
 from tests.cli_utils import REPO, run_cli
 from tests.conftest import write_jsonl
-from tests.test_dpo_module import pairs_file
 
 PROBLEMS = [
     {"question": "Tom has 3 boxes with 4 apples each. He eats 2 apples. How many apples are left?",
@@ -27,6 +27,10 @@ PROBLEMS = [
      "answer": "In 5 days he runs 6 * 5 = <<6*5=30>>30 km.\nThen he runs 30 + 4 = <<30+4=34>>34 km in all.\n#### 34"},
     {"question": "A class has 4 rows of 6 desks. 5 desks are broken. How many desks can be used?",
      "answer": "There are 4 * 6 = <<4*6=24>>24 desks.\nThe usable ones are 24 - 5 = <<24-5=19>>19 desks.\n#### 19"},
+    {"question": "Mia reads 9 pages a day for 3 days and then 8 pages. How many pages does she read?",
+     "answer": "In 3 days she reads 9 * 3 = <<9*3=27>>27 pages.\nIn all she reads 27 + 8 = <<27+8=35>>35 pages.\n#### 35"},
+    {"question": "A farm has 7 pens with 5 hens each. 6 hens are sold. How many hens are left?",
+     "answer": "There are 7 * 5 = <<7*5=35>>35 hens.\nAfter the sale 35 - 6 = <<35-6=29>>29 hens are left.\n#### 29"},
 ]
 
 
@@ -34,10 +38,13 @@ def rows(path: Path) -> list[dict]:
     return list(csv.DictReader(open(path)))
 
 
+def rows_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in open(path) if line.strip()]
+
+
 @pytest.fixture
 def experiment(tmp_path) -> Path:
     write_jsonl(tmp_path / "train_problems.jsonl", PROBLEMS)
-    write_jsonl(tmp_path / "heldout.jsonl", [json.loads(line) for line in open(pairs_file(tmp_path, 2))])
     write_jsonl(tmp_path / "eval.jsonl", [{"id": "e0", "question": "What is 2 + 3?", "answer": "5"},
                                            {"id": "e1", "question": "What is 10 - 4?", "answer": "6"}])
     mine = yaml.safe_load((REPO / "configs" / "mine_demo.yaml").read_text())
@@ -52,7 +59,7 @@ def experiment(tmp_path) -> Path:
     config = {
         "out": str(tmp_path / "exp"), "base_config": str(tmp_path / "base.yaml"), "policy": "tiny-qwen2",
         "model": {"dtype": "float32"}, "max_steps": 2, "mine": mine,
-        "val_files": [str(tmp_path / "heldout.jsonl")], "kl": {"prompts": 2, "max_new_tokens": 6, "seed": 0},
+        "val_split": 0.3, "kl": {"prompts": 2, "max_new_tokens": 6, "seed": 0},
         "grid": {"arms": [{"name": "hardneg", "mined": "hardneg"},
                           {"name": "hardneg_uniform", "mined": "hardneg", "weighting": "none"},
                           {"name": "random", "mined": "random", "weighting": "none"}],
@@ -72,36 +79,52 @@ def test_experiment_mines_once_and_every_arm_trains_on_its_output(experiment, tm
     mining = root / "mining"
     manifest = json.loads((mining / "manifest.json").read_text())
     assert all(manifest["stages"][s]["complete"] for s in ("candidates", "score", "filter", "pair"))
-    assert manifest["stages"]["candidates"]["counts"]["samples"] == 8  # 4 problems x K=2
+    assert manifest["stages"]["candidates"]["counts"]["samples"] == 12  # 6 problems x K=2
     funnel = json.loads((mining / "funnel.json").read_text())
-    n_pairs = funnel["arms"]["hardneg"]
-    assert n_pairs > 0 and funnel["arms"]["random"] == n_pairs
+    assert funnel["arms"]["hardneg"] >= 2 and funnel["arms"]["random"] == funnel["arms"]["hardneg"]
+    split = json.loads((mining / "split" / "split.json").read_text())
+    held = set(split["heldout_problems"])
+    n_problems = funnel["problems_with_hard_negatives"]
+    assert len(held) == max(1, round(0.3 * n_problems))
+    val = rows_jsonl(mining / "split" / "val.jsonl")
+    assert val and {r["meta"]["problem_id"] for r in val} == held and all(r["meta"]["arm"] == "hardneg" for r in val)
+    for arm in ("hardneg", "random", "shuffled"):  # held-out problems leave every arm, nothing else does
+        full = rows_jsonl(next((mining / "pairs" / arm).glob("*.jsonl")))
+        kept = rows_jsonl(mining / "split" / arm / "pairs.jsonl")
+        assert kept == [r for r in full if r["meta"]["problem_id"] not in held]
+    n_pairs = split["train_pairs"]["hardneg"]
+    assert n_pairs == len(rows_jsonl(mining / "split" / "hardneg" / "pairs.jsonl")) > 0
 
     cells = {c["cell"]: c for c in rows(root / "cells.csv")}
     assert set(cells) == {"hardneg-sigmoid-w0.3-s0", "hardneg_uniform-sigmoid-uniform-s0", "random-sigmoid-uniform-s0"}
     for name, c in cells.items():
         run = yaml.safe_load((root / "cells" / name / "run_config.yaml").read_text())
         arm = name.split("-")[0]
-        expected = mining / "pairs" / ("random" if arm == "random" else "hardneg")
+        expected = mining / "split" / ("random" if arm == "random" else "hardneg")
         assert run["data"]["init_args"]["train_files"] == [str(expected)]
+        assert run["data"]["init_args"]["val_files"] == [str(mining / "split" / "val.jsonl")]
         assert run["data"]["init_args"]["weighting"] == ("normalized" if arm == "hardneg" else "none")
-        assert (c["policy"], c["pairs_available"], c["pairs_per_step"], c["steps"]) == ("tiny-qwen2", str(n_pairs), "1", "2")
+        assert (c["policy"], c["pairs_per_step"], c["steps"]) == ("tiny-qwen2", "1", "2")
+        assert c["pairs_available"] == str(split["train_pairs"]["random" if arm == "random" else "hardneg"])
         assert float(c["seconds_per_step"]) > 0 and float(c["peak_memory_gib"]) > 0
         # seconds_per_step is the median of the timed steps in the cell's metrics, not fit time / steps
         steps = sorted(float(r["time/step_seconds"]) for r in rows(root / "cells" / name / "metrics.csv") if r.get("time/step_seconds"))
         assert len(steps) == 2 and float(c["seconds_per_step"]) == pytest.approx(sum(steps) / 2)
         assert float(c["seconds_per_step"]) < float(c["train_seconds"])
         kl = json.loads((root / "cells" / name / "kl.json").read_text())
-        assert kl["prompts"] == 2 and 0 < kl["tokens"] <= 12 and float(c["kl_sampled"]) == pytest.approx(kl["kl"])
+        assert kl["prompts"] == min(2, len({r["prompt"] for r in val})) and 0 < kl["tokens"] <= 12 and float(c["kl_sampled"]) == pytest.approx(kl["kl"])
         assert c["val_chosen_drift_per_token"] != "" and c["val_rejected_drift_per_token"] != ""
     # the uniform ablation trains on the same pairs with weight 1
     log = rows(root / "cells" / "hardneg_uniform-sigmoid-uniform-s0" / "pair_log.csv")
     assert log and all(float(r["weight"]) == 1.0 for r in log)
     report = (root / "report.md").read_text()
     assert "## Same footing" in report and "starting policy: tiny-qwen2 in every cell (checked)" in report
-    assert f"training pairs available: {n_pairs} in every cell (checked)" in report
+    if split["train_pairs"]["random"] == n_pairs:
+        assert f"training pairs available: {n_pairs} in every cell (checked)" in report
+    else:
+        assert "**training pairs available differ between cells**" in report
     funnel_rows = rows(root / "funnel.csv")
-    assert funnel_rows[0] == {"stage": "candidates", "samples": "8", "fraction": "1.0"}
+    assert funnel_rows[0] == {"stage": "candidates", "samples": "12", "fraction": "1.0"}
     assert funnel_rows[-1]["stage"] == "paired" and int(funnel_rows[-1]["samples"]) == funnel["paired"]
     assert (root / "plots" / "funnel.png").is_file() and "plots/funnel.png" in report
 

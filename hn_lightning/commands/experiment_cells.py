@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.commands.experiment_mining import mined_pairs_dir
 from hn_lightning.experiments.config import Cell, ExperimentConfig
 from hn_lightning.io.atomic import atomic_write_json, atomic_write_text
 
@@ -47,15 +48,17 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
     arm = next(a for a in cfg.grid.arms if a.name == cell.arm)
     loss = next(s for s in cfg.grid.losses if s.name == cell.loss)
     model = {**cfg.model, **({"name_or_path": cfg.policy} if cfg.policy else {})}
-    files = [str(cell_dir.parent.parent / "mining" / "pairs" / arm.mined)] if arm.mined else list(arm.train_files)
+    root = cell_dir.parent.parent
+    files = [str(mined_pairs_dir(root, arm.mined, bool(cfg.val_split)))] if arm.mined else list(arm.train_files)
     data: dict[str, Any] = {"train_files": files, "weighting": cell.weighting, "seed": cell.seed}
     if cell.lam is not None:
         data["dataset_weight_lambda"] = cell.lam
     trainer: dict[str, Any] = {"max_steps": cfg.max_steps}
-    if cfg.val_files:
-        data["val_files"] = list(cfg.val_files)
+    val_files = heldout_files(cfg, root)
+    if val_files:
+        data["val_files"] = val_files
     run = retarget(resolve_config_path(cfg.base_config), cell_dir, model, data, trainer)
-    if cfg.val_files:  # validate once, after the last optimizer step (val_check_interval counts micro-batches)
+    if val_files:  # validate once, after the last optimizer step (val_check_interval counts micro-batches)
         accumulate = int(run["trainer"].get("accumulate_grad_batches") or 1)
         run["trainer"].update({"limit_val_batches": 1.0, "num_sanity_val_steps": 0, "check_val_every_n_epoch": None,
                                "val_check_interval": cfg.max_steps * accumulate})
@@ -69,6 +72,13 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
     callbacks.append({"class_path": "hn_lightning.callbacks.StepTimer"})
     run["trainer"]["callbacks"] = callbacks
     return run
+
+
+def heldout_files(cfg: ExperimentConfig, root: Path) -> list[str]:
+    """The held-out pairs of every cell: the mined split's (``val_split``) and ``val_files``."""
+    from hn_lightning.commands.experiment_mining import heldout_pairs_file
+
+    return ([str(heldout_pairs_file(root))] if cfg.val_split else []) + list(cfg.val_files or [])
 
 
 def settings_hash(run_config: dict[str, Any], eval_settings: dict[str, Any] | None, mining: str | None = None) -> str:
@@ -166,8 +176,8 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
         "train_seconds": json.loads(train_file.read_text())["train_seconds"] if train_file.is_file() else None,
         "metrics": summarize_metrics(merge_metrics(cell_dir)),
     }
-    if cfg.kl is not None and cfg.val_files:
-        result["kl"] = _kl(cfg, cell_dir, result["policy"])
+    if cfg.kl is not None and heldout_files(cfg, root):
+        result["kl"] = _kl(cfg, cell_dir, result["policy"], heldout_files(cfg, root))
     if cfg.eval is not None:
         _evaluate(cfg.eval, cell_dir, cell_dir / "eval")
         result.update(read_outcomes(cell_dir / "eval"))
@@ -202,14 +212,14 @@ def _fit(cell_dir: Path) -> float:
     return time.time() - t0
 
 
-def _kl(cfg: ExperimentConfig, cell_dir: Path, reference: str) -> dict[str, Any]:
+def _kl(cfg: ExperimentConfig, cell_dir: Path, reference: str, val_files: list[str]) -> dict[str, Any]:
     """The cell's sampled KL estimate (``kl.json``, computed once)."""
     from hn_lightning.commands.experiment_kl import estimate_kl, heldout_prompts
 
     path = cell_dir / "kl.json"
     if not path.is_file():
         spec = cfg.kl
-        prompts = heldout_prompts(list(cfg.val_files or []), spec.prompts)
+        prompts = heldout_prompts(val_files, spec.prompts)
         kl = estimate_kl(cell_dir / "hf_model", reference, prompts, spec.max_new_tokens, spec.seed,
                          dtype=str(cfg.model.get("dtype", "auto")))
         atomic_write_json(path, kl)

@@ -16,7 +16,8 @@ from hn_lightning.experiments.config import ExperimentConfig
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MINED_ARMS", "mining_config", "mine_once", "mined_pairs_dir", "starting_policy", "count_pairs"]
+__all__ = ["MINED_ARMS", "mining_config", "mine_once", "mined_pairs_dir", "heldout_pairs_file", "split_mined",
+           "starting_policy", "count_pairs"]
 
 MINED_ARMS = ("hardneg", "random", "shuffled")
 
@@ -44,8 +45,48 @@ def mining_config(cfg: ExperimentConfig, root: Path):
     return dataclasses.replace(cfg.mine, out=str(root / "mining"), policy=policy)
 
 
-def mined_pairs_dir(root: Path, arm: str) -> Path:
-    return root / "mining" / "pairs" / arm
+def mined_pairs_dir(root: Path, arm: str, split: bool = False) -> Path:
+    """Where a mined arm's training pairs are: ``mining/pairs/<arm>``, or ``mining/split/<arm>`` (held-out
+    problems removed) when the experiment has a ``val_split``."""
+    return root / "mining" / ("split" if split else "pairs") / arm
+
+
+def heldout_pairs_file(root: Path) -> Path:
+    return root / "mining" / "split" / "val.jsonl"
+
+
+def split_mined(root: Path, fraction: float, seed: int, fingerprint: str) -> dict[str, Any]:
+    """Hold out ``fraction`` of the problems with hard-negative pairs (seeded): write every arm without
+    them to ``mining/split/<arm>/pairs.jsonl`` and their hard-negative pairs to ``mining/split/val.jsonl``
+    (atomically; ``split.json`` records the settings, an identical split is not rewritten)."""
+    import random
+
+    from hn_lightning.io.atomic import atomic_write_json, atomic_writer
+    from hn_lightning.io.jsonl import expand_paths, iter_jsonl
+
+    split_dir = root / "mining" / "split"
+    settings = {"fraction": fraction, "seed": seed, "mining": fingerprint}
+    marker = split_dir / "split.json"
+    if marker.is_file() and json.loads(marker.read_text()).get("settings") == settings:
+        return json.loads(marker.read_text())
+    pairs = {arm: [rec for p in expand_paths([mined_pairs_dir(root, arm)]) for _, rec in iter_jsonl(p)]
+             for arm in MINED_ARMS if mined_pairs_dir(root, arm).is_dir()}
+    problems = sorted({rec["meta"]["problem_id"] for rec in pairs.get("hardneg", [])})
+    n_val = max(1, round(fraction * len(problems))) if problems else 0
+    held = set(random.Random(seed).sample(problems, n_val))
+    counts = {}
+    for arm, records in pairs.items():
+        keep = [r for r in records if r["meta"]["problem_id"] not in held]
+        (split_dir / arm).mkdir(parents=True, exist_ok=True)
+        with atomic_writer(split_dir / arm / "pairs.jsonl") as fh:
+            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in keep)
+        counts[arm] = len(keep)
+    val = [r for r in pairs.get("hardneg", []) if r["meta"]["problem_id"] in held]
+    with atomic_writer(heldout_pairs_file(root)) as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in val)
+    result = {"settings": settings, "heldout_problems": sorted(held), "heldout_pairs": len(val), "train_pairs": counts}
+    atomic_write_json(marker, result)
+    return result
 
 
 def mine_once(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
@@ -64,7 +105,11 @@ def mine_once(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
     else:
         log.info("mining: every stage finished earlier, skipping")
     counts = {arm: count_pairs(mined_pairs_dir(root, arm)) for arm in MINED_ARMS}
-    return {"fingerprint": fingerprints["pair"], "pairs": counts}
+    result = {"fingerprint": fingerprints["pair"], "pairs": counts}
+    if cfg.val_split:
+        split = split_mined(root, cfg.val_split, mcfg.seed, fingerprints["pair"])
+        result.update(pairs=split["train_pairs"], heldout_pairs=split["heldout_pairs"])
+    return result
 
 
 def count_pairs(folder: Path) -> int:

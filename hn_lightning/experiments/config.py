@@ -114,6 +114,11 @@ class ExperimentConfig:
     settings, every key of ``configs/mine.yaml``): outputs in ``<out>/mining/`` (its ``out`` and its
     ``policy.name_or_path`` are overridden by the experiment's), resumable stage by stage and shared by
     every cell; arms pick a pair set with ``mined``. Null: arms name pair files."""
+    val_split: float = 0.0
+    """With ``mine``: hold out this fraction of the problems that have hard-negative pairs (seeded by
+    ``mine.seed``): their pairs leave every mined arm, and their hard-negative pairs become held-out pairs
+    for every cell (added to ``val_files``): reward accuracy, margin, drift and the sampled KL on pairs no
+    cell trained on. 0: no split."""
     max_steps: int = 8
     """Optimizer steps per cell (the same for every cell: same number of pairs seen)."""
     val_files: list[str] | None = None
@@ -191,6 +196,10 @@ def check(cfg: ExperimentConfig) -> list[Cell]:
     mined = [a.name for a in cfg.grid.arms if a.mined]
     if mined and cfg.mine is None:
         raise ValueError(f"arm(s) {', '.join(mined)} train on mined pairs ('mined'), but the experiment has no 'mine' settings")
+    if not 0.0 <= cfg.val_split < 1.0:
+        raise ValueError(f"val_split {cfg.val_split}: a fraction in [0, 1)")
+    if cfg.val_split and cfg.mine is None:
+        raise ValueError("val_split splits the mined pairs: it needs the experiment's 'mine' settings")
     if cfg.kl is not None and cfg.kl.prompts < 1:
         raise ValueError("kl.prompts must be at least 1 (or set kl: null)")
     return grid

@@ -150,15 +150,16 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
              f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
              "plots in `plots/`.", "", "## Cells", ""]
     columns = ["cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin"]
-    if cfg.val_files:
+    heldout = (["mining/split/val.jsonl (val_split of the mined problems)"] if cfg.val_split else []) + list(cfg.val_files or [])
+    if heldout:
         columns += ["val_reward_accuracy", "val_reward_margin", "val_chosen_drift_per_token", "val_rejected_drift_per_token"]
     if any(r.get("kl_sampled") is not None for r in rows):
         columns += ["kl_sampled"]
     lines += _table(rows, (*columns, "accuracy", "ci_low", "ci_high"))
     lines += ["", "`seconds_per_step`: median over the optimizer steps of the time spent in the training batches "
               "(not model loading, checkpoints or export); `peak_memory_gib`: CUDA peak allocated, or peak RSS on CPU."]
-    if cfg.val_files:
-        lines += [f"`val_*`: the same held-out pairs for every cell ({', '.join(cfg.val_files)}), after the last step; "
+    if heldout:
+        lines += [f"`val_*`: the same held-out pairs for every cell ({', '.join(heldout)}), after the last step; "
                   "`*_drift_per_token`: mean per-token log-prob change from the reference of the chosen / rejected completions."]
     if any(r.get("kl_sampled") is not None for r in rows):
         lines += ["`kl_sampled`: KL(policy || reference) estimated on completions sampled from the trained policy "
