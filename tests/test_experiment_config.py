@@ -75,7 +75,8 @@ def test_paper_table1_mines_once_and_crosses_four_arms_with_two_seeds(tmp_path):
     assert (cfg.eval.task, cfg.eval.limit) == ("gsm8k", None)
     assert (cfg.extra_evals["math500"].task, cfg.extra_evals["math500"].limit) == ("math500", None)
     run = cell_run_config(cfg, grid[2], tmp_path / "exp" / "cells" / grid[2].id)  # hardneg_uniform, seed 0
-    assert run["data"]["init_args"]["train_files"] == [str(tmp_path / "exp" / "mining" / "pairs" / "hardneg")]
+    assert run["data"]["init_args"]["train_files"] == [str(tmp_path / "exp" / "mining" / "split" / "hardneg")]  # val_split
+    assert run["data"]["init_args"]["val_files"] == [str(tmp_path / "exp" / "mining" / "split" / "val.jsonl")]
     assert run["data"]["init_args"]["weighting"] == "none" and run["trainer"]["accelerator"] == "gpu"
 
 
