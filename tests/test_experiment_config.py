@@ -107,3 +107,15 @@ def test_arm_weighting_mined_and_check_errors():
         check(ExperimentConfig(grid=grid))
     with pytest.raises(ValueError, match="extra_evals name"):
         check(ExperimentConfig(grid=GridSpec(arms=[ArmSpec("a", train_files=["x"])]), extra_evals={"a b": None}))
+
+
+def test_rounds_need_mining_and_a_followed_cell():
+    from hn_lightning.experiments.config import ExperimentConfig, RoundsSpec
+    from hn_lightning.mining.config import MineConfig
+
+    grid = GridSpec(arms=[ArmSpec("hardneg", mined="hardneg")])
+    with pytest.raises(ValueError, match="need the experiment's 'mine'"):
+        check(ExperimentConfig(grid=GridSpec(arms=[ArmSpec("a", train_files=["x"])]), rounds=RoundsSpec()))
+    with pytest.raises(ValueError, match="is no cell of the grid"):
+        check(ExperimentConfig(grid=grid, mine=MineConfig(), rounds=RoundsSpec(follow="random-sigmoid-uniform")))
+    assert len(check(ExperimentConfig(grid=grid, mine=MineConfig(), rounds=RoundsSpec()))) == 1

@@ -42,8 +42,7 @@ def rows_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in open(path) if line.strip()]
 
 
-@pytest.fixture
-def experiment(tmp_path) -> Path:
+def write_config(tmp_path: Path, **overrides) -> Path:
     write_jsonl(tmp_path / "train_problems.jsonl", PROBLEMS)
     write_jsonl(tmp_path / "eval.jsonl", [{"id": "e0", "question": "What is 2 + 3?", "answer": "5"},
                                            {"id": "e1", "question": "What is 10 - 4?", "answer": "6"}])
@@ -67,10 +66,16 @@ def experiment(tmp_path) -> Path:
                  "weightings": ["normalized"], "lambdas": [0.3], "seeds": [0]},
         "eval": {"task": str(tmp_path / "eval.jsonl"), "limit": None, "max_new_tokens": 4, "batch_size": 2},
         "bootstrap": 200,
+        **overrides,
     }
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+@pytest.fixture
+def experiment(tmp_path) -> Path:
+    return write_config(tmp_path)
 
 
 def test_experiment_mines_once_and_every_arm_trains_on_its_output(experiment, tmp_path):
@@ -133,3 +138,28 @@ def test_experiment_mines_once_and_every_arm_trains_on_its_output(experiment, tm
     proc = run_cli(["experiment", "--config", str(experiment)], cwd=REPO)
     assert "mining (" not in proc.stdout
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
+
+
+def test_rounds_remine_with_the_followed_policy_and_report_accuracy_per_round(tmp_path):
+    arm = {"name": "hardneg", "mined": "hardneg"}
+    grid = {"arms": [arm], "losses": [{"name": "sigmoid", "loss_class": "hn_lightning.losses.SigmoidDPO", "args": {"beta": 0.1}}],
+            "weightings": ["normalized"], "lambdas": [0.3], "seeds": [0]}
+    path = write_config(tmp_path, grid=grid, val_split=0.0, kl=None,
+                        rounds={"count": 1, "follow": "hardneg-sigmoid-w0.3", "seed": 0})
+    run_cli(["experiment", "--config", str(path)], cwd=REPO)
+    root = tmp_path / "exp"
+    round1 = root / "rounds" / "round1"
+    followed = root / "cells" / "hardneg-sigmoid-w0.3-s0" / "hf_model"
+    # round 1 mined with round 0's trained policy, and trained from it (it is also the reference)
+    manifest = json.loads((round1 / "mining" / "manifest.json").read_text())
+    assert manifest["stages"]["pair"]["complete"]
+    run = yaml.safe_load((round1 / "cells" / "hardneg-sigmoid-w0.3-s0" / "run_config.yaml").read_text())
+    assert run["model"]["init_args"]["model"]["name_or_path"] == str(followed)
+    assert json.loads((round1 / "cells" / "hardneg-sigmoid-w0.3-s0" / "cell.json").read_text())["policy"] == str(followed)
+    table = rows(root / "rounds.csv")
+    assert [(r["round"], r["condition"]) for r in table] == [("0", "hardneg-sigmoid-w0.3"), ("1", "hardneg-sigmoid-w0.3")]
+    for k, r in enumerate(table):
+        cell_dir = (root if k == 0 else round1) / "cells" / "hardneg-sigmoid-w0.3-s0"
+        outcomes = json.loads((cell_dir / "cell.json").read_text())["outcomes"]
+        assert r["n"] == "2" and float(r["accuracy"]) == pytest.approx(sum(outcomes.values()) / 2)
+    assert "## Rounds" in (root / "report.md").read_text() and (round1 / "report.md").is_file()

@@ -62,9 +62,9 @@ def config_from_args(argv: list[str]):
     return cfg, bool(ns.report_only)
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    cfg, report_only = config_from_args(sys.argv[1:] if argv is None else argv)
+def run_round(cfg, report_only: bool) -> list[dict] | None:
+    """Mine (when asked), train and evaluate every cell of ``cfg`` under ``cfg.out`` and write its report;
+    the finished cells' results, or ``None`` when there is nothing to report."""
     import json
 
     from hn_lightning.commands.experiment_cells import run_cell
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         if empty:
             print(f"experiment: mining wrote no pairs for arm(s) {', '.join(empty)} (see {root / 'mining' / 'report.md'}); "
                   "mine more problems or loosen the selection", file=sys.stderr, flush=True)
-            return 2
+            return None
     results = []
     for i, cell in enumerate(grid, 1):
         done = root / "cells" / cell.id / "cell.json"
@@ -95,9 +95,22 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_cell(cfg, cell, root, mining["fingerprint"] if mining else None))
     if not results:
         print(f"experiment: no finished cell under {root}/cells", flush=True)
-        return 2
+        return None
     report = write_report(cfg, results, root)
     print(f"experiment: {len(results)}/{len(grid)} cells in {time.time() - t0:.0f}s. Report: {report}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    cfg, report_only = config_from_args(sys.argv[1:] if argv is None else argv)
+    results = run_round(cfg, report_only)
+    if results is None:
+        return 2
+    if cfg.rounds is not None:
+        from hn_lightning.commands.experiment_rounds import run_rounds
+
+        return run_rounds(cfg, results, report_only, run_round)
     return 0
 
 

@@ -92,6 +92,23 @@ class KLSpec:
 
 
 @dataclass
+class RoundsSpec:
+    """Iterative rounds (beyond the paper): round k+1 starts from the trained policy of one cell of round k
+    (``follow`` with ``seed``), re-samples and re-mines with it (``mine``), trains every cell of the grid
+    from it as policy and reference, and is evaluated on the same problems. Round k lives in
+    ``<out>/rounds/round<k>/`` (a whole experiment folder); ``<out>/rounds.csv`` and the report give the
+    accuracy per round."""
+
+    count: int = 1
+    """Rounds after the first (round 0 is the experiment itself)."""
+    follow: str = "hardneg-sigmoid-w0.3"
+    """The condition (cell id without the seed, e.g. ``hardneg-sigmoid-w0.3``) whose trained policy starts
+    the next round."""
+    seed: int = 0
+    """The seed of the followed cell."""
+
+
+@dataclass
 class ExperimentConfig:
     """A grid of DPO runs from one starting policy, each evaluated on the same problems, compared with
     paired statistics; resumable (finished cells are skipped, added cells run alone)."""
@@ -132,6 +149,8 @@ class ExperimentConfig:
     """More evaluation tasks of every cell, by a short name (``{math500: {task: math500, limit: null}}``):
     each gets its own accuracy table and paired comparisons (``conditions_<name>.csv``,
     ``comparisons_<name>.csv``); outputs in ``cells/<cell>/eval_<name>/``."""
+    rounds: RoundsSpec | None = None
+    """Iterative rounds (needs ``mine``); null: one round."""
     bootstrap: int = 10_000
     """Paired bootstrap replicates per comparison."""
     bootstrap_seed: int = 0
@@ -196,6 +215,15 @@ def check(cfg: ExperimentConfig) -> list[Cell]:
     mined = [a.name for a in cfg.grid.arms if a.mined]
     if mined and cfg.mine is None:
         raise ValueError(f"arm(s) {', '.join(mined)} train on mined pairs ('mined'), but the experiment has no 'mine' settings")
+    if cfg.rounds is not None:
+        if cfg.mine is None:
+            raise ValueError("rounds re-mine with each round's policy: they need the experiment's 'mine' settings")
+        if cfg.rounds.count < 1:
+            raise ValueError("rounds.count must be at least 1 (or set rounds: null)")
+        follow = [c for c in grid if c.condition == cfg.rounds.follow and c.seed == cfg.rounds.seed]
+        if not follow:
+            raise ValueError(f"rounds.follow {cfg.rounds.follow!r} with seed {cfg.rounds.seed} is no cell of the grid; "
+                             f"conditions: {sorted({c.condition for c in grid})}")
     if not 0.0 <= cfg.val_split < 1.0:
         raise ValueError(f"val_split {cfg.val_split}: a fraction in [0, 1)")
     if cfg.val_split and cfg.mine is None:

@@ -192,4 +192,26 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
     return path
 
 
-__all__ = ["write_report", "comparisons", "cell_row"]
+def rounds_section(cfg: ExperimentConfig, per_round: list[list[dict[str, Any]]], root: Path) -> Path:
+    """``rounds.csv`` (accuracy of every condition per round, pooled over seeds) and a "Rounds" section
+    appended to ``report.md`` (round 0's report; rounds k >= 1 have their own under ``rounds/round<k>/``)."""
+    columns = ("round", "policy", "condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high")
+    rows = []
+    for k, results in enumerate(per_round):
+        policy = results[0].get("policy") if results else None
+        for name, per_seed in pooled_conditions(results).items():
+            _, matrix = pool_seeds(per_seed)
+            rows.append({"round": k, "policy": policy, "condition": name, "seeds": len(per_seed), **accuracy_with_interval(matrix)})
+    write_csv(root / "rounds.csv", columns, rows)
+    lines = ["", "## Rounds", "", f"Round k+1 starts from round k's `{cfg.rounds.follow}` (seed {cfg.rounds.seed}) policy: "
+             "it re-samples and re-mines, and is every cell's starting policy and reference. Reports of rounds "
+             "k >= 1: `rounds/round<k>/report.md`. Table: `rounds.csv`.", ""]
+    lines += _table(rows, ("round", "condition", "seeds", "n", "accuracy", "ci_low", "ci_high"))
+    path = root / "report.md"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    text = text.split("\n## Rounds\n")[0].rstrip("\n") + "\n"
+    atomic_write_text(path, text + "\n".join(lines) + "\n")
+    return path
+
+
+__all__ = ["write_report", "comparisons", "cell_row", "rounds_section"]
