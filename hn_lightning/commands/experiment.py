@@ -75,7 +75,7 @@ def run_round(cfg, report_only: bool) -> list[dict] | None:
     grid = check(cfg)
     t0 = time.time()
     mining = None
-    if any(a.mined for a in cfg.grid.arms) and not report_only:
+    if (any(a.mined for a in cfg.grid.arms) or cfg.val_split) and not report_only:
         from hn_lightning.commands.experiment_mining import mine_once
 
         mining = mine_once(cfg, root)

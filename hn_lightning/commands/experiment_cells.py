@@ -156,7 +156,7 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
     if cfg.extra_evals:
         eval_settings = {"eval": eval_settings, "extra": {k: vars(v) for k, v in cfg.extra_evals.items()}}
     mined = next(a for a in cfg.grid.arms if a.name == cell.arm).mined
-    digest = settings_hash(run, eval_settings, mining if mined else None)
+    digest = settings_hash(run, eval_settings, mining if mined or cfg.val_split else None)
     done = cell_dir / "cell.json"
     if done.is_file():
         result = json.loads(done.read_text())

@@ -91,8 +91,8 @@ def split_mined(root: Path, fraction: float, seed: int, fingerprint: str) -> dic
 
 def mine_once(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
     """Run every mining stage not yet complete with the current settings; return ``{"fingerprint": the pair
-    stage's settings fingerprint, "pairs": {arm: number of pairs}}`` (the fingerprint enters every mined
-    cell's settings, so re-mining with other settings refuses finished cells)."""
+    stage's settings fingerprint (and the ``val_split``), "pairs": {arm: number of training pairs}}`` (the
+    fingerprint enters every mined cell's settings, so re-mining or re-splitting refuses finished cells)."""
     from hn_lightning.mining.pipeline import STAGES, MiningPipeline
 
     mcfg = mining_config(cfg, root)
@@ -108,7 +108,8 @@ def mine_once(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
     result = {"fingerprint": fingerprints["pair"], "pairs": counts}
     if cfg.val_split:
         split = split_mined(root, cfg.val_split, mcfg.seed, fingerprints["pair"])
-        result.update(pairs=split["train_pairs"], heldout_pairs=split["heldout_pairs"])
+        result.update(pairs=split["train_pairs"], heldout_pairs=split["heldout_pairs"],
+                      fingerprint=f"{fingerprints['pair']}-split{cfg.val_split:g}")
     return result
 
 
