@@ -8,8 +8,8 @@ import json
 import pytest
 
 from hn_lightning.commands.experiment import config_from_args
-from hn_lightning.experiments.config import ArmSpec, GridSpec, LossSpec, cells, check
 from hn_lightning.commands.experiment_cells import cell_run_config, run_cell
+from hn_lightning.experiments.config import ArmSpec, GridSpec, LossSpec, cells, check
 from tests.cli_utils import REPO, run_cli
 
 SHIPPED = sorted((REPO / "configs" / "experiments").glob("*.yaml"))

@@ -171,7 +171,7 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
 
         write_csv(root / "funnel.csv", ("stage", "samples", "fraction"), plots.funnel_rows(json.loads(funnel_path.read_text())))
         plots.plot_funnel(root / "funnel.csv", plot_dir / "funnel.png")
-        lines += ["", "## Mining", "", f"Pairs mined once with the starting policy into `mining/` (its `report.md`); "
+        lines += ["", "## Mining", "", "Pairs mined once with the starting policy into `mining/` (its `report.md`); "
                   "every mined arm trains on them.", "", "![funnel](plots/funnel.png)"]
     for r in results:
         cell_dir = root / "cells" / r["cell"]
