@@ -103,3 +103,18 @@ def test_bad_csv_names_file_line_and_column(tmp_path):
     with pytest.raises(ValueError, match="no column 'weight'"):
         plot_weight_histogram(path, tmp_path / "y.png")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
+
+
+def test_funnel_rows_and_plot_follow_funnel_json(tmp_path):
+    from hn_lightning.experiments.plots import funnel_rows, plot_funnel
+    from hn_lightning.experiments.report import write_csv
+
+    funnel = {"input": 80, "after_degenerate": 60, "after_trivially_correct": 30, "after_trivially_wrong": 24,
+              "hard_negatives": 10, "paired": 8}
+    rows = funnel_rows(funnel)
+    assert [r["samples"] for r in rows] == [80, 60, 30, 24, 10, 8] and rows[-1]["fraction"] == 0.1
+    write_csv(tmp_path / "funnel.csv", ("stage", "samples", "fraction"), rows)
+    fig = plot_funnel(tmp_path / "funnel.csv", tmp_path / "funnel.png")
+    bars = fig.axes[0].patches
+    assert sorted(b.get_width() for b in bars) == [8, 10, 24, 30, 60, 80] and (tmp_path / "funnel.png").is_file()
+    assert max(bars, key=lambda b: b.get_y()).get_width() == 80  # the first stage is on top

@@ -8,7 +8,10 @@ checkpoints, hf_model, eval samples, cell.json). Then ``<out>/report.md``, ``cel
 ``conditions.csv``, ``comparisons.csv`` (exact McNemar test, paired bootstrap interval, pooled over
 seeds) and ``plots/*.png``.
 
-Resumable: finished cells are skipped, an interrupted cell resumes (its fit from the last checkpoint, its
+With ``mine`` set, the training pairs are first mined once into ``<out>/mining/`` with the starting
+policy (the ``cli.py mine`` stages) and arms with ``mined: hardneg|random|shuffled`` train on them.
+
+Resumable: the mining stages and finished cells are skipped, an interrupted cell resumes (its fit from the last checkpoint, its
 evaluation from the samples written), and a cell added to the YAML runs alone. Changing the settings of a
 finished cell is refused (delete its folder to rerun it).
 
@@ -59,18 +62,28 @@ def config_from_args(argv: list[str]):
     return cfg, bool(ns.report_only)
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    cfg, report_only = config_from_args(sys.argv[1:] if argv is None else argv)
+def run_round(cfg, report_only: bool) -> list[dict] | None:
+    """Mine (when asked), train and evaluate every cell of ``cfg`` under ``cfg.out`` and write its report;
+    the finished cells' results, or ``None`` when there is nothing to report."""
     import json
 
     from hn_lightning.commands.experiment_cells import run_cell
-    from hn_lightning.experiments.config import cells
+    from hn_lightning.experiments.config import check
     from hn_lightning.experiments.report import write_report
 
     root = Path(cfg.out)
-    grid = cells(cfg.grid)
+    grid = check(cfg)
     t0 = time.time()
+    mining = None
+    if (any(a.mined for a in cfg.grid.arms) or cfg.val_split) and not report_only:
+        from hn_lightning.commands.experiment_mining import mine_once
+
+        mining = mine_once(cfg, root)
+        empty = [a.name for a in cfg.grid.arms if a.mined and not mining["pairs"][a.mined]]
+        if empty:
+            print(f"experiment: mining wrote no pairs for arm(s) {', '.join(empty)} (see {root / 'mining' / 'report.md'}); "
+                  "mine more problems or loosen the selection", file=sys.stderr, flush=True)
+            return None
     results = []
     for i, cell in enumerate(grid, 1):
         done = root / "cells" / cell.id / "cell.json"
@@ -79,12 +92,25 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(json.loads(done.read_text()))
             continue
         print(f"experiment: cell {i}/{len(grid)} {cell.id}", flush=True)
-        results.append(run_cell(cfg, cell, root))
+        results.append(run_cell(cfg, cell, root, mining["fingerprint"] if mining else None))
     if not results:
         print(f"experiment: no finished cell under {root}/cells", flush=True)
-        return 2
+        return None
     report = write_report(cfg, results, root)
     print(f"experiment: {len(results)}/{len(grid)} cells in {time.time() - t0:.0f}s. Report: {report}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    cfg, report_only = config_from_args(sys.argv[1:] if argv is None else argv)
+    results = run_round(cfg, report_only)
+    if results is None:
+        return 2
+    if cfg.rounds is not None:
+        from hn_lightning.commands.experiment_rounds import run_rounds
+
+        return run_rounds(cfg, results, report_only, run_round)
     return 0
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.commands.experiment_mining import mined_pairs_dir
 from hn_lightning.experiments.config import Cell, ExperimentConfig
 from hn_lightning.io.atomic import atomic_write_json, atomic_write_text
 
@@ -40,20 +41,24 @@ def resolve_config_path(path: str) -> Path:
 
 
 def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[str, Any]:
-    """The ``fit`` config of one cell: the base config retargeted to ``cell_dir`` with the cell's settings."""
+    """The ``fit`` config of one cell: the base config retargeted to ``cell_dir`` with the cell's settings
+    (a mined arm trains on ``<out>/mining/pairs/<mined>``, ``cell_dir`` being ``<out>/cells/<cell>``)."""
     from hn_lightning.config_tools import retarget
 
     arm = next(a for a in cfg.grid.arms if a.name == cell.arm)
     loss = next(s for s in cfg.grid.losses if s.name == cell.loss)
     model = {**cfg.model, **({"name_or_path": cfg.policy} if cfg.policy else {})}
-    data: dict[str, Any] = {"train_files": list(arm.train_files), "weighting": cell.weighting, "seed": cell.seed}
+    root = cell_dir.parent.parent
+    files = [str(mined_pairs_dir(root, arm.mined, bool(cfg.val_split)))] if arm.mined else list(arm.train_files)
+    data: dict[str, Any] = {"train_files": files, "weighting": cell.weighting, "seed": cell.seed}
     if cell.lam is not None:
         data["dataset_weight_lambda"] = cell.lam
     trainer: dict[str, Any] = {"max_steps": cfg.max_steps}
-    if cfg.val_files:
-        data["val_files"] = list(cfg.val_files)
+    val_files = heldout_files(cfg, root)
+    if val_files:
+        data["val_files"] = val_files
     run = retarget(resolve_config_path(cfg.base_config), cell_dir, model, data, trainer)
-    if cfg.val_files:  # validate once, after the last optimizer step (val_check_interval counts micro-batches)
+    if val_files:  # validate once, after the last optimizer step (val_check_interval counts micro-batches)
         accumulate = int(run["trainer"].get("accumulate_grad_batches") or 1)
         run["trainer"].update({"limit_val_batches": 1.0, "num_sanity_val_steps": 0, "check_val_every_n_epoch": None,
                                "val_check_interval": cfg.max_steps * accumulate})
@@ -61,12 +66,25 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
     run["model"]["init_args"]["loss"] = {"class_path": loss.loss_class, "init_args": dict(loss.args)}
     callbacks = run["trainer"].get("callbacks") or []
     callbacks.append({"class_path": "hn_lightning.callbacks.pair_log.PairLog", "init_args": {"path": str(cell_dir / "pair_log.csv")}})
+    names = {c.get("class_path", "").rsplit(".", 1)[-1] for c in callbacks if isinstance(c, dict)}
+    if "MemoryMonitor" not in names:
+        callbacks.append({"class_path": "hn_lightning.callbacks.MemoryMonitor", "init_args": {"every_n_steps": 1}})
+    callbacks.append({"class_path": "hn_lightning.callbacks.StepTimer"})
     run["trainer"]["callbacks"] = callbacks
     return run
 
 
-def settings_hash(run_config: dict[str, Any], eval_settings: dict[str, Any] | None) -> str:
-    text = json.dumps({"run": run_config, "eval": eval_settings}, sort_keys=True, default=str)
+def heldout_files(cfg: ExperimentConfig, root: Path) -> list[str]:
+    """The held-out pairs of every cell: the mined split's (``val_split``) and ``val_files``."""
+    from hn_lightning.commands.experiment_mining import heldout_pairs_file
+
+    return ([str(heldout_pairs_file(root))] if cfg.val_split else []) + list(cfg.val_files or [])
+
+
+def settings_hash(run_config: dict[str, Any], eval_settings: dict[str, Any] | None, mining: str | None = None) -> str:
+    """``mining``: the mining run's settings fingerprint, for cells that train on mined pairs."""
+    extra = {"mining": mining} if mining else {}
+    text = json.dumps({"run": run_config, "eval": eval_settings, **extra}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -92,12 +110,18 @@ def merge_metrics(cell_dir: Path) -> Path | None:
 
 
 def summarize_metrics(path: Path | None) -> dict[str, float]:
-    """Last logged value of each of :data:`LAST_KEYS`, the last step and the peak memory."""
+    """Last logged value of each of :data:`LAST_KEYS`, the last step, the peak memory and the median and
+    mean of ``time/step_seconds`` (training batches only, :class:`~hn_lightning.callbacks.StepTimer`)."""
     if path is None:
         return {}
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     out: dict[str, float] = {}
+    times = sorted(float(r["time/step_seconds"]) for r in rows if r.get("time/step_seconds"))
+    if times:
+        mid = len(times) // 2
+        out["time/step_seconds_median"] = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+        out["time/step_seconds_mean"] = sum(times) / len(times)
     for row in rows:
         for key in LAST_KEYS:
             if row.get(key):
@@ -121,14 +145,18 @@ def read_outcomes(eval_dir: Path) -> dict[str, Any]:
     return {"summary": {k: summary.get(k) for k in ("task", "n", "correct", "accuracy", "ci95")}, "outcomes": outcomes}
 
 
-def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path) -> dict[str, Any]:
-    """Train and evaluate one cell (or reuse its finished outputs); returns the content of ``cell.json``."""
+def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None = None) -> dict[str, Any]:
+    """Train and evaluate one cell (or reuse its finished outputs); returns the content of ``cell.json``.
+    ``mining``: the settings fingerprint of the mined pairs (cells of mined arms)."""
     from hn_lightning.config_tools import write_config
 
     cell_dir = root / "cells" / cell.id
     run = cell_run_config(cfg, cell, cell_dir)
     eval_settings = vars(cfg.eval) if cfg.eval is not None else None
-    digest = settings_hash(run, eval_settings)
+    if cfg.extra_evals:
+        eval_settings = {"eval": eval_settings, "extra": {k: vars(v) for k, v in cfg.extra_evals.items()}}
+    mined = next(a for a in cfg.grid.arms if a.name == cell.arm).mined
+    digest = settings_hash(run, eval_settings, mining if mined or cfg.val_split else None)
     done = cell_dir / "cell.json"
     if done.is_file():
         result = json.loads(done.read_text())
@@ -144,15 +172,31 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path) -> dict[str, Any]:
         atomic_write_json(train_file, {"train_seconds": train_seconds})
     result: dict[str, Any] = {
         "cell": cell.id, "condition": cell.condition, "arm": cell.arm, "loss": cell.loss, "weighting": cell.weighting,
-        "lambda": cell.lam, "seed": cell.seed, "settings": digest,
+        "lambda": cell.lam, "seed": cell.seed, "settings": digest, **footing(run),
         "train_seconds": json.loads(train_file.read_text())["train_seconds"] if train_file.is_file() else None,
         "metrics": summarize_metrics(merge_metrics(cell_dir)),
     }
+    if cfg.kl is not None and heldout_files(cfg, root):
+        result["kl"] = _kl(cfg, cell_dir, result["policy"], heldout_files(cfg, root))
     if cfg.eval is not None:
-        _evaluate(cfg, cell_dir)
+        _evaluate(cfg.eval, cell_dir, cell_dir / "eval")
         result.update(read_outcomes(cell_dir / "eval"))
+    for name, spec in cfg.extra_evals.items():
+        _evaluate(spec, cell_dir, cell_dir / f"eval_{name}")
+        result.setdefault("extra_evals", {})[name] = read_outcomes(cell_dir / f"eval_{name}")
     atomic_write_json(done, result)
     return result
+
+
+def footing(run: dict[str, Any]) -> dict[str, Any]:
+    """What must be equal across cells: the starting policy, the pairs available, the pairs per step."""
+    from hn_lightning.io.jsonl import count_lines, expand_paths
+
+    data = run["data"]["init_args"]
+    accumulate = int(run["trainer"].get("accumulate_grad_batches") or 1)
+    return {"policy": str(run["model"]["init_args"]["model"]["name_or_path"]),
+            "pairs_available": count_lines(expand_paths(data["train_files"])),
+            "pairs_per_step": int(data.get("micro_batch_size") or 1) * accumulate}
 
 
 def _fit(cell_dir: Path) -> float:
@@ -168,11 +212,24 @@ def _fit(cell_dir: Path) -> float:
     return time.time() - t0
 
 
-def _evaluate(cfg: ExperimentConfig, cell_dir: Path) -> None:
+def _kl(cfg: ExperimentConfig, cell_dir: Path, reference: str, val_files: list[str]) -> dict[str, Any]:
+    """The cell's sampled KL estimate (``kl.json``, computed once)."""
+    from hn_lightning.commands.experiment_kl import estimate_kl, heldout_prompts
+
+    path = cell_dir / "kl.json"
+    if not path.is_file():
+        spec = cfg.kl
+        prompts = heldout_prompts(val_files, spec.prompts)
+        kl = estimate_kl(cell_dir / "hf_model", reference, prompts, spec.max_new_tokens, spec.seed,
+                         dtype=str(cfg.model.get("dtype", "auto")))
+        atomic_write_json(path, kl)
+    return json.loads(path.read_text())
+
+
+def _evaluate(spec, cell_dir: Path, out: Path) -> None:
     from hn_lightning.commands.eval import main as eval_main
 
-    spec = cfg.eval
-    argv = ["--model", str(cell_dir / "hf_model"), "--task", spec.task, "--out", str(cell_dir / "eval"),
+    argv = ["--model", str(cell_dir / "hf_model"), "--task", spec.task, "--out", str(out),
             "--max_new_tokens", str(spec.max_new_tokens), "--batch_size", str(spec.batch_size), "--no_progress"]
     if spec.limit is not None:
         argv += ["--limit", str(spec.limit)]

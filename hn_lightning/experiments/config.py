@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hn_lightning.mining.config import MineConfig
+
 
 @dataclass
 class ArmSpec:
@@ -15,9 +17,18 @@ class ArmSpec:
 
     name: str
     """Short name used in cell ids and tables (letters, digits, ``_``, ``.``): e.g. hardneg, random, shuffled."""
-    train_files: list[str]
-    """Pair files, folders of ``*.jsonl`` shards or globs (``shared:`` allowed), e.g. a mining run's
-    ``pairs/hardneg``. Every cell of this arm trains on exactly these pairs."""
+    train_files: list[str] = field(default_factory=list)
+    """Pair files, folders of ``*.jsonl`` shards or globs (``shared:`` allowed), e.g. an earlier ``mine``
+    run's ``pairs/hardneg``. Every cell of this arm trains on exactly these pairs. Empty when ``mined``."""
+    mined: Literal["hardneg", "random", "shuffled"] | None = None
+    """Train on a pair set of the experiment's own mining run (``mine``; ``<out>/mining/pairs/<mined>``):
+    ``hardneg`` (verifier-selected hard negatives with verifier weights), ``random`` (random-uniform pairs
+    from answer correctness alone, weight 1, as many as hardneg) or ``shuffled`` (the hardneg pairs with
+    their weights permuted). Null: ``train_files``."""
+    weighting: Literal["normalized", "none"] | None = None
+    """Fix this arm's weighting instead of crossing it with ``grid.weightings``: ``none`` on ``mined:
+    hardneg`` is the paper's missing ablation (the same pairs, every weight 1: selection without
+    weighting). Null: every weighting of the grid."""
 
 
 @dataclass
@@ -67,6 +78,37 @@ class EvalSpec:
 
 
 @dataclass
+class KLSpec:
+    """A sampled estimate of KL(trained policy || reference) on held-out prompts (the distinct prompts of
+    ``val_files``): one completion per prompt sampled from the policy (temperature 1, seeded), KL ~ the mean
+    over sampled tokens of ``log p_policy - log p_ref``. Needs ``val_files``."""
+
+    prompts: int = 8
+    """Held-out prompts (the first distinct ones of ``val_files``)."""
+    max_new_tokens: int = 64
+    """Tokens sampled per prompt."""
+    seed: int = 0
+    """Sampling seed (prompt i uses seed + i), the same for every cell."""
+
+
+@dataclass
+class RoundsSpec:
+    """Iterative rounds (beyond the paper): round k+1 starts from the trained policy of one cell of round k
+    (``follow`` with ``seed``), re-samples and re-mines with it (``mine``), trains every cell of the grid
+    from it as policy and reference, and is evaluated on the same problems. Round k lives in
+    ``<out>/rounds/round<k>/`` (a whole experiment folder); ``<out>/rounds.csv`` and the report give the
+    accuracy per round."""
+
+    count: int = 1
+    """Rounds after the first (round 0 is the experiment itself)."""
+    follow: str = "hardneg-sigmoid-w0.3"
+    """The condition (cell id without the seed, e.g. ``hardneg-sigmoid-w0.3``) whose trained policy starts
+    the next round."""
+    seed: int = 0
+    """The seed of the followed cell."""
+
+
+@dataclass
 class ExperimentConfig:
     """A grid of DPO runs from one starting policy, each evaluated on the same problems, compared with
     paired statistics; resumable (finished cells are skipped, added cells run alone)."""
@@ -74,21 +116,41 @@ class ExperimentConfig:
     grid: GridSpec
     """The cells."""
     out: str = "runs/experiment"
-    """Output folder: ``cells/<cell>/`` per cell, then ``report.md``, ``*.csv`` and ``plots/``."""
+    """Output folder: ``mining/`` (when ``mine``), ``cells/<cell>/`` per cell, then ``report.md``, ``*.csv``
+    and ``plots/``."""
     base_config: str = "configs/dpo_demo.yaml"
     """The ``fit`` config every cell starts from (trainer, optimizer, LoRA, batch sizes); the grid
     overrides its loss, pairs, weighting, lambda, seed and steps, and all its output paths."""
     policy: str | None = None
-    """Starting policy (``model.init_args.model.name_or_path``; also the reference); null: the base config's."""
+    """Starting policy (``model.init_args.model.name_or_path``; also the reference and, with ``mine``, the
+    sampling policy); null: the base config's."""
     model: dict[str, Any] = field(default_factory=dict)
     """Further ``model.init_args.model`` overrides, e.g. ``{dtype: float32}``."""
+    mine: MineConfig | None = None
+    """Mine the training pairs once, inside the experiment, before any cell (``python cli.py mine``
+    settings, every key of ``configs/mine.yaml``): outputs in ``<out>/mining/`` (its ``out`` and its
+    ``policy.name_or_path`` are overridden by the experiment's), resumable stage by stage and shared by
+    every cell; arms pick a pair set with ``mined``. Null: arms name pair files."""
+    val_split: float = 0.0
+    """With ``mine``: hold out this fraction of the problems that have hard-negative pairs (seeded by
+    ``mine.seed``): their pairs leave every mined arm, and their hard-negative pairs become held-out pairs
+    for every cell (added to ``val_files``): reward accuracy, margin, drift and the sampled KL on pairs no
+    cell trained on. 0: no split."""
     max_steps: int = 8
     """Optimizer steps per cell (the same for every cell: same number of pairs seen)."""
     val_files: list[str] | None = None
     """Held-out pairs (e.g. a validation split of the mined pairs), the same for every cell: after the last
     step each cell reports its reward accuracy and mean margin on them (``val/*`` metrics). Null: none."""
+    kl: KLSpec | None = field(default_factory=KLSpec)
+    """Sampled KL estimate of every cell on held-out prompts (only with ``val_files``); null: none."""
     eval: EvalSpec | None = field(default_factory=EvalSpec)
     """Evaluation of every cell; null: train only (no accuracy, no comparisons)."""
+    extra_evals: dict[str, EvalSpec] = field(default_factory=dict)
+    """More evaluation tasks of every cell, by a short name (``{math500: {task: math500, limit: null}}``):
+    each gets its own accuracy table and paired comparisons (``conditions_<name>.csv``,
+    ``comparisons_<name>.csv``); outputs in ``cells/<cell>/eval_<name>/``."""
+    rounds: RoundsSpec | None = None
+    """Iterative rounds (needs ``mine``); null: one round."""
     bootstrap: int = 10_000
     """Paired bootstrap replicates per comparison."""
     bootstrap_seed: int = 0
@@ -131,10 +193,41 @@ def cells(grid: GridSpec) -> list[Cell]:
             raise ValueError(f"duplicate {kind} names: {names}")
     if not grid.arms or not grid.losses or not grid.seeds or not grid.weightings:
         raise ValueError("grid: arms, losses, weightings and seeds must each name at least one entry")
+    for arm in grid.arms:
+        if bool(arm.train_files) == bool(arm.mined):
+            raise ValueError(f"arm {arm.name!r}: give exactly one of train_files and mined")
     out: list[Cell] = []
     for arm, loss, weighting, seed in itertools.product(grid.arms, grid.losses, grid.weightings, grid.seeds):
+        weighting = arm.weighting or weighting
         for lam in (grid.lambdas if weighting == "normalized" else [None]):
             cell = Cell(arm.name, loss.name, weighting, lam, seed)
             if cell not in out:
                 out.append(cell)
     return out
+
+
+def check(cfg: ExperimentConfig) -> list[Cell]:
+    """Validate what :func:`cells` cannot see alone; returns the cells. ``ValueError`` with the key at fault."""
+    grid = cells(cfg.grid)
+    for name in cfg.extra_evals:
+        if not _NAME.match(name):
+            raise ValueError(f"extra_evals name {name!r}: use letters, digits, '_' or '.' (it becomes a file name)")
+    mined = [a.name for a in cfg.grid.arms if a.mined]
+    if mined and cfg.mine is None:
+        raise ValueError(f"arm(s) {', '.join(mined)} train on mined pairs ('mined'), but the experiment has no 'mine' settings")
+    if cfg.rounds is not None:
+        if cfg.mine is None:
+            raise ValueError("rounds re-mine with each round's policy: they need the experiment's 'mine' settings")
+        if cfg.rounds.count < 1:
+            raise ValueError("rounds.count must be at least 1 (or set rounds: null)")
+        follow = [c for c in grid if c.condition == cfg.rounds.follow and c.seed == cfg.rounds.seed]
+        if not follow:
+            raise ValueError(f"rounds.follow {cfg.rounds.follow!r} with seed {cfg.rounds.seed} is no cell of the grid; "
+                             f"conditions: {sorted({c.condition for c in grid})}")
+    if not 0.0 <= cfg.val_split < 1.0:
+        raise ValueError(f"val_split {cfg.val_split}: a fraction in [0, 1)")
+    if cfg.val_split and cfg.mine is None:
+        raise ValueError("val_split splits the mined pairs: it needs the experiment's 'mine' settings")
+    if cfg.kl is not None and cfg.kl.prompts < 1:
+        raise ValueError("kl.prompts must be at least 1 (or set kl: null)")
+    return grid

@@ -5,6 +5,7 @@ CSV files the experiment writes, so every number on a plot can be traced to a CS
   ``CSVLogger`` ``metrics.csv`` of one cell; sparse rows are fine).
 - :func:`plot_weight_histogram`: histogram of the normalized per-pair weights (a ``weight`` column).
 - :func:`plot_accuracy`: accuracy per cell with its 95% interval (``cell, accuracy, ci_low, ci_high``).
+- :func:`plot_funnel`: samples left after each mining stage (``funnel.csv`` from ``funnel.json``).
 - :func:`plot_forest`: paired differences between cells with their bootstrap intervals
   (``a, b, difference, ci_low, ci_high, p_value``), a line at 0.
 
@@ -134,3 +135,33 @@ def plot_forest(comparisons_csv: str | os.PathLike, out: str | os.PathLike,
     rows = read_rows(comparisons_csv)
     labels, diff, lo, hi = _interval_rows(comparisons_csv, rows, ("a", "b"), "difference")
     return _save(_interval_plot(labels, diff, lo, hi, "accuracy difference", title, zero_line=True), out)
+
+
+#: the mining funnel's stages in order (``funnel.json`` keys; nested ones as ``key.subkey``)
+FUNNEL_STAGES = (("candidates", "input"), ("not degenerate", "after_degenerate"),
+                 ("not trivially correct", "after_trivially_correct"), ("not trivially wrong", "after_trivially_wrong"),
+                 ("hard negatives", "hard_negatives"), ("paired", "paired"))
+
+
+def funnel_rows(funnel: dict) -> list[dict[str, object]]:
+    """``[{stage, samples, fraction}]`` from a mining ``funnel.json`` (fraction of the candidates)."""
+    total = funnel.get("input") or 0
+    return [{"stage": label, "samples": int(funnel[key]), "fraction": round(funnel[key] / total, 4) if total else None}
+            for label, key in FUNNEL_STAGES if key in funnel]
+
+
+def plot_funnel(funnel_csv: str | os.PathLike, out: str | os.PathLike, title: str = "mining funnel") -> Figure:
+    """Horizontal bars: samples left after each mining stage (``stage, samples`` columns, in order)."""
+    rows = read_rows(funnel_csv)
+    labels = [r["stage"] for r in rows]
+    values = [number(funnel_csv, i + 2, r, "samples") for i, r in enumerate(rows)]
+    fig = Figure(figsize=(6, 0.45 * len(rows) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    y = list(range(len(rows)))[::-1]
+    ax.barh(y, values, color="tab:green", alpha=0.8)
+    for yi, v in zip(y, values):
+        ax.text(v, yi, f" {v:g}", va="center", fontsize=9)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("samples")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, out)

@@ -1,7 +1,7 @@
 """An experiment's tables, plots and ``report.md`` from its finished cells (``cell.json`` contents).
 
-Tables (CSV, one per table): ``cells.csv`` (one row per cell: training summary, accuracy with its Wilson
-interval), ``conditions.csv`` (cells pooled over seeds), ``comparisons.csv`` (every pair of conditions on
+Tables (CSV, one per table): ``cells.csv`` (one row per cell: training summary, step time, memory, drift,
+sampled KL, accuracy with its Wilson interval), ``funnel.csv`` (when the experiment mined its pairs), ``conditions.csv`` (cells pooled over seeds), ``comparisons.csv`` (every pair of conditions on
 the same problems and seeds: exact McNemar p, paired bootstrap interval). Plots are drawn from those CSVs
 and from each cell's ``metrics.csv`` / ``pair_log.csv``.
 """
@@ -19,10 +19,10 @@ from hn_lightning.experiments.config import ExperimentConfig
 from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
 from hn_lightning.io.atomic import atomic_write_text
 
-CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "steps", "train_seconds",
-                "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
+CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "policy", "pairs_available",
+                "pairs_per_step", "steps", "train_seconds", "seconds_per_step", "seconds_per_step_mean", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
                 "chosen_drift_per_token", "rejected_drift_per_token", "val_reward_accuracy", "val_reward_margin",
-                "val_chosen_drift_per_token", "val_rejected_drift_per_token", "n", "correct", "accuracy", "ci_low", "ci_high")
+                "val_chosen_drift_per_token", "val_rejected_drift_per_token", "kl_sampled", "kl_tokens", "n", "correct", "accuracy", "ci_low", "ci_high")
 
 
 def write_csv(path: Path, columns, rows: list[dict[str, Any]]) -> Path:
@@ -41,8 +41,10 @@ def cell_row(result: dict[str, Any]) -> dict[str, Any]:
     row = {
         "cell": result["cell"], "condition": result["condition"], "arm": result["arm"], "loss": result["loss"],
         "weighting": result["weighting"], "lambda": result["lambda"], "seed": result["seed"],
+        "policy": result.get("policy"), "pairs_available": result.get("pairs_available"),
+        "pairs_per_step": result.get("pairs_per_step"),
         "steps": int(steps) if steps else None, "train_seconds": round(seconds, 2) if seconds else None,
-        "seconds_per_step": round(seconds / steps, 3) if seconds and steps else None,
+        "seconds_per_step": m.get("time/step_seconds_median"), "seconds_per_step_mean": m.get("time/step_seconds_mean"),
         "peak_memory_gib": m.get("memory/peak_gib"), "train_loss": m.get("train/loss"),
         "reward_accuracy": m.get("train/rewards/accuracy"), "reward_margin": m.get("train/rewards/margins"),
         "chosen_drift_per_token": m.get("train/logps/chosen_drift_per_token"),
@@ -50,6 +52,7 @@ def cell_row(result: dict[str, Any]) -> dict[str, Any]:
         "val_reward_accuracy": m.get("val/rewards/accuracy"), "val_reward_margin": m.get("val/rewards/margins"),
         "val_chosen_drift_per_token": m.get("val/logps/chosen_drift_per_token"),
         "val_rejected_drift_per_token": m.get("val/logps/rejected_drift_per_token"),
+        "kl_sampled": (result.get("kl") or {}).get("kl"), "kl_tokens": (result.get("kl") or {}).get("tokens"),
     }
     if "outcomes" in result:
         row.update({k: v for k, v in accuracy_with_interval(list(result["outcomes"].values())).items()})
@@ -97,6 +100,47 @@ def _table(rows: list[dict[str, Any]], columns) -> list[str]:
     return lines
 
 
+def footing_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The check that every cell trained on an equal footing: same policy, pairs, pairs per step, steps,
+    evaluation problems (the comparisons check the problems themselves)."""
+    lines = ["## Same footing", ""]
+    for key, what in (("policy", "starting policy"), ("pairs_available", "training pairs available"),
+                      ("pairs_per_step", "pairs per optimizer step"), ("steps", "optimizer steps"),
+                      ("n", "evaluation problems")):
+        values = sorted({str(r.get(key)) for r in rows if r.get(key) is not None})
+        if len(values) == 1:
+            lines.append(f"- {what}: {values[0]} in every cell (checked)")
+        elif values:
+            per = ", ".join(f"{r['cell']}={r.get(key)}" for r in rows)
+            lines.append(f"- **{what} differ between cells**: {per}")
+    return lines
+
+
+def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path, suffix: str, task: str) -> list[str]:
+    """Accuracy pooled over seeds and the paired comparisons of one evaluation task: writes
+    ``conditions<suffix>.csv``, ``comparisons<suffix>.csv`` and ``plots/{accuracy,forest}<suffix>.png``
+    (the per-cell accuracies come from ``cells<suffix>.csv``); returns the report lines."""
+    plot_dir = root / "plots"
+    cond_rows, comp_rows, sentences = comparisons(results, cfg)
+    write_csv(root / f"conditions{suffix}.csv", ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
+    plots.plot_accuracy(root / f"cells{suffix}.csv", plot_dir / f"accuracy{suffix}.png")
+    lines = ["", f"## Accuracy pooled over seeds ({task})", ""]
+    lines += _table(cond_rows, ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"))
+    lines += ["", f"![accuracy](plots/accuracy{suffix}.png)"]
+    if comp_rows:
+        columns = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
+                   "ci_low", "ci_high", "distinguishable")
+        write_csv(root / f"comparisons{suffix}.csv", columns, comp_rows)
+        plots.plot_forest(root / f"comparisons{suffix}.csv", plot_dir / f"forest{suffix}.png")
+        lines += ["", f"## Paired comparisons ({task}; same problems, same seeds)", "",
+                  f"Exact McNemar test on the discordant problems; {100 * (1 - cfg.alpha):g}% paired bootstrap "
+                  f"interval of the accuracy difference ({cfg.bootstrap} replicates resampling problems, seed "
+                  f"{cfg.bootstrap_seed}).", ""]
+        lines += _table(comp_rows, columns)
+        lines += ["", *[f"- {s}" for s in sentences], "", f"![forest](plots/forest{suffix}.png)"]
+    return lines
+
+
 def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path) -> Path:
     """Write the CSVs, the plots and ``report.md`` under ``root``; returns the report path."""
     plot_dir = root / "plots"
@@ -105,12 +149,30 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
     lines = ["# Experiment report", "", f"{len(results)} cells from `{cfg.policy or cfg.base_config}`, "
              f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
              "plots in `plots/`.", "", "## Cells", ""]
-    columns = ["cell", "steps", "seconds_per_step", "train_loss", "reward_accuracy", "reward_margin"]
-    if cfg.val_files:
-        columns += ["val_reward_accuracy", "val_reward_margin"]
+    columns = ["cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin"]
+    heldout = (["mining/split/val.jsonl (val_split of the mined problems)"] if cfg.val_split else []) + list(cfg.val_files or [])
+    if heldout:
+        columns += ["val_reward_accuracy", "val_reward_margin", "val_chosen_drift_per_token", "val_rejected_drift_per_token"]
+    if any(r.get("kl_sampled") is not None for r in rows):
+        columns += ["kl_sampled"]
     lines += _table(rows, (*columns, "accuracy", "ci_low", "ci_high"))
-    if cfg.val_files:
-        lines += ["", f"`val_*`: the same held-out pairs for every cell ({', '.join(cfg.val_files)}), after the last step."]
+    lines += ["", "`seconds_per_step`: median over the optimizer steps of the time spent in the training batches "
+              "(not model loading, checkpoints or export); `peak_memory_gib`: CUDA peak allocated, or peak RSS on CPU."]
+    if heldout:
+        lines += [f"`val_*`: the same held-out pairs for every cell ({', '.join(heldout)}), after the last step; "
+                  "`*_drift_per_token`: mean per-token log-prob change from the reference of the chosen / rejected completions."]
+    if any(r.get("kl_sampled") is not None for r in rows):
+        lines += ["`kl_sampled`: KL(policy || reference) estimated on completions sampled from the trained policy "
+                  "(mean over sampled tokens of log p_policy - log p_ref; seeded)."]
+    lines += ["", *footing_lines(rows)]
+    funnel_path = root / "mining" / "funnel.json"
+    if funnel_path.is_file():
+        import json
+
+        write_csv(root / "funnel.csv", ("stage", "samples", "fraction"), plots.funnel_rows(json.loads(funnel_path.read_text())))
+        plots.plot_funnel(root / "funnel.csv", plot_dir / "funnel.png")
+        lines += ["", "## Mining", "", "Pairs mined once with the starting policy into `mining/` (its `report.md`); "
+                  "every mined arm trains on them.", "", "![funnel](plots/funnel.png)"]
     for r in results:
         cell_dir = root / "cells" / r["cell"]
         if (cell_dir / "metrics.csv").is_file():
@@ -119,26 +181,37 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
             plots.plot_weight_histogram(cell_dir / "pair_log.csv", plot_dir / "weights" / f"{r['cell']}.png", title=f"weights: {r['cell']}")
     lines += ["", "Training curves: `plots/curves/<cell>.png`; weight histograms: `plots/weights/<cell>.png`."]
     if any("outcomes" in r for r in results):
-        cond_rows, comp_rows, sentences = comparisons(results, cfg)
-        write_csv(root / "conditions.csv", ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
-        plots.plot_accuracy(root / "cells.csv", plot_dir / "accuracy.png")
-        lines += ["", "## Accuracy pooled over seeds", ""]
-        lines += _table(cond_rows, ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"))
-        lines += ["", "![accuracy](plots/accuracy.png)"]
-        if comp_rows:
-            columns = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
-                       "ci_low", "ci_high", "distinguishable")
-            write_csv(root / "comparisons.csv", columns, comp_rows)
-            plots.plot_forest(root / "comparisons.csv", plot_dir / "forest.png")
-            lines += ["", "## Paired comparisons (same problems, same seeds)", "",
-                      f"Exact McNemar test on the discordant problems; {100 * (1 - cfg.alpha):g}% paired bootstrap "
-                      f"interval of the accuracy difference ({cfg.bootstrap} replicates resampling problems, seed "
-                      f"{cfg.bootstrap_seed}).", ""]
-            lines += _table(comp_rows, columns)
-            lines += ["", *[f"- {s}" for s in sentences], "", "![forest](plots/forest.png)"]
+        lines += accuracy_section(cfg, results, root, "", cfg.eval.task if cfg.eval else "")
+    for name in sorted({n for r in results for n in r.get("extra_evals", {})}):
+        extra = [{**r, **r["extra_evals"][name]} for r in results if name in r.get("extra_evals", {})]
+        write_csv(root / f"cells_{name}.csv", ("cell", "n", "correct", "accuracy", "ci_low", "ci_high"),
+                  [{"cell": r["cell"], **accuracy_with_interval(list(r["outcomes"].values()))} for r in extra])
+        lines += accuracy_section(cfg, extra, root, f"_{name}", name)
     path = root / "report.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
 
-__all__ = ["write_report", "comparisons", "cell_row"]
+def rounds_section(cfg: ExperimentConfig, per_round: list[list[dict[str, Any]]], root: Path) -> Path:
+    """``rounds.csv`` (accuracy of every condition per round, pooled over seeds) and a "Rounds" section
+    appended to ``report.md`` (round 0's report; rounds k >= 1 have their own under ``rounds/round<k>/``)."""
+    columns = ("round", "policy", "condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high")
+    rows = []
+    for k, results in enumerate(per_round):
+        policy = results[0].get("policy") if results else None
+        for name, per_seed in pooled_conditions(results).items():
+            _, matrix = pool_seeds(per_seed)
+            rows.append({"round": k, "policy": policy, "condition": name, "seeds": len(per_seed), **accuracy_with_interval(matrix)})
+    write_csv(root / "rounds.csv", columns, rows)
+    lines = ["", "## Rounds", "", f"Round k+1 starts from round k's `{cfg.rounds.follow}` (seed {cfg.rounds.seed}) policy: "
+             "it re-samples and re-mines, and is every cell's starting policy and reference. Reports of rounds "
+             "k >= 1: `rounds/round<k>/report.md`. Table: `rounds.csv`.", ""]
+    lines += _table(rows, ("round", "condition", "seeds", "n", "accuracy", "ci_low", "ci_high"))
+    path = root / "report.md"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    text = text.split("\n## Rounds\n")[0].rstrip("\n") + "\n"
+    atomic_write_text(path, text + "\n".join(lines) + "\n")
+    return path
+
+
+__all__ = ["write_report", "comparisons", "cell_row", "rounds_section"]

@@ -123,8 +123,11 @@ class PromptConfig:
 class SamplingConfig:
     """Sampling ``num_samples`` solutions per problem from the policy."""
 
-    backend: Literal["auto", "hf", "vllm"] = "auto"
-    """``auto``: vLLM when it is installed and a CUDA GPU is present, else Hugging Face ``generate``."""
+    backend: Literal["auto", "hf", "vllm", "synthetic"] = "auto"
+    """``auto``: vLLM when it is installed and a CUDA GPU is present, else Hugging Face ``generate``.
+    ``synthetic``: no model, hand-built candidates of known kinds from each problem's reference (the first
+    ``num_samples`` of correct, near miss, rephrased, ...: :mod:`hn_lightning.mining.synthetic`); for tests
+    and dry runs of a pipeline."""
     num_samples: int = 8
     """K: solutions sampled per problem."""
     temperature: float = 0.8

@@ -88,7 +88,12 @@ class Resources:
 
             backend = choose_backend(self.cfg.candidates.sampling.backend)
             console.print(f"sampling backend: {backend}")
-            if backend == "vllm":
+            if backend == "synthetic":
+                from hn_lightning.mining.problems import load_problems
+                from hn_lightning.mining.synthetic import SyntheticSampler
+
+                self._sampler = SyntheticSampler(load_problems(self.cfg.problems), self.cfg.candidates.sampling.num_samples)
+            elif backend == "vllm":
                 self._sampler = VLLMSampler(self.model_dir(), self.tokenizer(), self.cfg.policy, self.cfg.candidates.sampling)
             else:
                 self._sampler = HFSampler(self.model(), self.tokenizer(), self.cfg.candidates.sampling)
