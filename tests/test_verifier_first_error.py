@@ -147,3 +147,26 @@ def test_wrong_relation_set_up_in_a_plan_step_before_the_off_path_value():
     for correct in (True, None):
         fe, texts = locate(right, correct, q=q, ref=ref, gold=gold_values("12"))
         assert fe.index is None, (fe, texts)
+
+
+def test_partial_sum_of_a_reference_sum_is_not_the_error():
+    """A checked-out partial sum of the reference's sum (the reference's step regrouped) is neither
+    flagged nor blamed for the wrong step that uses it; a wrong partial sum still is."""
+    q = ("A quilt has a body of 500 squares, a border of a fifth as many squares, and a badge of twice as "
+         "many squares as the border. The whole quilt has 1000 squares. How many squares does each of its "
+         "2 pockets take?")
+    ref = ("The border takes 500/5=<<500/5=100>>100.\nThe badge takes 2*100=<<2*100=200>>200.\n"
+           "Body, border and badge take 500+100+200=<<500+100+200=800>>800.\nThe pockets take 1000-800=<<1000-800=200>>200.\n"
+           "Each pocket takes 200/2=<<200/2=100>>100.\n#### 100")
+    head = "The border takes 500 / 5 = 100 squares.\nThe badge takes 2 * 100 = 200 squares.\n"
+    wrong = head + ("Border and badge take 100 + 200 = 300 squares.\nThe pockets take 1000 - 300 = 700 squares.\n"
+                    "Each pocket takes 700 / 2 = 350 squares.\nThe answer is 350.")
+    fe, texts = locate(wrong, False, q=q, ref=ref, gold=gold_values("100"))
+    assert fe.index == 3 and "1000 - 300" in texts[3], (fe, texts)
+    slip = head + "Border and badge take 100 + 200 = 400 squares.\nThe pockets take 1000 - 400 = 600.\nThe answer is 300."
+    fe, texts = locate(slip, False, q=q, ref=ref, gold=gold_values("100"))
+    assert fe.index == 2, (fe, texts)
+    right = head + ("Border and badge take 100 + 200 = 300 squares.\nWith the body that is 500 + 300 = 800 squares.\n"
+                    "The pockets take 1000 - 800 = 200 squares, so each takes 200 / 2 = 100.\nThe answer is 100.")
+    fe, texts = locate(right, None, q=q, ref=ref, gold=gold_values("100"))
+    assert fe.index is None, (fe, texts)
