@@ -170,3 +170,15 @@ def test_partial_sum_of_a_reference_sum_is_not_the_error():
                     "The pockets take 1000 - 800 = 200 squares, so each takes 200 / 2 = 100.\nThe answer is 100.")
     fe, texts = locate(right, None, q=q, ref=ref, gold=gold_values("100"))
     assert fe.index is None, (fe, texts)
+
+
+def test_final_value_equal_to_the_gold_but_judged_wrong_is_not_a_stop_short():
+    """A wrong answer whose last value is the gold's (a sign or form the answer check rejects) did
+    not stop at a reference intermediate: the first error is the step after the last verified one."""
+    pred = ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\n"
+            "Each gets 26 / 2 = 13 pencils.\nSo each of them is short by 13 pencils, the answer is minus 13.")
+    fe, texts = locate(pred, False)
+    assert (fe.index, fe.kind) == (3, "wrong_final_answer"), (fe, texts)
+    stopped = "Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\nThe answer is 26."
+    fe, texts = locate(stopped, False)
+    assert (fe.index, fe.kind) == (1, "missing_step"), (fe, texts)

@@ -38,8 +38,9 @@ they are tried on each step:
 * ``wrong_final_answer`` (0.6): the final answer is wrong and no step was flagged: the first step
   after the last verified one (the last step when every step verifies), or a last step that only
   states an off-path answer. When that wrong answer is a reference value (an intermediate of the
-  reference), the solution stopped short or skipped what follows: the step that first wrote it is the
-  first error, as a ``missing_step``.
+  reference other than the gold value itself), the solution stopped short or skipped what follows:
+  the step that first wrote it is the first error, as a ``missing_step`` (a last value equal to the
+  gold's, judged wrong for its sign or form, is not a stop short; dev: GSM8K F1 70.3 -> 71.1).
 
 * *regrouped sum*: a checked-out partial sum (product) of a reference sum (product), i.e. some of
   the terms of one reference computation with the same single operator (``90 + 180 = 270`` beside
@@ -310,7 +311,8 @@ def locate_first_error(
         mark(first, "wrong_operation")
     if first is None and answer_correct is False:
         final = traces[-1].values[-1] if traces[-1].values else None
-        stop = first_written.get(final) if final is not None and ref is not None and ref.contains(final) else None
+        stop = first_written.get(final) if (final is not None and ref is not None and ref.contains(final)
+                                            and not ValueSet(gold_values or []).contains(final)) else None
         if stop is not None:
             first = stop  # the answer is a reference intermediate: the solution stopped short there
             mark(first, "missing_step")
