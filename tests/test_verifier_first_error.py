@@ -182,3 +182,17 @@ def test_final_value_equal_to_the_gold_but_judged_wrong_is_not_a_stop_short():
     stopped = "Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\nThe answer is 26."
     fe, texts = locate(stopped, False)
     assert (fe.index, fe.kind) == (1, "missing_step"), (fe, texts)
+
+
+def test_degrees_full_stops_and_chained_parts_are_read():
+    """``^\\circ`` and a sentence's full stop before a computation do not hide it; an operand that is a
+    part of a chained computation of the same step (``3*2 + 4*5 = 6 + 20``) has a source."""
+    angle = trace_solution([r"So \(\angle C = 180^\circ - 140^{\circ} = 40^\circ\)."], "Angles of 180 and 140 degrees.")[0]
+    assert [(c.expr.replace(" ", ""), c.stated) for c in angle.computations] == [("180-140", Fraction(40))]
+    stop = trace_solution([r"Next, perform the addition. \[ 6 + 4 = 10 \]"], "Add 6 and 4.")[0]
+    assert [c.stated for c in stop.computations] == [Fraction(10)]
+    assert [c.stated for c in trace_solution(["It is 3.5 + 1 = 4.5 then."], "3.5 and 1")[0].computations] == [Fraction(9, 2)]
+    chain = trace_solution(["The total is 3 * 2 + 4 * 5 = 6 + 20 = 26."], "3 bags of 2 and 4 bags of 5.")[0]
+    assert all(src != "nowhere" for s in chain.operand_sources for src in s.values()), chain.operand_sources
+    fe = locate_first_error(["The total is 3 * 2 + 4 * 5 = 6 + 20 = 26.", "The answer is 26."], "3 bags of 2 and 4 bags of 5. Total?")
+    assert fe.index is None

@@ -37,15 +37,16 @@ FREE_VALUES: frozenset[Fraction] = frozenset(
 
 _FRAC = re.compile(r"\\[dt]?frac\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}|(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
 _ANNOT = re.compile(r"<<[^<>]*>>")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?")
 _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
 _DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
 
 
 def computable_text(text: str) -> str:
-    """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), ``\\text{unit}`` and ``/unit`` removed,
+    """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), degree signs (``^\\circ``), ``\\text{unit}`` and ``/unit`` removed,
     so the computations written inside LaTeX math are found (:func:`extract_computations` does not
     read across a backslash)."""
-    t = _UNIT_TEXT.sub(" ", text)
+    t = _UNIT_TEXT.sub(" ", _DEGREES.sub("", text))
     t = _DELIMS.sub(" ", t)
     return re.sub(r"(?<=[A-Za-z])/[A-Za-z]+", "", t)
 
@@ -187,6 +188,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
         tr = StepTrace(index=i)
         tr.computations = extract_computations(computable_text(text), i)
         results = ValueSet(c.stated for c in tr.computations if c.stated is not None)
+        parts = ValueSet(v for c in tr.computations for v in c.subvalues)  # "3*2 + 4*5 = 6 + 20 = 26"
         tr.values = step_values(text)
         mentioned = [v for v in tr.values]
         for c in tr.computations:
@@ -198,8 +200,8 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
                     src[str(o)] = f"step {origin[o]}"
                 elif o in FREE_VALUES or seen.contains(o):
                     src[str(o)] = "constant"
-                elif results.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
-                    src[str(o)] = f"step {i}"  # computed or stated elsewhere in this step
+                elif results.contains(o, forms=False) or parts.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
+                    src[str(o)] = f"step {i}"  # computed (in part) or stated elsewhere in this step
                 else:
                     src[str(o)] = "nowhere"
             tr.operand_sources.append(src)
