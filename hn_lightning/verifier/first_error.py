@@ -46,13 +46,6 @@ they are tried on each step:
   the terms of one reference computation with the same single operator (``90 + 180 = 270`` beside
   the reference's ``900 + 90 + 180``), is the reference's step regrouped: it is not off the route,
   and it is not blamed for a later off-path result that uses it (dev: GSM8K F1 68.7 -> 70.3).
-* *plan step* (moves a flagged ``missing_step`` / ``wrong_operation`` one step back): when the step
-  just before the first off-path step (not the opening step) computes nothing, writes no value on the
-  reference's route and checks out nowhere, the wrong relation or equation was set up there ("Let
-  x be ...; 51 = 3x"); with a LaTeX reference only for a missing step (there such steps are mostly
-  right restatements). Measured on the dev half: GSM8K F1 67.0 -> 68.7, MATH 38.3 -> 38.8
-  (``locate_first_error`` alone, no NLI).
-
 A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
 reuse are reported then. Reference-free mode (no reference, no gold) reports slips, inconsistent
 reuse, unsupported numbers and contradictions only. A step is *verified* (``FirstError.verified``)
@@ -220,20 +213,6 @@ def _missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces:
     return False
 
 
-def _plan_step_before(first: int, kind: str | None, latex_ref: bool, scores: list[float], verified: list[bool],
-                      traces: list[StepTrace]) -> bool:
-    """Is the step just before an off-path first error (not the opening step) a *plan* step: it
-    computes nothing, writes no value on the reference's route and checks out nowhere, so the wrong
-    relation or equation the flagged step carries out was set up there (``Let x be ...; 51 = 3x``,
-    "the sixth side takes as long as the first")? With a plain (word-problem) reference this holds
-    for a missing step and a wrong operation; with a LaTeX reference, where such steps are mostly
-    correct restatements and definitions, only for a missing step."""
-    k = first - 1
-    kinds = ("missing_step",) if latex_ref else ("missing_step", "wrong_operation")
-    return (kind in kinds and k >= 1 and scores[k] == 0.0 and not verified[k]
-            and not traces[k].computations)
-
-
 def locate_first_error(
     step_texts: list[str],
     question: str,
@@ -319,9 +298,6 @@ def locate_first_error(
         else:  # the first step after the last verified one
             first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
             mark(first, "wrong_final_answer")
-    if first is not None and not trust_answer and _plan_step_before(first, kinds[first], latex_ref, scores, verified, traces):
-        mark(first - 1, kinds[first])
-        first -= 1
     verified = [v and s < ERROR_THRESHOLD for v, s in zip(verified, scores, strict=True)]
     if first is None:
         return FirstError(None, None, scores, kinds, "no step flagged", verified)
