@@ -179,3 +179,33 @@ def test_degrees_full_stops_and_chained_parts_are_read():
     assert all(src != "nowhere" for s in chain.operand_sources for src in s.values()), chain.operand_sources
     fe = locate_first_error(["The total is 3 * 2 + 4 * 5 = 6 + 20 = 26.", "The answer is 26."], "3 bags of 2 and 4 bags of 5. Total?")
     assert fe.index is None
+
+
+def test_wrong_relation_set_up_in_a_plan_paragraph_before_the_off_path_value():
+    """With paragraphs (blocks separated by a blank line), a paragraph that only sets up a wrong
+    relation in words is the first error, not the paragraph that carries it out; a right plan
+    paragraph is never flagged, and without paragraph boundaries nothing moves."""
+    from hn_lightning.verifier.steps import paragraph_indices
+
+    q = "Ann is 30 years old. In 6 years she will be twice as old as her son. How old is her son now?"
+    ref = "In 6 years Ann is 30+6=<<30+6=36>>36.\nHer son will be 36/2=<<36/2=18>>18.\nNow he is 18-6=<<18-6=12>>12.\n#### 12"
+    head = "In 6 years Ann will be 30 + 6 = 36 years old.\n\n"
+    wrong = head + ("Her son's age now is half of Ann's age in 6 years. The years do not change it.\n\n"
+                    "So her son is 36 / 2 = 18 years old now.\n\nThe answer is 18.")
+    right = head + ("In 6 years her son is half of Ann's age then. We halve it.\n\n"
+                    "So in 6 years he is 36 / 2 = 18 years old.\n\nNow he is 18 - 6 = 12 years old. The answer is 12.")
+    gold = gold_values("12")
+
+    def run(pred, correct, with_paragraphs=True):
+        st = split_steps(pred)
+        paras = paragraph_indices(pred, st) if with_paragraphs else None
+        return locate_first_error([s.text for s in st], q, ref, gold, correct, paragraphs=paras), [s.text for s in st]
+
+    assert paragraph_indices(wrong, split_steps(wrong)) == [0, 1, 1, 2, 3]
+    fe, texts = run(wrong, False)
+    assert fe.index == 1 and texts[1].startswith("Her son's age now"), (fe, texts)
+    fe, texts = run(wrong, False, with_paragraphs=False)
+    assert fe.index == 3, (fe, texts)
+    for correct in (True, None):
+        fe, texts = run(right, correct)
+        assert fe.index is None, (fe, texts)
