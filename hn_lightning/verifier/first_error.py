@@ -40,12 +40,12 @@ they are tried on each step:
   states an off-path answer. When that wrong answer is a reference value (an intermediate of the
   reference other than the gold value itself), the solution stopped short or skipped what follows:
   the step that first wrote it is the first error, as a ``missing_step`` (a last value equal to the
-  gold's, judged wrong for its sign or form, is not a stop short; dev: GSM8K F1 70.3 -> 71.1).
+  gold's, judged wrong for its sign or form, is not a stop short; dev: GSM8K F1 +0.9).
 
 * *regrouped sum*: a checked-out partial sum (product) of a reference sum (product), i.e. some of
   the terms of one reference computation with the same single operator (``90 + 180 = 270`` beside
   the reference's ``900 + 90 + 180``), is the reference's step regrouped: it is not off the route,
-  and it is not blamed for a later off-path result that uses it (dev: GSM8K F1 68.7 -> 70.3).
+  and it is not blamed for a later off-path result that uses it (dev, benchmarks/processbench.py: GSM8K F1 +1.8).
 * *plan paragraph* (moves a flagged ``missing_step`` / ``wrong_operation`` back; needs the
   steps' ``paragraphs``, blocks separated by a blank line, which the verifier passes): when the
   paragraph just before the one holding the first off-path step (not the opening paragraph) has no
