@@ -130,3 +130,82 @@ def test_trace_sources_and_latex_computations():
     assert "21 * 2" in computable_text(r"Tony has \(21 \times 2 = 42\) points").replace(r"\times", "*")
     assert [c.written for c in trace_solution([r"Tony has \(21 \times 2 = 42\) points"], "Tony has 21.")[0].computations] == ["21*2=42"]
     assert gold_values("#### 1,200") == [Fraction(1200)] and gold_values(["\\frac{3}{4}"]) == [Fraction(3, 4)]
+
+
+def test_partial_sum_of_a_reference_sum_is_not_the_error():
+    """A checked-out partial sum of the reference's sum (the reference's step regrouped) is neither
+    flagged nor blamed for the wrong step that uses it; a wrong partial sum still is."""
+    q = ("A quilt has a body of 500 squares, a border of a fifth as many squares, and a badge of twice as "
+         "many squares as the border. The whole quilt has 1000 squares. How many squares does each of its "
+         "2 pockets take?")
+    ref = ("The border takes 500/5=<<500/5=100>>100.\nThe badge takes 2*100=<<2*100=200>>200.\n"
+           "Body, border and badge take 500+100+200=<<500+100+200=800>>800.\nThe pockets take 1000-800=<<1000-800=200>>200.\n"
+           "Each pocket takes 200/2=<<200/2=100>>100.\n#### 100")
+    head = "The border takes 500 / 5 = 100 squares.\nThe badge takes 2 * 100 = 200 squares.\n"
+    wrong = head + ("Border and badge take 100 + 200 = 300 squares.\nThe pockets take 1000 - 300 = 700 squares.\n"
+                    "Each pocket takes 700 / 2 = 350 squares.\nThe answer is 350.")
+    fe, texts = locate(wrong, False, q=q, ref=ref, gold=gold_values("100"))
+    assert fe.index == 3 and "1000 - 300" in texts[3], (fe, texts)
+    slip = head + "Border and badge take 100 + 200 = 400 squares.\nThe pockets take 1000 - 400 = 600.\nThe answer is 300."
+    fe, texts = locate(slip, False, q=q, ref=ref, gold=gold_values("100"))
+    assert fe.index == 2, (fe, texts)
+    right = head + ("Border and badge take 100 + 200 = 300 squares.\nWith the body that is 500 + 300 = 800 squares.\n"
+                    "The pockets take 1000 - 800 = 200 squares, so each takes 200 / 2 = 100.\nThe answer is 100.")
+    fe, texts = locate(right, None, q=q, ref=ref, gold=gold_values("100"))
+    assert fe.index is None, (fe, texts)
+
+
+def test_final_value_equal_to_the_gold_but_judged_wrong_is_not_a_stop_short():
+    """A wrong answer whose last value is the gold's (a sign or form the answer check rejects) did
+    not stop at a reference intermediate: the first error is the step after the last verified one."""
+    pred = ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\n"
+            "Each gets 26 / 2 = 13 pencils.\nSo each of them is short by 13 pencils, the answer is minus 13.")
+    fe, texts = locate(pred, False)
+    assert (fe.index, fe.kind) == (3, "wrong_final_answer"), (fe, texts)
+    stopped = "Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\nThe answer is 26."
+    fe, texts = locate(stopped, False)
+    assert (fe.index, fe.kind) == (1, "missing_step"), (fe, texts)
+
+
+def test_degrees_full_stops_and_chained_parts_are_read():
+    """``^\\circ`` and a sentence's full stop before a computation do not hide it; an operand that is a
+    part of a chained computation of the same step (``3*2 + 4*5 = 6 + 20``) has a source."""
+    angle = trace_solution([r"So \(\angle C = 180^\circ - 140^{\circ} = 40^\circ\)."], "Angles of 180 and 140 degrees.")[0]
+    assert [(c.expr.replace(" ", ""), c.stated) for c in angle.computations] == [("180-140", Fraction(40))]
+    stop = trace_solution([r"Next, perform the addition. \[ 6 + 4 = 10 \]"], "Add 6 and 4.")[0]
+    assert [c.stated for c in stop.computations] == [Fraction(10)]
+    assert [c.stated for c in trace_solution(["It is 3.5 + 1 = 4.5 then."], "3.5 and 1")[0].computations] == [Fraction(9, 2)]
+    chain = trace_solution(["The total is 3 * 2 + 4 * 5 = 6 + 20 = 26."], "3 bags of 2 and 4 bags of 5.")[0]
+    assert all(src != "nowhere" for s in chain.operand_sources for src in s.values()), chain.operand_sources
+    fe = locate_first_error(["The total is 3 * 2 + 4 * 5 = 6 + 20 = 26.", "The answer is 26."], "3 bags of 2 and 4 bags of 5. Total?")
+    assert fe.index is None
+
+
+def test_wrong_relation_set_up_in_a_plan_paragraph_before_the_off_path_value():
+    """With paragraphs (blocks separated by a blank line), a paragraph that only sets up a wrong
+    relation in words is the first error, not the paragraph that carries it out; a right plan
+    paragraph is never flagged, and without paragraph boundaries nothing moves."""
+    from hn_lightning.verifier.steps import paragraph_indices
+
+    q = "Ann is 30 years old. In 6 years she will be twice as old as her son. How old is her son now?"
+    ref = "In 6 years Ann is 30+6=<<30+6=36>>36.\nHer son will be 36/2=<<36/2=18>>18.\nNow he is 18-6=<<18-6=12>>12.\n#### 12"
+    head = "In 6 years Ann will be 30 + 6 = 36 years old.\n\n"
+    wrong = head + ("Her son's age now is half of Ann's age in 6 years. The years do not change it.\n\n"
+                    "So her son is 36 / 2 = 18 years old now.\n\nThe answer is 18.")
+    right = head + ("In 6 years her son is half of Ann's age then. We halve it.\n\n"
+                    "So in 6 years he is 36 / 2 = 18 years old.\n\nNow he is 18 - 6 = 12 years old. The answer is 12.")
+    gold = gold_values("12")
+
+    def run(pred, correct, with_paragraphs=True):
+        st = split_steps(pred)
+        paras = paragraph_indices(pred, st) if with_paragraphs else None
+        return locate_first_error([s.text for s in st], q, ref, gold, correct, paragraphs=paras), [s.text for s in st]
+
+    assert paragraph_indices(wrong, split_steps(wrong)) == [0, 1, 1, 2, 3]
+    fe, texts = run(wrong, False)
+    assert fe.index == 1 and texts[1].startswith("Her son's age now"), (fe, texts)
+    fe, texts = run(wrong, False, with_paragraphs=False)
+    assert fe.index == 3, (fe, texts)
+    for correct in (True, None):
+        fe, texts = run(right, correct)
+        assert fe.index is None, (fe, texts)

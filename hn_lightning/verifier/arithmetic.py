@@ -235,6 +235,8 @@ def _trim_left(side: str) -> str:
     i = len(side)
     while i > 0 and side[i - 1] in _ARITH_CHARS:
         i -= 1
+    while side[i:i + 1] == "." and side[i + 1:i + 2].isspace():  # a sentence's full stop, not a decimal point
+        i += 1
     raw = side[i:]
     if i > 0 and _glued(side[i - 1]) and not raw[:1].isspace():
         return ""

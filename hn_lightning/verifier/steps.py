@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from hn_lightning.verifier.numbers import find_numbers, word_numbers
 
-__all__ = ["Step", "split_steps", "split_conditions", "strip_annotations", "is_latex_style"]
+__all__ = ["Step", "split_steps", "split_conditions", "strip_annotations", "is_latex_style", "paragraph_indices"]
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _LATEX_HINT = re.compile(r"\\[a-zA-Z]+|\$[^$\n]*[\\^_{}][^$\n]*\$")
@@ -202,4 +202,15 @@ def split_conditions(question: str) -> list[str]:
             continue
         if find_numbers(sentence) or word_numbers(sentence):
             out.append(sentence)
+    return out
+
+
+def paragraph_indices(text: str, steps: list[Step]) -> list[int]:
+    """Per step of ``text``: the index of its paragraph (blocks separated by a blank line)."""
+    out, para = [], 0
+    for i, st in enumerate(steps):
+        gap = re.search(r"\s*$", text[steps[i - 1].start:st.start]).group() if i else ""  # whitespace before the step
+        if "\n" in gap and re.search(r"\n[^\S\n]*\n", gap):
+            para += 1
+        out.append(para)
     return out

@@ -18,9 +18,11 @@ reference value, its ``x100``/``/100`` form, or its negation.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 from hn_lightning.verifier.arithmetic import Computation, extract_computations
 from hn_lightning.verifier.numbers import find_numbers, parse_number, word_numbers
@@ -35,15 +37,16 @@ FREE_VALUES: frozenset[Fraction] = frozenset(
 
 _FRAC = re.compile(r"\\[dt]?frac\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}|(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
 _ANNOT = re.compile(r"<<[^<>]*>>")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?")
 _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
 _DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
 
 
 def computable_text(text: str) -> str:
-    """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), ``\\text{unit}`` and ``/unit`` removed,
+    """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), degree signs (``^\\circ``), ``\\text{unit}`` and ``/unit`` removed,
     so the computations written inside LaTeX math are found (:func:`extract_computations` does not
     read across a backslash)."""
-    t = _UNIT_TEXT.sub(" ", text)
+    t = _UNIT_TEXT.sub(" ", _DEGREES.sub("", text))
     t = _DELIMS.sub(" ", t)
     return re.sub(r"(?<=[A-Za-z])/[A-Za-z]+", "", t)
 
@@ -53,16 +56,21 @@ def _key(v: Fraction) -> float:
 
 
 class ValueSet:
-    """A set of exact values with tolerant membership (rel. 1e-4; ``x100``, ``/100`` and sign forms)."""
+    """A set of exact values with tolerant membership (rel. 1e-4; ``x100``, ``/100`` and sign forms).
+
+    Membership looks the tolerance window up in a sorted list of the values as floats (bisection),
+    then applies the exact test to the few candidates: the same answers as a scan of every value."""
 
     def __init__(self, values=()):
-        self._vals: set[Fraction] = set()
+        self._vals: dict[tuple[int, int], Fraction] = {}  # keyed by (numerator, denominator): cheap to hash
         self._sorted: list[float] | None = None
         self.add_all(values)
 
     def add(self, v: Fraction) -> None:
-        self._vals.add(v)
-        self._sorted = None
+        key = (v.numerator, v.denominator)
+        if key not in self._vals:
+            self._vals[key] = v
+            self._sorted = None
 
     def add_all(self, values) -> None:
         for v in values:
@@ -72,14 +80,22 @@ class ValueSet:
         return len(self._vals)
 
     def __iter__(self):
-        return iter(self._vals)
+        return iter(self._vals.values())
 
     def _has(self, v: Fraction) -> bool:
-        if v in self._vals:
-            return True
-        fv = float(v)
+        try:
+            fv = float(v)
+            if self._sorted is None:
+                self._sorted = sorted(float(x) for x in self._vals.values())
+        except OverflowError:  # beyond floats: exact membership only
+            return (v.numerator, v.denominator) in self._vals
         tol = max(1e-4 * abs(fv), 1e-9)
-        return any(abs(float(x) - fv) <= tol for x in self._vals)
+        xs = self._sorted
+        # a window a little wider than the tolerance, then the exact test on its members (an exact
+        # member has the same float, so it passes too)
+        lo = bisect.bisect_left(xs, fv - 2 * tol)
+        hi = bisect.bisect_right(xs, fv + 2 * tol)
+        return any(abs(xs[k] - fv) <= tol for k in range(lo, hi))
 
     def contains(self, v: Fraction, forms: bool = True) -> bool:
         """Is ``v`` (or, with ``forms``, ``-v``, ``100 v``, ``v / 100``) in the set?"""
@@ -91,6 +107,12 @@ class ValueSet:
 def step_values(text: str) -> list[Fraction]:
     """The values a text writes, left to right (annotations included; fractions and percentages
     also as their value; see the module doc)."""
+    return list(_step_values(text))
+
+
+@lru_cache(maxsize=4096)
+def _step_values(text: str) -> tuple[Fraction, ...]:
+    """:func:`step_values`, memoized (a problem, a reference and each step are read several times)."""
     out = [n.value for n in find_numbers(text.replace("\\%", "%").replace("\\$", "$"))]
     for m in _FRAC.finditer(text):
         a, b = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
@@ -99,7 +121,7 @@ def step_values(text: str) -> list[Fraction]:
             out.append(na / nb)
     for m in re.finditer(r"(\d+(?:\.\d+)?)\s*\\?%", text):
         out.append(Fraction(m.group(1)) / 100)
-    return out
+    return tuple(out)
 
 
 @dataclass
@@ -126,10 +148,15 @@ class StepTrace:
 def problem_values(question: str) -> ValueSet:
     """The values a problem states (digits, fractions, percentages and number words), with the
     forms a step may use them in: ``1 - p/100``, ``1 + p/100``, ``100 - p`` for a percentage ``p``."""
+    return ValueSet(_problem_values(question))
+
+
+@lru_cache(maxsize=1024)
+def _problem_values(question: str) -> tuple[Fraction, ...]:
     vals = [*step_values(question), *word_numbers(question)]
     pct = [Fraction(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:\\?%|percent)", question)]
     vals += [f for p in pct for f in (1 - p / 100, 1 + p / 100, 100 - p, 100 + p)]
-    return ValueSet(vals)
+    return tuple(vals)
 
 
 def reference_values(reference: str, gold_values: list[Fraction]) -> ValueSet:
@@ -161,6 +188,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
         tr = StepTrace(index=i)
         tr.computations = extract_computations(computable_text(text), i)
         results = ValueSet(c.stated for c in tr.computations if c.stated is not None)
+        parts = ValueSet(v for c in tr.computations for v in c.subvalues)  # "3*2 + 4*5 = 6 + 20 = 26"
         tr.values = step_values(text)
         mentioned = [v for v in tr.values]
         for c in tr.computations:
@@ -172,8 +200,8 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
                     src[str(o)] = f"step {origin[o]}"
                 elif o in FREE_VALUES or seen.contains(o):
                     src[str(o)] = "constant"
-                elif results.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
-                    src[str(o)] = f"step {i}"  # computed or stated elsewhere in this step
+                elif results.contains(o, forms=False) or parts.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
+                    src[str(o)] = f"step {i}"  # computed (in part) or stated elsewhere in this step
                 else:
                     src[str(o)] = "nowhere"
             tr.operand_sources.append(src)

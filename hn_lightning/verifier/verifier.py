@@ -52,7 +52,7 @@ from hn_lightning.verifier.nli.head import default_head_dir
 from hn_lightning.verifier.records import VerifierInput, VerifierResult
 from hn_lightning.verifier.scores import weighted_score
 from hn_lightning.verifier.semantic import SemanticResult, semantic_scores
-from hn_lightning.verifier.steps import Step, split_conditions, split_steps
+from hn_lightning.verifier.steps import Step, paragraph_indices, split_conditions, split_steps
 from hn_lightning.verifier.symbolic import check_symbolic
 
 __all__ = ["MathVerifier"]
@@ -311,10 +311,11 @@ class MathVerifier:
         inconsistent = {f.step for f in w.symbolic_findings if f.kind == "inconsistent_use"}
         extra = {i: ("contradiction", p) for i, p in w.contradictions.items() if p >= cfg.first_error_contradiction_threshold}
         texts = [s.text for s in w.pred_steps]
+        paragraphs = paragraph_indices(w.inp.prediction, w.pred_steps)
         if cfg.first_error_reference:
             return locate_first_error(texts, w.inp.question, w.inp.reference, gold_values(w.inp.gold),
-                                      w.answer.correct, inconsistent, extra)
-        return locate_first_error(texts, w.inp.question, None, None, None, inconsistent, extra)
+                                      w.answer.correct, inconsistent, extra, paragraphs)
+        return locate_first_error(texts, w.inp.question, None, None, None, inconsistent, extra, paragraphs)
 
     def _finish(self, w: _Work) -> VerifierResult:
         cfg = self.config
