@@ -71,3 +71,30 @@ def test_packed_rows_never_attend_across_sequences(tiny_model_dir, attn):
         leaky = forward_hidden(model, packed, position_ids=torch.arange(packed.shape[1])[None])[0]
     torch.testing.assert_close(hp, alone, rtol=1e-4, atol=1e-4)
     assert (leaky[7:] - alone[7:]).abs().max() > 1e-3
+
+
+def test_flash_attention_batches_are_laid_into_one_row(tiny_model_dir, monkeypatch):
+    """FlashAttention reads packed sequences from position_ids only in a one-row batch, so forward_hidden
+    lays several packed rows end to end for it; the result equals each row run on its own."""
+    from types import SimpleNamespace
+
+    from transformers import AutoModelForCausalLM
+
+    from hn_lightning.models import forward
+
+    assert forward.packs_single_row_only(SimpleNamespace(config=SimpleNamespace(_attn_implementation="flash_attention_2")))
+    assert not forward.packs_single_row_only(SimpleNamespace(config=SimpleNamespace(_attn_implementation="sdpa")))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float64, attn_implementation="sdpa").eval()
+    torch.manual_seed(2)
+    ids = torch.randint(0, 1000, (2, 11))
+    # two packed rows of width 11 (sequences 7 + 4 and 8 + 3), every row starting a sequence at position 0
+    positions = torch.stack([torch.cat([torch.arange(n) for n in (7, 4)]), torch.cat([torch.arange(n) for n in (8, 3)])])
+    calls = []
+    real = model.model.forward
+    monkeypatch.setattr(model.model, "forward", lambda **kw: calls.append(kw["input_ids"].shape) or real(**kw))
+    with torch.no_grad():
+        per_row = torch.cat([forward.forward_hidden(model, ids[b : b + 1], position_ids=positions[b : b + 1]) for b in range(2)])
+        monkeypatch.setattr(forward, "packs_single_row_only", lambda m: True)
+        laid = forward.forward_hidden(model, ids, position_ids=positions)
+    assert calls[-1] == (1, 22)
+    torch.testing.assert_close(laid, per_row, rtol=1e-10, atol=1e-10)

@@ -34,9 +34,25 @@ def forward_hidden(
     the varlen FlashAttention path, so no token attends across sequences. ``use_cache=False`` is
     required for that detection (a cache disables it).
     """
-    decoder = base_causal_lm(model).get_decoder()
+    base = base_causal_lm(model)
+    decoder = base.get_decoder()
+    batch, width = input_ids.shape
+    if position_ids is not None and attention_mask is None and batch > 1 and packs_single_row_only(base):
+        # FlashAttention's varlen path reads packed sequences from position_ids only when the batch is one
+        # row (transformers' _is_packed_sequence); with several rows it would attend across sequences.
+        # Every packed row starts a sequence at position 0, so the rows laid end to end are the same batch.
+        out = decoder(input_ids=input_ids.reshape(1, batch * width), position_ids=position_ids.reshape(1, batch * width),
+                      use_cache=False)
+        return out.last_hidden_state.reshape(batch, width, -1)
     out = decoder(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, use_cache=False)
     return out.last_hidden_state
+
+
+def packs_single_row_only(model: nn.Module) -> bool:
+    """True for attention kernels that recognize packed rows only in a batch of one row (FlashAttention
+    2/3 and kernels-hub flash variants); SDPA, eager and flex build a per-row block-diagonal mask instead."""
+    impl = str(getattr(getattr(model, "config", None), "_attn_implementation", "") or "")
+    return "flash" in impl
 
 
 def count_matmul_params(model: nn.Module) -> int:
