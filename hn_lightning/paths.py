@@ -56,10 +56,15 @@ _TEST_NAME = re.compile(r"(^|[_\-.])test([_\-.]|$)", re.IGNORECASE)
 _TEST_FOLDERS = {"test", "stepdpo", "sampled_solutions", "processbench"}
 
 
+_TEST_FOLDER_DEPTH = 2
+"""How many enclosing folders name a split (``gsm8k/test/x.jsonl``, ``test/gsm8k/x.jsonl``); folders further
+up are the user's workspace (a checkout under ``~/test/``) and say nothing about the data."""
+
+
 def _test_reason(p: Path) -> str | None:
     if _TEST_NAME.search(p.name):
         return f"{p.name!r} has a 'test' word in its name"
-    for parent in p.parents:
+    for parent in list(p.parents)[:_TEST_FOLDER_DEPTH]:
         if parent.name.lower() in _TEST_FOLDERS:
             return f"it lies in a folder named {parent.name!r}"
     return None
@@ -69,8 +74,8 @@ def why_test_data(path: str | os.PathLike) -> str | None:
     """Why a data file is benchmark test data, or ``None``. Judged on the path as given, on its real path
     (symlinks resolved), and on the name it was resolved from (``gsm8k:test``, ``math500``, ``hf:...:test``,
     a ``datasets`` folder): a ``test`` word in the file name (``test.jsonl``, ``GSM8K_test_data.jsonl``,
-    ``math500_test.jsonl``), or any parent folder named ``test``, ``stepdpo``, ``sampled_solutions`` or
-    ``processbench``."""
+    ``math500_test.jsonl``), or a folder named ``test``, ``stepdpo``, ``sampled_solutions`` or ``processbench``
+    among its two enclosing folders."""
     from hn_lightning.catalog.resolve import is_test_name, origin
 
     p = Path(path).expanduser()

@@ -121,6 +121,8 @@ def test_test_splits_are_refused_by_name_link_and_folder(tmp_path, tokenizer):
     inside = write_jsonl(tmp_path / "data" / "test" / "gsm.jsonl", read_jsonl(resolve_data_file("gsm8k:train"))[:4])
     assert why_test_data(inside) == "it lies in a folder named 'test'"
     assert why_test_data(tmp_path / "data" / "train" / "x.jsonl") is None
+    # a workspace further up named test (a checkout under ~/test/) says nothing about the data
+    assert why_test_data(tmp_path / "test" / "checkout" / "data" / "train.jsonl") is None
     for spec in (str(link), str(tmp_path / "data"), str(inside), "math500"):
         dm = SFTDataModule(train_files=[spec], max_length=512)
         dm.tokenizer = tokenizer

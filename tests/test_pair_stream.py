@@ -164,3 +164,21 @@ def test_ranks_split_each_global_batch_and_share_its_weights(tmp_path, tokenizer
     unit = torch.tensor([1.0, 2.0, 3.0, 4.0]) / 2.5
     torch.testing.assert_close(torch.cat([w0, w1]), 1 + 0.3 * (unit - 1))
     assert len(single) == 8
+
+
+def test_held_out_pairs_fewer_than_one_step_all_validate(tmp_path, tokenizer):
+    """Validation counts every held-out pair once, in micro-batches, even when they make less than one
+    optimizer step (3 pairs, 2 x 2 pairs per step); an empty held-out file validates nothing."""
+    train = write_jsonl(tmp_path / "train.jsonl", [pair(i) for i in range(8)])
+    val = write_jsonl(tmp_path / "val.jsonl", [pair(i, id=f"v{i}") for i in range(3)])
+    dm = PreferenceDataModule(train_files=[str(train)], val_files=[str(val)], max_length=128, micro_batch_size=2,
+                              shuffle=False)
+    dm.tokenizer = tokenizer
+    dm.setup("fit")
+    dm.cfg.accumulate = 2  # what setup takes from the Trainer's accumulate_grad_batches
+    batches = list(dm.val_dataloader())
+    assert [len(b["ids"]) for b in batches] == [2, 1]
+    assert [i for b in batches for i in b["ids"]] == ["v0", "v1", "v2"]
+    empty = write_jsonl(tmp_path / "empty.jsonl", [])
+    dm.val_files = [str(empty)]
+    assert list(dm.val_dataloader()) == []

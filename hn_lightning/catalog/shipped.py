@@ -117,7 +117,7 @@ def materialize(name: str, assets_dir: Path = ASSETS_DIR, cache: Path | None = N
         from hn_lightning.paths import cache_dir
 
         cache = cache_dir("datasets", "shipped")
-    key = (str(assets_dir), name)
+    key = (str(assets_dir), name, str(cache))
     with _lock:
         if key in _verified and _verified[key].is_file():
             return _verified[key]

@@ -24,7 +24,6 @@ Examples:
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -102,7 +101,6 @@ def run_round(cfg, report_only: bool) -> list[dict] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cfg, report_only = config_from_args(sys.argv[1:] if argv is None else argv)
     results = run_round(cfg, report_only)
     if results is None:

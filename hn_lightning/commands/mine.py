@@ -21,7 +21,6 @@ Outputs under ``out``: pairs/hardneg, pairs/random, pairs/shuffled (train with
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import fields
@@ -63,7 +62,6 @@ def config_from_args(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     stage, cfg, overwrite = config_from_args(sys.argv[1:] if argv is None else argv)
     from hn_lightning.mining.pipeline import STAGES, MiningPipeline, StageNotReady, StageSettingsChanged
     from hn_lightning.mining.progress import console

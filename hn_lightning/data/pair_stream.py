@@ -285,7 +285,9 @@ class FlattenSteps:
                 for _ in self.stream.steps():
                     pass
                 report = self.stream.report
-            if report.steps == 0:  # (a resume can legitimately skip every step of an epoch)
+            # no training step is an error (a resume may skip a whole epoch: then steps > 0); held-out
+            # pairs that give nothing just validate nothing
+            if report.steps == 0 and self.what == "training":
                 raise self.stream.no_step_error(report, self.what)
         if report is not None and self.on_report is not None:
             self.on_report(report)

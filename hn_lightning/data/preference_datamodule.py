@@ -143,7 +143,10 @@ class PreferenceDataModule(L.LightningDataModule):
         if not self.val_files:
             return []
         paths = expand_paths(self.val_files)
-        return self._loader(self._stream(paths, shuffle=False), lambda: 0, count_lines(paths), what="validation")
+        # every held-out pair counts once: micro-batches, no accumulation groups, the last one may be short
+        stream = self._stream(paths, shuffle=False)
+        stream.cfg.accumulate, stream.cfg.drop_incomplete = 1, False
+        return self._loader(stream, lambda: 0, count_lines(paths), what="validation")
 
     def iter_pairs_for_reference(self):
         """Every tokenized training pair once, in file order (for the reference precompute pass)."""

@@ -122,7 +122,7 @@ class PairedComparison:
         verdict = (f"distinguishable from noise (p = {self.p_value:.3g} < {self.alpha})" if self.distinguishable
                    else f"not distinguishable from noise at this size (p = {self.p_value:.3g})")
         return (f"{self.a} vs {self.b}: {100 * self.accuracy_a:.1f}% vs {100 * self.accuracy_b:.1f}%, difference "
-                f"{100 * self.difference:+.1f} points, 95% CI [{100 * self.ci_low:+.1f}, {100 * self.ci_high:+.1f}] "
+                f"{100 * self.difference:+.1f} points, {100 * (1 - self.alpha):g}% CI [{100 * self.ci_low:+.1f}, {100 * self.ci_high:+.1f}] "
                 f"over {self.n} paired outcomes ({self.a_only} only {self.a} right, {self.b_only} only {self.b} right): "
                 f"{verdict}.")
 
