@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.errors import UserError
+from hn_lightning.mining.shards import count_pairs
 
 log = logging.getLogger("hn_lightning.demo")
 
@@ -80,13 +81,6 @@ def stage_mine(out: Path, policy: Path, args) -> Path:
     if rc:
         raise UserError(f"demo: mining failed (exit {rc}); rerun the same command to resume")
     return target
-
-
-def count_pairs(folder: Path) -> int:
-    """Number of pair records in the ``*.jsonl`` shards of ``folder`` (0 when it does not exist)."""
-    from hn_lightning.io.jsonl import count_lines
-
-    return count_lines(sorted(folder.glob("*.jsonl"))) if folder.is_dir() else 0
 
 
 def pairs_per_step() -> int:

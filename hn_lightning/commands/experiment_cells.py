@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import re
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -117,11 +118,10 @@ def summarize_metrics(path: Path | None) -> dict[str, float]:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     out: dict[str, float] = {}
-    times = sorted(float(r["time/step_seconds"]) for r in rows if r.get("time/step_seconds"))
+    times = [float(r["time/step_seconds"]) for r in rows if r.get("time/step_seconds")]
     if times:
-        mid = len(times) // 2
-        out["time/step_seconds_median"] = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
-        out["time/step_seconds_mean"] = sum(times) / len(times)
+        out["time/step_seconds_median"] = statistics.median(times)
+        out["time/step_seconds_mean"] = statistics.fmean(times)
     for row in rows:
         for key in LAST_KEYS:
             if row.get(key):

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.experiments.config import ExperimentConfig
+from hn_lightning.mining.shards import count_pairs
 
 log = logging.getLogger(__name__)
 
 __all__ = ["MINED_ARMS", "mining_config", "mine_once", "mined_pairs_dir", "heldout_pairs_file", "split_mined",
-           "starting_policy", "count_pairs"]
+           "starting_policy"]
 
 MINED_ARMS = ("hardneg", "random", "shuffled")
 
@@ -111,13 +112,6 @@ def mine_once(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
         result.update(pairs=split["train_pairs"], heldout_pairs=split["heldout_pairs"],
                       fingerprint=f"{fingerprints['pair']}-split{cfg.val_split:g}")
     return result
-
-
-def count_pairs(folder: Path) -> int:
-    """Lines in the ``*.jsonl`` shards of a pair folder (0 when absent)."""
-    from hn_lightning.io.jsonl import count_lines
-
-    return sum(count_lines(p) for p in sorted(folder.glob("*.jsonl"))) if folder.is_dir() else 0
 
 
 def read_funnel(root: Path) -> dict[str, Any] | None:

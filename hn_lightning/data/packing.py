@@ -16,6 +16,11 @@ import torch
 from hn_lightning.data.chat import Rendered
 
 
+def round_up(n: int, multiple: int) -> int:
+    """``n`` rounded up to a multiple of ``multiple`` (row widths padded for tensor-core friendly shapes)."""
+    return -(-n // multiple) * multiple
+
+
 def pack_examples(lengths: Sequence[int], max_length: int) -> list[list[int]]:
     """Best-fit-decreasing bin packing of example lengths into rows of at most ``max_length`` tokens.
 
@@ -56,7 +61,7 @@ def collate_rows(
     """
     lengths = [sum(len(ex.input_ids) for ex in row) for row in rows]
     width = max(lengths)
-    width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
+    width = round_up(width, pad_to_multiple_of)
     batch = len(rows)
     input_ids = torch.full((batch, width), pad_id, dtype=torch.long)
     position_ids = torch.zeros((batch, width), dtype=torch.long)

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from hn_lightning.data.packing import round_up
 from hn_lightning.data.pairs import TokenizedPair
 
 
@@ -29,7 +30,7 @@ def collate_pairs(pairs: Sequence[TokenizedPair], weights: torch.Tensor, pad_id:
     """
     seqs, prompt_lens = pair_sequences(pairs)
     width = max(len(s) for s in seqs)
-    width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
+    width = round_up(width, pad_to_multiple_of)
     rows = len(seqs)
     input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
     position_ids = torch.zeros((rows, width), dtype=torch.long)

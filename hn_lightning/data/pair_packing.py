@@ -31,15 +31,11 @@ from typing import Any, Literal
 
 import torch
 
-from hn_lightning.data.packing import pack_examples
+from hn_lightning.data.packing import pack_examples, round_up
 from hn_lightning.data.pair_collate import collate_pairs, pair_fields, pair_sequences
 from hn_lightning.data.pairs import TokenizedPair
 
 Packing = Literal["none", "rows", "flat"]
-
-
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple
 
 
 def pack_layout(lengths: Sequence[int], mode: Packing, row_length: int | None = None, pad_to_multiple_of: int = 8) -> tuple[list[list[int]], int]:
@@ -57,14 +53,14 @@ def pack_layout(lengths: Sequence[int], mode: Packing, row_length: int | None = 
     if not lengths:
         raise ValueError("cannot pack an empty micro-batch")
     if mode == "flat":
-        return [list(range(len(lengths)))], _round_up(sum(lengths), pad_to_multiple_of)
+        return [list(range(len(lengths)))], round_up(sum(lengths), pad_to_multiple_of)
     if mode != "rows":
         raise ValueError(f"unknown packing mode {mode!r} (rows, flat)")
-    capacity = row_length or _round_up(max(lengths), pad_to_multiple_of)
+    capacity = row_length or round_up(max(lengths), pad_to_multiple_of)
     if max(lengths) > capacity:
         raise ValueError(f"a sequence of {max(lengths)} tokens does not fit packing_length {capacity}; raise it to at least max_length")
     rows = pack_examples(lengths, capacity)
-    return rows, _round_up(max(sum(lengths[i] for i in r) for r in rows), pad_to_multiple_of)
+    return rows, round_up(max(sum(lengths[i] for i in r) for r in rows), pad_to_multiple_of)
 
 
 def collate_pairs_packed(

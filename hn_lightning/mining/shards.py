@@ -22,7 +22,7 @@ from typing import Any
 
 from hn_lightning.faults import fault_point
 from hn_lightning.io.atomic import atomic_write_json, atomic_writer
-from hn_lightning.io.jsonl import iter_jsonl
+from hn_lightning.io.jsonl import count_lines, iter_jsonl
 
 __all__ = [
     "Manifest",
@@ -131,3 +131,8 @@ class Manifest:
 
     def save(self) -> None:
         atomic_write_json(self.path, self.data)
+
+
+def count_pairs(folder: Path) -> int:
+    """Records in the ``*.jsonl`` shards of a pair folder (``pairs/hardneg`` ...); 0 when it does not exist."""
+    return count_lines(sorted(folder.glob("*.jsonl"))) if folder.is_dir() else 0
