@@ -86,9 +86,10 @@ def test_teacher_forced_logprobs_match_a_full_forward(tiny_model, tokenizer):
 
 
 def test_ingest_a_pool_with_teacher_forced_logprobs(tmp_path, tiny_model, tokenizer):
+    from hn_lightning.paths import resolve_data_file
     from hn_lightning.verifier import MathVerifier
 
-    gsm = [json.loads(line) for line in open(REPO.parent / "shared" / "data" / "gsm8k" / "train.jsonl")][:2]
+    gsm = [json.loads(line) for line in open(resolve_data_file("gsm8k:train"), encoding="utf-8")][:2]
     pool = [
         {"uid": "a", "q": gsm[0]["question"], "out": "48/2 = 24 in May. 48 + 24 = 72.\nThe final answer is $\\boxed{72}$."},
         {"uid": "b", "q": gsm[0]["question"], "out": "48/2 = 24 in May. 48 + 24 = 74.\nThe final answer is $\\boxed{74}$.",
