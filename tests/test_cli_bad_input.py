@@ -173,3 +173,23 @@ def test_empty_eval_task_file_is_an_error(tmp_path):
     proc = run_cli_raw(["eval", "--model", "tiny-qwen2", "--task", task, "--out", str(tmp_path / "eval")], cwd=tmp_path, timeout=600)
     line = _one_error_line(proc)
     assert "has no items to evaluate" in line and "0/0" not in proc.stdout
+
+
+@pytest.mark.parametrize("how", ["symlink", "test_folder"])
+def test_fit_refuses_test_pairs_behind_a_link_or_in_a_test_folder(tmp_path, how):
+    """Issue 18: the test-set rule was bypassed by an innocent-looking symlink to a test file and by a
+    folder named ``test/``; through ``fit`` both are now one refusal line naming the file and why."""
+    (tmp_path / "held").mkdir()
+    real = _write(tmp_path / "held" / "pairs_test.jsonl", [_pair(i) for i in range(8)])
+    if how == "symlink":
+        given = tmp_path / "mine" / "train.jsonl"
+        given.parent.mkdir()
+        given.symlink_to(real)
+        why = "it is a link to"
+    else:
+        given = tmp_path / "data" / "test" / "pairs.jsonl"
+        given.parent.mkdir(parents=True)
+        _write(given, [_pair(i) for i in range(8)])
+        why = "it lies in a folder named 'test'"
+    line = _one_error_line(_fit(tmp_path, _dpo_config(tmp_path, str(given))))
+    assert "refusing to use test-set file(s)" in line and str(given) in line and why in line, line
