@@ -34,3 +34,27 @@ def write_config(cfg: dict[str, Any], path: str | Path) -> Path:
     """Write a config dict as YAML (atomically) and return its path."""
     atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
     return Path(path)
+
+
+def dataclass_parser(cls: type, prog: str, description: str | None, config_help: str, flag: str, flag_help: str):
+    """A jsonargparse parser for a command configured by one documented dataclass: ``--config`` (YAML),
+    ``--print_config`` (commented), one boolean ``--<flag>``, and every field of ``cls`` as a key."""
+    import jsonargparse
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    jsonargparse.set_parsing_settings(docstring_parse_attribute_docstrings=True)
+    parser = ArgumentParser(prog=prog, description=description, parser_mode="yaml",
+                            formatter_class=jsonargparse.DefaultHelpFormatter)
+    parser.add_argument("--config", action=ActionConfigFile, help=config_help)
+    parser.add_argument(f"--{flag}", type=bool, default=False, help=flag_help)
+    parser.add_class_arguments(cls, None, as_group=False)
+    return parser
+
+
+def parse_dataclass(parser, cls: type, argv: list[str]):
+    """``(cls instance, namespace)`` from a command line; a bare ``--print_config`` prints comments."""
+    from dataclasses import fields
+
+    ns = parser.parse_args(["--print_config=comments" if a == "--print_config" else a for a in argv])
+    init = parser.instantiate(ns)
+    return cls(**{f.name: getattr(init, f.name) for f in fields(cls)}), ns

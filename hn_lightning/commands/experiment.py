@@ -32,32 +32,19 @@ __all__ = ["main", "build_parser", "config_from_args"]
 
 
 def build_parser():
-    import jsonargparse
-    from jsonargparse import ActionConfigFile, ArgumentParser
-
+    from hn_lightning.config_tools import dataclass_parser
     from hn_lightning.experiments.config import ExperimentConfig
 
-    jsonargparse.set_parsing_settings(docstring_parse_attribute_docstrings=True)
-    parser = ArgumentParser(prog="cli.py experiment", description=__doc__, parser_mode="yaml",
-                            formatter_class=jsonargparse.DefaultHelpFormatter)
-    parser.add_argument("--config", action=ActionConfigFile, help="YAML config (configs/experiments/*.yaml)")
-    parser.add_argument("--report_only", type=bool, default=False,
-                        help="Rewrite the report from the finished cells; train and evaluate nothing.")
-    parser.add_class_arguments(ExperimentConfig, None, as_group=False)
-    return parser
+    return dataclass_parser(ExperimentConfig, "cli.py experiment", __doc__, "YAML config (configs/experiments/*.yaml)",
+                            "report_only", "Rewrite the report from the finished cells; train and evaluate nothing.")
 
 
 def config_from_args(argv: list[str]):
     """``(ExperimentConfig, report_only)`` from a command line."""
-    from dataclasses import fields
-
+    from hn_lightning.config_tools import parse_dataclass
     from hn_lightning.experiments.config import ExperimentConfig
 
-    args = ["--print_config=comments" if a == "--print_config" else a for a in argv]
-    parser = build_parser()
-    ns = parser.parse_args(args)
-    init = parser.instantiate(ns)
-    cfg = ExperimentConfig(**{f.name: getattr(init, f.name) for f in fields(ExperimentConfig)})
+    cfg, ns = parse_dataclass(build_parser(), ExperimentConfig, argv)
     return cfg, bool(ns.report_only)
 
 

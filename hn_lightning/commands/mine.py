@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import fields
 
 __all__ = ["main", "build_parser", "config_from_args", "STAGE_CHOICES"]
 
@@ -32,32 +31,21 @@ STAGE_CHOICES = ("all", "candidates", "score", "filter", "pair", "report")
 
 def build_parser():
     """The jsonargparse parser: ``--config``, ``--print_config``, ``--overwrite`` and every MineConfig key."""
-    import jsonargparse
-    from jsonargparse import ActionConfigFile, ArgumentParser
-
+    from hn_lightning.config_tools import dataclass_parser
     from hn_lightning.mining.config import MineConfig
 
-    jsonargparse.set_parsing_settings(docstring_parse_attribute_docstrings=True)
-    parser = ArgumentParser(prog="cli.py mine [STAGE]", description=__doc__, parser_mode="yaml",
-                            formatter_class=jsonargparse.DefaultHelpFormatter)
-    parser.add_argument("--config", action=ActionConfigFile, help="YAML config (configs/mine.yaml, configs/mine_demo.yaml)")
-    parser.add_argument("--overwrite", type=bool, default=False,
-                        help="Delete the outputs of the first requested stage and every later stage, then run.")
-    parser.add_class_arguments(MineConfig, None, as_group=False)
-    return parser
+    return dataclass_parser(MineConfig, "cli.py mine [STAGE]", __doc__, "YAML config (configs/mine.yaml, configs/mine_demo.yaml)",
+                            "overwrite", "Delete the outputs of the first requested stage and every later stage, then run.")
 
 
 def config_from_args(argv: list[str]):
     """``(stage, MineConfig, overwrite)`` from a command line (the stage is an optional first word)."""
+    from hn_lightning.config_tools import parse_dataclass
     from hn_lightning.mining.config import MineConfig
 
     args = list(argv)
     stage = args.pop(0) if args and args[0] in STAGE_CHOICES else "all"
-    args = ["--print_config=comments" if a == "--print_config" else a for a in args]
-    parser = build_parser()
-    ns = parser.parse_args(args)
-    init = parser.instantiate(ns)
-    cfg = MineConfig(**{f.name: getattr(init, f.name) for f in fields(MineConfig)})
+    cfg, ns = parse_dataclass(build_parser(), MineConfig, args)
     return stage, cfg, bool(ns.overwrite)
 
 
