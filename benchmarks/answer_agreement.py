@@ -36,8 +36,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from hn_lightning.answers import MODES, AnswerChecker, Verdict  # noqa: E402
+from hn_lightning.catalog import resolve_data_file  # noqa: E402
 from hn_lightning.io.jsonl import iter_jsonl  # noqa: E402
-from hn_lightning.paths import resolve_data_file, shared_data_dir  # noqa: E402
+from hn_lightning.paths import shared_data_dir  # noqa: E402
 
 GSM8K_KEYS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 QWEN_FILE = "sampled_solutions/qwen25math_math_cot_100.jsonl"

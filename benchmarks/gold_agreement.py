@@ -30,10 +30,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from hn_lightning.answers import AnswerChecker  # noqa: E402
+from hn_lightning.catalog import resolve_data_file  # noqa: E402
 from hn_lightning.data.records import gsm8k_solution  # noqa: E402
 from hn_lightning.evaluation.tasks import load_task  # noqa: E402
 from hn_lightning.io.jsonl import read_jsonl  # noqa: E402
-from hn_lightning.paths import resolve_data_file, shared_data_dir  # noqa: E402
+from hn_lightning.paths import shared_data_dir  # noqa: E402
 
 STEPDPO = {"gsm8k": "stepdpo/GSM8K_test_data.jsonl", "math": "stepdpo/MATH_test_data.jsonl"}
 

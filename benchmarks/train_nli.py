@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from hn_lightning.paths import resolve_data_file  # noqa: E402
+from hn_lightning.catalog import resolve_data_file  # noqa: E402
 from hn_lightning.verifier.nli.head import default_head_dir  # noqa: E402
 from hn_lightning.verifier.nli.train import TrainNLIConfig, train_head  # noqa: E402
 

@@ -49,7 +49,7 @@ def reference_self_check(n: int, cache_dir: str, batch_size: int) -> dict:
     """
     import numpy as np
 
-    from hn_lightning.paths import resolve_data_file
+    from hn_lightning.catalog import resolve_data_file
     from hn_lightning.verifier import VerifierInput
     from hn_lightning.verifier.nli.synthetic import _heldout
 

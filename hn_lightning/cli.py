@@ -156,8 +156,8 @@ def lightning_main(args: list[str] | None = None, run: bool = True):
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception classes whose message is the whole story (printed as one line, exit code 2)."""
+    from hn_lightning.catalog import TestDataRefused
     from hn_lightning.errors import UserError
-    from hn_lightning.paths import TestDataRefused
 
     return (UserError, FileNotFoundError, TestDataRefused)
 

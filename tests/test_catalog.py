@@ -9,7 +9,14 @@ import shutil
 
 import pytest
 
-from hn_lightning.catalog import shipped
+from hn_lightning.catalog import (
+    TestDataRefused,
+    expand_paths,
+    refuse_test_files,
+    resolve_data_file,
+    shipped,
+    why_test_data,
+)
 from hn_lightning.catalog.resolve import DataNotFound, resolve_spec
 from hn_lightning.catalog.shipped import (
     ASSETS_DIR,
@@ -19,10 +26,9 @@ from hn_lightning.catalog.shipped import (
     materialize,
 )
 from hn_lightning.data.sft_datamodule import SFTDataModule
-from hn_lightning.io.jsonl import expand_paths, read_jsonl
+from hn_lightning.io.jsonl import read_jsonl
 from hn_lightning.mining.config import ProblemsConfig
 from hn_lightning.mining.problems import load_problems
-from hn_lightning.paths import TestDataRefused, refuse_test_files, resolve_data_file, why_test_data
 from tests.conftest import require_shared_data, write_jsonl
 
 NAMES = {"gsm8k:train": 7473, "gsm8k:test": 1319, "math:train": 7500, "math:test": 5000, "math500": 500}

@@ -6,13 +6,16 @@ import pytest
 
 datasets = pytest.importorskip("datasets", reason="the optional 'hf' extra (pip install 'hn_lightning[hf]')")
 
-from hn_lightning.catalog import hub  # noqa: E402
+from hn_lightning.catalog import (  # noqa: E402
+    TestDataRefused,
+    hub,  # noqa: E402
+    resolve_data_file,
+)
 from hn_lightning.catalog.hub import HubSpec, parse_hf_spec  # noqa: E402
 from hn_lightning.data.sft_datamodule import SFTDataModule  # noqa: E402
 from hn_lightning.io.jsonl import JsonlError, read_jsonl  # noqa: E402
 from hn_lightning.mining.config import ProblemsConfig, ProblemSource  # noqa: E402
 from hn_lightning.mining.problems import load_problems, source_name  # noqa: E402
-from hn_lightning.paths import TestDataRefused, resolve_data_file  # noqa: E402
 
 
 def _rows(n: int, offset: int = 0) -> dict[str, list]:

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.catalog import TestDataRefused, looks_like_test_file
 from hn_lightning.data.chat import render_conversation, render_prompt
 from hn_lightning.data.packing import collate_rows, pack_examples
 from hn_lightning.data.records import gsm8k_solution, to_messages
 from hn_lightning.data.sft_datamodule import SFTDataModule
 from hn_lightning.io.jsonl import JsonlError
-from hn_lightning.paths import TestDataRefused, looks_like_test_file
 from tests.conftest import write_jsonl
 
 

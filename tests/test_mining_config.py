@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from hn_lightning.catalog import TestDataRefused
 from hn_lightning.commands.mine import config_from_args
 from hn_lightning.mining.config import ProblemsConfig, ProblemSource
 from hn_lightning.mining.problems import load_problems, source_name
-from hn_lightning.paths import TestDataRefused
 from tests.cli_utils import REPO
 from tests.conftest import write_jsonl
 

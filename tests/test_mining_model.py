@@ -86,7 +86,7 @@ def test_teacher_forced_logprobs_match_a_full_forward(tiny_model, tokenizer):
 
 
 def test_ingest_a_pool_with_teacher_forced_logprobs(tmp_path, tiny_model, tokenizer):
-    from hn_lightning.paths import resolve_data_file
+    from hn_lightning.catalog import resolve_data_file
     from hn_lightning.verifier import MathVerifier
 
     gsm = [json.loads(line) for line in open(resolve_data_file("gsm8k:train"), encoding="utf-8")][:2]

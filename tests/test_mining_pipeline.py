@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hn_lightning.catalog import TestDataRefused
 from hn_lightning.data import PreferenceDataModule
 from hn_lightning.data.pairs import validate_pair
 from hn_lightning.mining import (
@@ -21,7 +22,6 @@ from hn_lightning.mining import (
 from hn_lightning.mining.problems import load_problems
 from hn_lightning.mining.shards import read_records, shard_paths
 from hn_lightning.mining.synthetic import KINDS, SyntheticSampler
-from hn_lightning.paths import TestDataRefused
 
 N_PROBLEMS = 6
 

@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
+from hn_lightning.catalog import TestDataRefused
 from hn_lightning.data import PreferenceDataModule
 from hn_lightning.data.pairs import OverlongPrompt, tokenize_pair, validate_pair
 from hn_lightning.io.jsonl import JsonlError
-from hn_lightning.paths import TestDataRefused
 from tests.conftest import write_jsonl
 
 
@@ -144,8 +144,8 @@ def test_shipped_demo_pairs_are_valid(tokenizer):
 
 def test_ranks_split_each_global_batch_and_share_its_weights(tmp_path, tokenizer):
     """With 2 ranks, each optimizer step's global batch (normalized once) is split between the ranks."""
+    from hn_lightning.catalog import expand_paths
     from hn_lightning.data.pair_stream import PairStream, StreamConfig
-    from hn_lightning.io.jsonl import expand_paths
 
     path = write_jsonl(tmp_path / "pairs.jsonl", [pair(i, w_raw=float(i + 1)) for i in range(8)])
     paths = expand_paths([str(path)])

@@ -116,7 +116,7 @@ def test_committed_heads_metadata_and_size(kind):
 
 
 def test_synthetic_pairs_come_from_train_only(tmp_path):
-    from hn_lightning.paths import TestDataRefused
+    from hn_lightning.catalog import TestDataRefused
 
     with pytest.raises(TestDataRefused):
         build_synthetic(tmp_path / "test.jsonl", None)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.io.atomic import atomic_writer
+from hn_lightning.paths import cache_dir
 
 __all__ = ["HF_PREFIX", "HubSpec", "is_datasets_dir", "materialize_datasets_dir", "materialize_hub", "parse_hf_spec"]
 
@@ -77,8 +78,6 @@ def _export(dataset: Any, target: Path) -> Path:
 
 
 def _cache(*parts: str) -> Path:
-    from hn_lightning.paths import cache_dir
-
     return cache_dir("datasets", *parts)
 
 

@@ -23,8 +23,10 @@ from pathlib import Path
 
 from hn_lightning.catalog import hub
 from hn_lightning.catalog.shipped import dataset_names, load_manifest, materialize
+from hn_lightning.paths import shared_data_dir
 
-__all__ = ["DataNotFound", "SHARED_PREFIXES", "is_test_name", "origin", "resolve_spec", "unresolvable"]
+__all__ = ["DataNotFound", "SHARED_PREFIXES", "is_test_name", "origin", "resolve_data_file", "resolve_spec",
+           "unresolvable"]
 
 SHARED_PREFIXES = ("shared://", "shared:")
 _origins: dict[Path, str] = {}
@@ -59,8 +61,6 @@ def resolve_spec(spec: str | os.PathLike) -> Path:
         return _remember(hub.materialize_hub(hub.parse_hf_spec(text)), text)
     for prefix in SHARED_PREFIXES:
         if text.startswith(prefix):
-            from hn_lightning.paths import shared_data_dir
-
             return shared_data_dir() / text[len(prefix):]
     path = Path(text).expanduser()
     if hub.is_datasets_dir(path):
@@ -78,8 +78,6 @@ def unresolvable(spec: str | os.PathLike, what: str = "data") -> DataNotFound:
     names = dataset_names()
     tried = [f"a shipped dataset name (none is {text!r})"]
     if text.startswith(SHARED_PREFIXES):
-        from hn_lightning.paths import shared_data_dir
-
         tried.append(f"the shared data folder: {shared_data_dir() / text.split(':', 1)[1].lstrip('/')} does not exist "
                      "($HN_SHARED_DATA, default ../shared/data beside the repository)")
     else:
@@ -91,3 +89,11 @@ def unresolvable(spec: str | os.PathLike, what: str = "data") -> DataNotFound:
         f"Hub datasets: {hub.HF_FORM} (needs pip install 'hn_lightning[hf]'); or a path to a JSONL file, a folder "
         "of them, a glob, or a datasets folder (save_to_disk)."
     )
+
+
+def resolve_data_file(spec: str | os.PathLike, what: str = "data file") -> Path:
+    """:func:`resolve_spec`, and an error saying what was tried when it is not a file."""
+    resolved = resolve_spec(spec)
+    if not resolved.is_file():
+        raise unresolvable(spec, what)
+    return resolved

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.io.atomic import atomic_writer
+from hn_lightning.paths import cache_dir
 
 __all__ = ["ASSETS_DIR", "ShippedDataError", "dataset_names", "load_manifest", "materialize", "math500_bytes"]
 
@@ -114,8 +115,6 @@ def materialize(name: str, assets_dir: Path = ASSETS_DIR, cache: Path | None = N
     name and :class:`ShippedDataError` for a file that does not match the manifest.
     """
     if cache is None:
-        from hn_lightning.paths import cache_dir
-
         cache = cache_dir("datasets", "shipped")
     key = (str(assets_dir), name, str(cache))
     with _lock:

@@ -190,7 +190,8 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
 
 def footing(run: dict[str, Any]) -> dict[str, Any]:
     """What must be equal across cells: the starting policy, the pairs available, the pairs per step."""
-    from hn_lightning.io.jsonl import count_lines, expand_paths
+    from hn_lightning.catalog import expand_paths
+    from hn_lightning.io.jsonl import count_lines
 
     data = run["data"]["init_args"]
     accumulate = int(run["trainer"].get("accumulate_grad_batches") or 1)

@@ -33,7 +33,8 @@ def sampled_kl_per_token(policy_logps: torch.Tensor, ref_logps: torch.Tensor, ma
 
 def heldout_prompts(val_files: list[str], n: int) -> list[str]:
     """The first ``n`` distinct ``prompt`` fields (user turns) of the held-out pair files."""
-    from hn_lightning.io.jsonl import expand_paths, iter_jsonl
+    from hn_lightning.catalog import expand_paths
+    from hn_lightning.io.jsonl import iter_jsonl
 
     out: list[str] = []
     for path in expand_paths(val_files):

@@ -62,8 +62,9 @@ def split_mined(root: Path, fraction: float, seed: int, fingerprint: str) -> dic
     (atomically; ``split.json`` records the settings, an identical split is not rewritten)."""
     import random
 
+    from hn_lightning.catalog import expand_paths
     from hn_lightning.io.atomic import atomic_write_json, atomic_writer
-    from hn_lightning.io.jsonl import expand_paths, iter_jsonl
+    from hn_lightning.io.jsonl import iter_jsonl
 
     split_dir = root / "mining" / "split"
     settings = {"fraction": fraction, "seed": seed, "mining": fingerprint}

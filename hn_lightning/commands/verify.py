@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from hn_lightning.catalog import resolve_spec
     from hn_lightning.errors import UserError, print_error
     from hn_lightning.faults import fault_point
     from hn_lightning.io import (
@@ -137,13 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         count_lines,
         iter_jsonl,
     )
-    from hn_lightning.paths import resolve_data_path
     from hn_lightning.progress import progress_bar
     from hn_lightning.verifier import MathVerifier, VerifierConfig
     from hn_lightning.verifier.fields import FieldMap, record_to_input
 
     console = Console(stderr=True)
-    in_path = resolve_data_path(args.input)
+    in_path = resolve_spec(args.input)
     out_path = Path(args.output).expanduser()
     parts_dir = out_path.with_name(out_path.name + ".parts")
     cfg = VerifierConfig.from_dict(_load_overrides(args.config, args.set))

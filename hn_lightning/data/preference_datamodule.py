@@ -10,11 +10,11 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.catalog import expand_paths, refuse_test_files
 from hn_lightning.data.pair_packing import Packing
 from hn_lightning.data.pair_stream import FlattenSteps, PairStream, StreamConfig, Weighting
 from hn_lightning.data.tokenizer_source import resolve_tokenizer
-from hn_lightning.io.jsonl import count_lines, expand_paths
-from hn_lightning.paths import refuse_test_files
+from hn_lightning.io.jsonl import count_lines
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ import lightning as L
 from torch.utils.data import DataLoader, Dataset
 
 from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.catalog import expand_paths, refuse_test_files
 from hn_lightning.data.chat import Rendered, render_conversation
 from hn_lightning.data.packing import collate_rows, pack_examples
 from hn_lightning.data.records import rename_fields, to_messages
 from hn_lightning.data.resumable import ResumableShuffleSampler, position_state
 from hn_lightning.data.tokenizer_source import resolve_tokenizer
-from hn_lightning.io.jsonl import JsonlError, SkipPolicy, expand_paths, iter_jsonl
-from hn_lightning.paths import refuse_test_files
+from hn_lightning.io.jsonl import JsonlError, SkipPolicy, iter_jsonl
 
 log = logging.getLogger(__name__)
 

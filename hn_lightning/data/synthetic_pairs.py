@@ -15,10 +15,10 @@ import random
 import re
 from pathlib import Path
 
+from hn_lightning.catalog import resolve_data_file
 from hn_lightning.data.records import gsm8k_solution
 from hn_lightning.io.atomic import atomic_writer
 from hn_lightning.io.jsonl import iter_jsonl
-from hn_lightning.paths import resolve_data_file
 
 _RESULT = re.compile(r"=\s*\$?(-?\d+(?:\.\d+)?)")
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hn_lightning.answers import extract_math_answer, gsm8k_gold
+from hn_lightning.catalog import resolve_data_file
 from hn_lightning.io import JsonlError, iter_jsonl
-from hn_lightning.paths import resolve_data_file
 
 __all__ = ["EvalItem", "FieldMap", "TASKS", "TaskSpec", "load_task", "select", "task_gold", "task_name"]
 

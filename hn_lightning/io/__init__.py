@@ -1,7 +1,7 @@
 """File I/O shared by every stage: JSONL with file:line errors, atomic writes, sharded outputs."""
 
 from hn_lightning.io.atomic import atomic_directory, atomic_write_json, atomic_write_text, atomic_writer
-from hn_lightning.io.jsonl import JsonlError, SkipPolicy, count_lines, expand_paths, iter_jsonl, read_jsonl
+from hn_lightning.io.jsonl import JsonlError, SkipPolicy, count_lines, iter_jsonl, read_jsonl
 
 __all__ = [
     "JsonlError",
@@ -11,7 +11,6 @@ __all__ = [
     "atomic_write_text",
     "atomic_writer",
     "count_lines",
-    "expand_paths",
     "iter_jsonl",
     "read_jsonl",
 ]

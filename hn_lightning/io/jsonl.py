@@ -7,13 +7,11 @@ case the line is logged, counted and skipped (never silently dropped).
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from hn_lightning.errors import UserError
@@ -63,43 +61,6 @@ def count_lines(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> int:
         with open(path, "rb") as handle:
             total += sum(1 for line in handle if line.strip())
     return total
-
-
-def expand_paths(specs: str | os.PathLike | Iterable[str | os.PathLike], suffixes: tuple[str, ...] = (".jsonl",)) -> list[Path]:
-    """Expand files, directories (recursively, files ending in ``suffixes``) and globs, sorted, deduplicated.
-
-    Data names (``gsm8k:train``, ``hf:...``, ``shared:...``, ``datasets`` folders) are resolved first
-    (:func:`hn_lightning.paths.resolve_data_path`). A spec that matches nothing is an error saying what was tried.
-    """
-    from hn_lightning.catalog.resolve import unresolvable
-    from hn_lightning.paths import resolve_data_path
-
-    if isinstance(specs, (str, os.PathLike)):
-        specs = [specs]
-    out: list[Path] = []
-    for spec in specs:
-        path = resolve_data_path(spec)
-        text = str(path)
-        if any(ch in text for ch in "*?["):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
-            matches = [m for m in matches if m.is_file()]
-        elif path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(suffixes) and not p.name.startswith("."))
-        elif path.is_file():
-            matches = [path]
-        else:
-            raise unresolvable(spec)
-        if not matches:
-            raise FileNotFoundError(f"{spec} matched no {'/'.join(suffixes)} files")
-        out.extend(matches)
-    seen: set[Path] = set()
-    unique = []
-    for p in out:
-        rp = p.resolve()
-        if rp not in seen:
-            seen.add(rp)
-            unique.append(p)
-    return unique
 
 
 def iter_jsonl(

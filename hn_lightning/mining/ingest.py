@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hn_lightning.io.jsonl import JsonlError, SkipPolicy, expand_paths, iter_jsonl
+from hn_lightning.catalog import expand_paths
+from hn_lightning.io.jsonl import JsonlError, SkipPolicy, iter_jsonl
 from hn_lightning.mining.config import IngestConfig
 from hn_lightning.mining.problems import Problem
 from hn_lightning.verifier.fields import get_path

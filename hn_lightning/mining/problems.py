@@ -12,7 +12,7 @@ target and the fallback chosen solution).
 * custom: :class:`~hn_lightning.mining.config.ProblemSource` field names.
 
 Subsets are seeded (``ProblemsConfig.shuffle`` / ``seed``); benchmark test files are refused
-(:func:`hn_lightning.paths.refuse_test_files`) unless ``allow_test_data``.
+(:func:`hn_lightning.catalog.refuse_test_files`) unless ``allow_test_data``.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.catalog import refuse_test_files, resolve_data_file, resolve_spec
 from hn_lightning.catalog.resolve import origin
 from hn_lightning.data.records import gsm8k_solution
 from hn_lightning.io.jsonl import JsonlError, iter_jsonl
 from hn_lightning.mining.config import ProblemsConfig, ProblemSource
-from hn_lightning.paths import refuse_test_files, resolve_data_file, resolve_data_path
 from hn_lightning.verifier.fields import get_path
 
 __all__ = ["Problem", "load_problems", "source_name", "problems_by_id"]
@@ -55,7 +55,7 @@ def source_name(path: str | Path) -> str:
     """A problem id prefix: ``<parent>-<stem>`` of a file (``shared:gsm8k/train.jsonl`` -> ``gsm8k-train``), or
     the name the data came under (``gsm8k:train`` -> ``gsm8k-train``, ``hf:openai/gsm8k:main:train`` ->
     ``openai-gsm8k-main-train``, ``my_data:train`` -> ``my-data-train``), lower case."""
-    p = resolve_data_path(path)
+    p = resolve_spec(path)
     source = origin(p)
     if source is not None:  # a data name, hf: id or datasets folder: named after what the user wrote
         text = Path(source.removeprefix("hf:")).name if not source.startswith("hf:") else source.removeprefix("hf:")

@@ -3,7 +3,7 @@ r"""Synthetic math NLI pairs, built from GSM8K and MATH **train** solutions only
 SNLI teaches the head about everyday sentences; these pairs teach it what a contradiction between
 math steps looks like, and (as important) what it does not look like. Every pair is made from one
 train problem, with a seeded RNG, so the set is reproducible. Test files are refused
-(:func:`hn_lightning.paths.refuse_test_files`).
+(:func:`hn_lightning.catalog.refuse_test_files`).
 
 Pair kinds (premise -> hypothesis : label):
 
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from hn_lightning.paths import refuse_test_files
+from hn_lightning.catalog import refuse_test_files
 from hn_lightning.verifier.numbers import NumberSpan, find_numbers, format_like
 from hn_lightning.verifier.steps import split_conditions, split_steps
 

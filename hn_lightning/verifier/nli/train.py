@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from hn_lightning.paths import cache_dir, resolve_data_file
+from hn_lightning.catalog import resolve_data_file
+from hn_lightning.paths import cache_dir
 from hn_lightning.verifier.cache import VectorCache
 from hn_lightning.verifier.embeddings import CachedEmbedder
 from hn_lightning.verifier.encoder import MiniLMEncoder

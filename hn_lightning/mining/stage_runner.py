@@ -1,0 +1,152 @@
+"""The stage bookkeeping of the mining pipeline: folders, settings fingerprints, resume checks, timing.
+
+:class:`StageRunner` is what every stage shares (:mod:`~hn_lightning.mining.candidates_stage` runs stage 1,
+:mod:`~hn_lightning.mining.pipeline` stages 2-4). ``manifest.json`` keeps each stage's settings
+fingerprint, counts and accumulated seconds (:class:`~hn_lightning.mining.shards.Manifest`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hn_lightning.errors import UserError
+from hn_lightning.faults import fault_point
+from hn_lightning.io.jsonl import iter_jsonl
+from hn_lightning.mining.config import MineConfig, fingerprint
+from hn_lightning.mining.problems import Problem
+from hn_lightning.mining.progress import console
+from hn_lightning.mining.resources import Resources
+from hn_lightning.mining.shards import Manifest, clean_stale_temps, shard_paths
+
+__all__ = ["STAGES", "StageNotReady", "StageRunner", "StageSettingsChanged", "pct"]
+
+STAGES = ("candidates", "score", "filter", "pair")
+"""Stage names, in order."""
+_DIRS = {"candidates": "candidates", "score": "scored", "filter": "filtered", "pair": "pairs"}
+
+
+class StageSettingsChanged(UserError, RuntimeError):
+    """A stage has partial output made with other settings (rerun with ``--overwrite``)."""
+
+
+class StageNotReady(UserError, RuntimeError):
+    """A stage was asked to run before the stage it reads from completed."""
+
+
+class StageRunner:
+    """Folders, fingerprints, resume checks and timing of the stages of :data:`STAGES` for one
+    :class:`~hn_lightning.mining.config.MineConfig`; the stages themselves are ``run_<stage>`` methods of
+    subclasses.
+
+    ``model``/``tokenizer``/``verifier``/``sampler`` may be injected (tests, notebooks); otherwise they
+    are built lazily, only by a stage that needs them. ``on_shard(stage, index)`` is called after every
+    shard is written.
+    """
+
+    def __init__(self, cfg: MineConfig, model=None, tokenizer=None, verifier=None, sampler=None,
+                 on_shard: Callable[[str, int], None] | None = None):
+        self.cfg = cfg
+        self.out = Path(cfg.out).expanduser()
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.manifest = Manifest(self.out)
+        self.res = Resources(cfg, model=model, tokenizer=tokenizer, verifier=verifier, sampler=sampler)
+        self.on_shard = on_shard
+
+    # ---------------------------------------------------------------- paths, settings
+    def stage_dir(self, stage: str) -> Path:
+        return self.out / _DIRS[stage]
+
+    @property
+    def problems_path(self) -> Path:
+        return self.out / "problems.jsonl"
+
+    def fingerprints(self) -> dict[str, str]:
+        c = self.cfg
+        fp = {"candidates": fingerprint(c.problems, c.policy, c.prompt, c.candidates, c.seed, self.res.answer_settings())}
+        fp["score"] = fingerprint(fp["candidates"], c.scoring)
+        fp["filter"] = fingerprint(fp["score"], c.filters, c.selection)
+        fp["pair"] = fingerprint(fp["filter"], c.pairing, c.baselines, c.report)
+        return fp
+
+    def problems(self) -> list[Problem]:
+        """The problems of this run, as written by the candidates stage."""
+        if not self.problems_path.is_file():
+            raise FileNotFoundError(f"{self.problems_path} not found: run the candidates stage first")
+        return [Problem.from_dict(r) for _, r in iter_jsonl(self.problems_path)]
+
+    # ---------------------------------------------------------------- running
+    def run(self, stages: tuple[str, ...] | list[str] = STAGES, overwrite: bool = False) -> dict[str, Any]:
+        """Run ``stages`` in order; ``overwrite`` wipes the first of them and every later stage first."""
+        unknown = [s for s in stages if s not in STAGES]
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
+        if overwrite and stages:
+            self.wipe_from(stages[0])
+        results = {}
+        for stage in stages:
+            results[stage] = getattr(self, f"run_{stage}")()
+        return results
+
+    def wipe_from(self, stage: str) -> None:
+        """Delete the outputs of ``stage`` and every later stage."""
+        later = STAGES[STAGES.index(stage):]
+        for s in later:
+            shutil.rmtree(self.stage_dir(s), ignore_errors=True)
+        if stage == "candidates":
+            self.problems_path.unlink(missing_ok=True)
+        if "pair" in later:
+            for name in ("funnel.json", "report.md"):
+                (self.out / name).unlink(missing_ok=True)
+        self.manifest.drop(later)
+
+    def _begin(self, stage: str, strict: bool) -> tuple[Path, str]:
+        """Check or reset the stage's settings; return its folder and fingerprint."""
+        fp = self.fingerprints()[stage]
+        d = self.stage_dir(stage)
+        previous = self.manifest.stage(stage).get("fingerprint")
+        has_output = bool(shard_paths(d)) or (stage == "candidates" and self.problems_path.is_file())
+        if previous is not None and previous != fp and has_output:
+            if strict:
+                raise StageSettingsChanged(
+                    f"{d} holds output made with other settings; rerun with --overwrite to redo stage "
+                    f"'{stage}' and every later one (or restore the previous settings to resume)")
+            console.print(f"[yellow]{stage}: settings changed, redoing the stage from scratch")
+            shutil.rmtree(d, ignore_errors=True)
+        if previous is None and has_output and strict:
+            raise StageSettingsChanged(f"{d} holds output without a manifest entry; rerun with --overwrite")
+        d.mkdir(parents=True, exist_ok=True)
+        if (n := clean_stale_temps(d)):
+            console.print(f"{stage}: removed {n} temporary file(s) left by an interrupted run")
+        self.manifest.start(stage, fp)
+        self._mark = time.perf_counter()
+        return d, fp
+
+    def _require(self, stage: str) -> None:
+        if not self.manifest.is_complete(stage, self.fingerprints()[stage]):
+            raise StageNotReady(f"stage '{stage}' has not completed with the current settings: run it first "
+                               f"(python cli.py mine {stage} --config ...)")
+
+    def _clock(self, stage: str) -> None:
+        """Add the wall time since the last mark to the stage's accumulated seconds (survives a crash)."""
+        now = time.perf_counter()
+        self.manifest.add_seconds(stage, now - self._mark)
+        self._mark = now
+
+    def _shard_done(self, stage: str, index: int) -> None:
+        self._clock(stage)
+        if self.on_shard is not None:
+            self.on_shard(stage, index)
+
+    def _finish(self, stage: str, counts: dict[str, Any]) -> None:
+        self._clock(stage)
+        fault_point("mine.finalize")  # tests: die with every shard written but the stage not marked complete
+        self.manifest.finish(stage, counts)
+
+
+def pct(n: int, d: int) -> str:
+    """``n / d`` as a percentage with one decimal (``-`` when ``d`` is 0)."""
+    return f"{100.0 * n / d:.1f}%" if d else "-"
