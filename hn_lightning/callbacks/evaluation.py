@@ -16,15 +16,21 @@ Every ``every_n_steps`` optimizer steps and at the end of training, it generates
 
 It leaves training exactly as it found it: the train/eval mode of every submodule and the python,
 numpy, torch (and CUDA) RNG states are saved and restored, generation runs under
-``torch.inference_mode()``, and the optimizer and dataloader are never touched. Only global rank 0
-evaluates; the other ranks wait at a barrier. (Sharded strategies such as FSDP or DeepSpeed stage 3,
-whose parameters only exist across ranks, are not supported.)
+``torch.inference_mode()``, and the optimizer and dataloader are never touched.
+
+Under DDP every rank evaluates its share of the subset (shards of ``shard_size`` problems, round robin,
+:mod:`~hn_lightning.evaluation.sharded`), the per-problem verdicts are all-gathered, and every rank logs
+the same accuracy over the whole subset, equal to one process's (the shards, their batches and seeds do
+not depend on the number of ranks). The last rank to finish merges ``samples.jsonl`` and writes
+``summary.json``. (Sharded strategies such as FSDP or DeepSpeed stage 3, whose parameters only exist
+across ranks, are not supported.)
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +43,9 @@ from hn_lightning.evaluation.engine import HFEngine
 from hn_lightning.evaluation.generate import GenerationConfig
 from hn_lightning.evaluation.prompts import PromptStyle
 from hn_lightning.evaluation.runner import RunSettings, evaluate_items
+from hn_lightning.evaluation.sharded import DEFAULT_SHARD_SIZE, combine_rank_correctness, rank_correctness
 from hn_lightning.evaluation.tasks import EvalItem, load_task, task_name
+from hn_lightning.ranks import RankSpec
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +86,7 @@ class MathEvalCallback(Callback):
         at_train_end: bool = True,
         system: str | None = None,
         requeue_fraction: float = 0.5,
+        shard_size: int = DEFAULT_SHARD_SIZE,
     ):
         """
         Args:
@@ -97,6 +106,8 @@ class MathEvalCallback(Callback):
             at_train_end: also evaluate when training ends (unless that step was just evaluated).
             system: override the prompt's system message.
             requeue_fraction: generation batching (see :class:`GenerationConfig`); 0 is plain HF generate.
+            shard_size: problems per shard, the unit spread over ranks and generated in one call (the
+                results depend on it, not on the number of ranks).
         """
         super().__init__()
         if every_n_steps is not None and every_n_steps < 1:
@@ -112,10 +123,13 @@ class MathEvalCallback(Callback):
         self.system = system
         self.generation = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed,
                                            requeue_fraction=requeue_fraction)
+        if shard_size < 1:
+            raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+        self.shard_size = shard_size
         self._items: dict[str, list[EvalItem]] | None = None
         self._last_step: int | None = None
         self.last_metrics: dict[str, float] = {}
-        """The metrics of the latest evaluation (rank 0)."""
+        """The metrics of the latest evaluation (accuracy over every rank's share; tokens/s of this rank)."""
 
     # -- hooks --------------------------------------------------------------------------------------
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
@@ -141,16 +155,23 @@ class MathEvalCallback(Callback):
         return self._items
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, float]:
-        """Evaluate now (rank 0), log and return the metrics; training state is left untouched."""
+        """Evaluate now (every rank its share), log and return the metrics; training state is left untouched."""
         step = trainer.global_step
         self._last_step = step
-        metrics: dict[str, float] = {}
-        if trainer.is_global_zero:
-            metrics = self._evaluate_rank_zero(trainer, pl_module, step)
+        world = RankSpec(trainer.global_rank, trainer.world_size)
+        if world.distributed:  # a re-evaluation of this step (after a resume) starts from an empty folder
+            if trainer.is_global_zero:
+                for name in self.items():
+                    shutil.rmtree(self._step_dir(trainer, step, name), ignore_errors=True)
+            trainer.strategy.barrier("MathEvalCallback.start")
+        metrics = self._evaluate_share(trainer, pl_module, step, world)
         trainer.strategy.barrier("MathEvalCallback")
         return metrics
 
-    def _evaluate_rank_zero(self, trainer: Trainer, pl_module: LightningModule, step: int) -> dict[str, float]:
+    def _step_dir(self, trainer: Trainer, step: int, name: str) -> Path:
+        return self._root(trainer) / f"step_{step:06d}" / name
+
+    def _evaluate_share(self, trainer: Trainer, pl_module: LightningModule, step: int, world: RankSpec) -> dict[str, float]:
         policy, tokenizer = getattr(pl_module, "policy", None), getattr(pl_module, "tokenizer", None)
         if policy is None or tokenizer is None:
             raise AttributeError("MathEvalCallback needs pl_module.policy (a HF causal LM) and pl_module.tokenizer")
@@ -161,17 +182,7 @@ class MathEvalCallback(Callback):
             engine = HFEngine(policy, tokenizer)
             with trainer.precision_plugin.forward_context():
                 for name, items in self.items().items():
-                    start = time.perf_counter()
-                    settings = RunSettings(task=name, prompt=self.prompt, system=self.system, checker=self.checker,
-                                           max_new_tokens=self.generation.max_new_tokens, seed=self.seed,
-                                           extra={"global_step": step, "limit": self.limit})
-                    summary = evaluate_items(engine, items, settings, self.generation,
-                                             self._root(trainer) / f"step_{step:06d}" / name, overwrite=True)
-                    metrics[f"eval/{name}_acc"] = float(summary["accuracy"] or 0.0)
-                    metrics[f"eval/{name}_tokens_per_sec"] = float(summary["tokens_per_sec"] or 0.0)
-                    metrics[f"eval/{name}_seconds"] = time.perf_counter() - start
-                    log.info("step %d: %s accuracy %.3f (%d/%d, 95%% CI %.3f-%.3f)", step, name, summary["accuracy"],
-                             summary["correct"], summary["n"], *summary["ci95"])
+                    metrics.update(self._evaluate_task(trainer, pl_module, engine, step, world, name, items))
         finally:
             for module, was_training in modes.items():
                 module.training = was_training
@@ -181,6 +192,26 @@ class MathEvalCallback(Callback):
         trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
         self.last_metrics = metrics
         return metrics
+
+    def _evaluate_task(self, trainer: Trainer, pl_module: LightningModule, engine: HFEngine, step: int, world: RankSpec,
+                       name: str, items: list[EvalItem]) -> dict[str, float]:
+        """This rank's shards of one task, then the accuracy over every rank's verdicts (all-gathered)."""
+        start = time.perf_counter()
+        settings = RunSettings(task=name, prompt=self.prompt, system=self.system, checker=self.checker,
+                               max_new_tokens=self.generation.max_new_tokens, seed=self.seed,
+                               extra={"global_step": step, "limit": self.limit})
+        verdicts: dict[str, bool] = {}
+        summary = evaluate_items(engine, items, settings, self.generation, self._step_dir(trainer, step, name),
+                                 overwrite=not world.distributed, rank=world, shard_size=self.shard_size,
+                                 on_record=lambda r: verdicts.__setitem__(str(r["id"]), bool(r["correct"])))
+        local = rank_correctness([it.id for it in items], verdicts).to(pl_module.device)
+        correct = combine_rank_correctness(trainer.strategy.all_gather(local))
+        accuracy = float(correct.float().mean()) if len(items) else 0.0
+        if trainer.is_global_zero:
+            log.info("step %d: %s accuracy %.3f (%d/%d%s)", step, name, accuracy, int(correct.sum()), len(items),
+                     f", {world.world_size} ranks" if world.distributed else "")
+        return {f"eval/{name}_acc": accuracy, f"eval/{name}_tokens_per_sec": float(summary["tokens_per_sec"] or 0.0),
+                f"eval/{name}_seconds": time.perf_counter() - start}
 
     # -- checkpointing ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -18,6 +18,12 @@ Output, per task, under ``--out`` (default ``runs/eval/<model>``)::
 **Resumable.** Items are written as they finish; rerunning the same command skips the items already
 in ``samples.jsonl`` (a torn last line is dropped). Other settings in the same folder are refused
 (``--overwrite`` starts over).
+
+**Several devices.** ``--devices N`` (or torchrun / SLURM, or ``--rank k --world_size N``) runs N ranks:
+items are cut into shards of ``--shard_size`` (the same shards, batches and seeds for any N), rank k
+generates shards k, k+N, ... into ``<task>/ranks/samples-rank<k>.jsonl``, and the last rank to finish
+merges ``samples.jsonl`` (item order) and writes ``summary.json``: the same records and accuracy as one
+process. A rank that died is rerun alone with ``--rank k --world_size N``.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     from hn_lightning.answers import MODES
     from hn_lightning.evaluation.prompts import PROMPT_STYLES
+    from hn_lightning.evaluation.sharded import DEFAULT_SHARD_SIZE
     from hn_lightning.models import DEFAULT_MODEL
+    from hn_lightning.ranks import add_rank_arguments
 
     ap = argparse.ArgumentParser(prog="eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=DEFAULT_MODEL,
@@ -65,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("question", "answer", "id", "subject", "level"):
         fields.add_argument(f"--field_{name}", default=None)
     ap.add_argument("--overwrite", action="store_true", help="discard earlier samples in the output folder")
+    ap.add_argument("--shard_size", type=int, default=DEFAULT_SHARD_SIZE,
+                    help="items per shard: generated in one call, the unit spread over ranks (results depend on it, "
+                         "not on the number of ranks)")
+    add_rank_arguments(ap)
     ap.add_argument("--no_progress", action="store_true", help="no progress bar")
     return ap
 
@@ -110,7 +122,7 @@ def _summary_tables(summary: dict[str, Any]):
     return tables
 
 
-def _run_task(console, engine, items, settings, generation, out_dir: Path, checker, args) -> dict[str, Any]:
+def _run_task(console, engine, items, settings, generation, out_dir: Path, checker, args, rank) -> dict[str, Any]:
     """Evaluate one task under a rich progress bar (done / total, running accuracy, ETA)."""
     from hn_lightning.evaluation.runner import evaluate_items
     from hn_lightning.progress import progress_bar
@@ -120,6 +132,7 @@ def _run_task(console, engine, items, settings, generation, out_dir: Path, check
         bar = progress.add_task(settings.task, total=len(items), acc="-")
 
         def on_start(total: int, done: int) -> None:
+            progress.update(bar, total=total)
             if done:
                 console.print(f"{settings.task}: resuming, {done} of {total} items already done")
             progress.update(bar, completed=done)
@@ -130,11 +143,19 @@ def _run_task(console, engine, items, settings, generation, out_dir: Path, check
             progress.update(bar, advance=1, acc=f"{100 * stats['correct'] / stats['n']:.1f}%")
 
         return evaluate_items(engine, items, settings, generation, out_dir, checker=checker,
-                              overwrite=args.overwrite, on_start=on_start, on_record=on_record)
+                              overwrite=args.overwrite, on_start=on_start, on_record=on_record, rank=rank,
+                              shard_size=args.shard_size)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    from hn_lightning.ranks import launch_local, rank_from_env, setup_rank_device, without_flag
+
+    rank = rank_from_env(args.rank, args.world_size)
+    if args.devices > 1 and not rank.distributed:
+        return launch_local("eval", without_flag(argv, "--devices"), args.devices)
+    setup_rank_device(rank)
     from rich.console import Console
 
     from hn_lightning.answers import AnswerChecker
@@ -151,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         loaded = {t: load_task(t, args.limit, fields, args.subset_seed) for t in tasks}
         generation = GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                                       batch_size=args.batch_size, seed=args.seed, requeue_fraction=args.requeue_fraction)
+        if args.shard_size < 1:
+            raise ValueError(f"--shard_size must be >= 1, got {args.shard_size}")
     except ValueError as exc:  # bad --limit / generation settings (JsonlError and missing files pass through)
         if isinstance(exc, UserError):
             raise
@@ -173,12 +196,18 @@ def main(argv: list[str] | None = None) -> int:
                                max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                                seed=args.seed, model=args.model,
                                extra={"dtype": dtype, "backend": engine.name, "batch_size": args.batch_size,
-                                      "limit": args.limit, "subset_seed": args.subset_seed, "source": t})
+                                      "limit": args.limit, "subset_seed": args.subset_seed, "source": t,
+                                      "shard_size": args.shard_size})
         try:
             summary = _run_task(console, engine, items, settings, generation, out_root / name,
-                                AnswerChecker(args.checker, timeout_s=args.checker_timeout), args)
+                                AnswerChecker(args.checker, timeout_s=args.checker_timeout), args, rank)
         except SettingsMismatch as exc:
             raise SettingsMismatch(f"{exc} (--overwrite)") from None
+        if not summary["complete"]:
+            console.print(f"{name}: {rank.label()} wrote its shards ({summary['this_run']['new_items']} new items); "
+                          f"{summary['missing']} item(s) of other ranks are not written yet: the last rank to finish "
+                          f"merges {summary['files']['samples']} and writes the summary")
+            continue
         summaries.append(summary)
         for table in _summary_tables(summary):
             console.print(table)

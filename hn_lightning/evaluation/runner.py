@@ -10,16 +10,23 @@ Output folder::
 
 Running the same evaluation again resumes: items whose id is already in ``samples.jsonl`` are skipped,
 a torn last line is dropped, and the summary covers every requested item (old and new).
+
+Items are generated shard by shard (:mod:`~hn_lightning.evaluation.sharded`), so the records do not depend
+on how many ranks share the work: with ``rank`` (one of several processes) a rank generates its shards
+into its own file, and the rank that finds every item written merges ``samples.jsonl`` and writes
+``summary.json``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +37,19 @@ from hn_lightning.evaluation.generate import Generation, GenerationConfig
 from hn_lightning.evaluation.metrics import accuracy_summary, breakdown
 from hn_lightning.evaluation.prompts import PromptStyle, build_prompt
 from hn_lightning.evaluation.samples_file import SampleLog
+from hn_lightning.evaluation.sharded import (
+    DEFAULT_SHARD_SIZE,
+    item_shards,
+    known_records,
+    rank_file,
+    shard_seed,
+    write_merged,
+)
 from hn_lightning.evaluation.tasks import EvalItem
 from hn_lightning.faults import fault_point
 from hn_lightning.io import atomic_write_json
+from hn_lightning.io.lock import file_lock
+from hn_lightning.ranks import RankSpec
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +88,8 @@ def _check_settings(out_dir: Path, settings: RunSettings, overwrite: bool) -> No
     if overwrite:
         samples.unlink(missing_ok=True)
         (out_dir / "summary.json").unlink(missing_ok=True)
-    elif path.is_file() and samples.is_file():
+        shutil.rmtree(out_dir / "ranks", ignore_errors=True)
+    elif path.is_file() and (samples.is_file() or (out_dir / "ranks").is_dir()):
         previous = json.loads(path.read_text(encoding="utf-8"))
         previous.pop("extra", None)
         if previous != json.loads(json.dumps(settings.key())):
@@ -127,47 +145,71 @@ def evaluate_items(
     overwrite: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    rank: RankSpec | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> dict[str, Any]:
     """Evaluate ``items`` into ``out_dir`` (resuming what is there) and return the summary.
 
-    ``on_start(total, already_done)`` is called once before generating; ``on_record(record)`` after
-    each item is written. ``generation.num_return_sequences`` must be 1.
+    ``on_start(total, already_done)`` is called once before generating (counts of this rank's items);
+    ``on_record(record)`` after each item is written. ``generation.num_return_sequences`` must be 1.
+    ``rank``: this process's share (shards ``j`` with ``j % world_size == rank``); its summary has
+    ``complete: false`` and ``missing`` > 0 while other ranks' items are not written yet.
     """
     if generation.num_return_sequences != 1:
         raise ValueError("evaluation scores one completion per problem (num_return_sequences=1)")
+    rank = rank or RankSpec()
+    if overwrite and rank.distributed:
+        raise UserError("overwrite with several ranks would delete what other ranks write: start over with one "
+                        "process, or use a new output folder")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_settings(out_dir, settings, overwrite)
     checker = checker or AnswerChecker(mode=settings.checker)  # type: ignore[arg-type]
-    wanted = {item.id for item in items}
+    shards = item_shards(items, shard_size)
+    mine = [item for j in rank.mine(range(len(shards))) for item in shards[j]]
     started = time.perf_counter()
-    with SampleLog(out_dir / "samples.jsonl") as samples:
-        done = samples.load()
-        pending = [item for item in items if item.id not in done]
+    new = 0
+    own_path = rank_file(out_dir, rank.rank) if rank.distributed else out_dir / "samples.jsonl"
+    with SampleLog(own_path) as samples:
+        done = set(samples.load()) | set(known_records(out_dir))
+        pending_count = sum(1 for item in mine if item.id not in done)
         if on_start is not None:
-            on_start(len(items), len(items) - len(pending))
-        prompts = [build_prompt(settings.prompt, item.question, engine.tokenizer, settings.system) for item in pending]
+            on_start(len(mine), len(mine) - pending_count)
+        for j in rank.mine(range(len(shards))):
+            pending = [item for item in shards[j] if item.id not in done]
+            if not pending:
+                continue
+            prompts = [build_prompt(settings.prompt, item.question, engine.tokenizer, settings.system) for item in pending]
 
-        def finished(index: int, gens: list[Generation]) -> None:
-            item = pending[index]
-            verdict = checker.check(gens[0].text, item.gold, item.question)
-            record = _record(item, settings.task, prompts[index], gens[0], verdict)
-            samples.append(record)
-            fault_point("eval.record")  # tests: die after an item is written
-            if on_record is not None:
-                on_record(record)
+            def finished(index: int, gens: list[Generation], pending=pending, prompts=prompts) -> None:
+                item = pending[index]
+                verdict = checker.check(gens[0].text, item.gold, item.question)
+                record = _record(item, settings.task, prompts[index], gens[0], verdict)
+                samples.append(record)
+                fault_point("eval.record")  # tests: die after an item is written
+                if on_record is not None:
+                    on_record(record)
 
-        if pending:
-            engine.generate(prompts, generation, on_done=finished)
-        records = [samples.records[item.id] for item in items if item.id in samples.records]
-        extra = len(set(samples.records) - wanted)
-    summary = summarize(records, settings)
-    summary["this_run"] = {
-        "new_items": len(pending), "resumed_items": len(items) - len(pending),
-        "wall_seconds": round(time.perf_counter() - started, 2),
-        "other_records_in_file": extra, "checker_stats": checker.stats.as_dict(),
-    }
-    summary["files"] = {"samples": str(out_dir / "samples.jsonl"), "summary": str(out_dir / "summary.json")}
-    fault_point("eval.finalize")  # tests: die with every item written but no summary
-    atomic_write_json(out_dir / "summary.json", summary)
+            engine.generate(prompts, replace(generation, seed=shard_seed(generation.seed, j)), on_done=finished)
+            new += len(pending)
+    several = rank.distributed or (out_dir / "ranks").is_dir()
+    with file_lock(out_dir / ".merge.lock") if several else nullcontext():
+        known = known_records(out_dir)
+        records = [known[item.id] for item in items if item.id in known]
+        missing = len(items) - len(records)
+        if missing == 0 and several:
+            write_merged(out_dir, records)  # the ranks' records in item order (one process appends in place)
+        extra = len(set(known) - {item.id for item in items})
+        summary = summarize(records, settings)
+        summary["complete"], summary["missing"] = missing == 0, missing
+        summary["this_run"] = {
+            "new_items": new, "resumed_items": len(mine) - pending_count,
+            "wall_seconds": round(time.perf_counter() - started, 2),
+            "other_records_in_file": extra, "checker_stats": checker.stats.as_dict(),
+            "rank": rank.rank, "world_size": rank.world_size,
+        }
+        summary["files"] = {"samples": str(out_dir / "samples.jsonl"), "summary": str(out_dir / "summary.json")}
+        if missing == 0:
+            fault_point("eval.finalize")  # tests: die with every item written but no summary
+            atomic_write_json(out_dir / "summary.json", summary)
     return summary

@@ -2,7 +2,8 @@
 
 Problem batch ``i`` (or pool chunk ``i``) is written as ``candidates/shard-i`` in one go
 (:mod:`~hn_lightning.mining.candidates`, :mod:`~hn_lightning.mining.ingest`); a resumed run skips the
-shards that exist.
+shards that exist. With several ranks, rank ``k`` of ``N`` writes the shards ``i`` with ``i % N == k`` and
+the rank that finds every shard written completes the stage (:mod:`~hn_lightning.mining.stage_runner`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from hn_lightning.mining.ingest import iter_pool, pool_paths, pool_record, quest
 from hn_lightning.mining.problems import Problem, load_problems
 from hn_lightning.mining.progress import console, stage_progress
 from hn_lightning.mining.prompts import rendered_prompt, user_turn
-from hn_lightning.mining.shards import iter_records, shard_index, shard_paths, write_shard
+from hn_lightning.mining.shards import iter_records, shard_index, shard_path, shard_paths, write_shard
 from hn_lightning.mining.stage_runner import StageRunner, pct
 
 __all__ = ["CandidatesStage"]
@@ -38,12 +39,13 @@ class CandidatesStage(StageRunner):
         sc = self.cfg.candidates.sampling
         batches = problem_batches(problems, sc.problems_per_batch)
         done = {shard_index(p) for p in shard_paths(d)}
-        todo = [i for i in range(len(batches)) if i not in done]
+        mine = self.rank.mine(range(len(batches)))
+        todo = [i for i in mine if i not in done]
         if done:
             console.print(f"candidates: resuming, {len(done)} of {len(batches)} problem batches already sampled")
         with stage_progress(self.cfg.progress) as progress:
-            task = progress.add_task("candidates", total=len(problems), unit="problems",
-                                     completed=sum(len(batches[i]) for i in done))
+            task = progress.add_task("candidates", total=sum(len(batches[i]) for i in mine), unit="problems",
+                                     completed=sum(len(batches[i]) for i in mine if i in done))
             if todo:
                 sampler = self.res.sampler()
                 tok = self.res.tokenizer()
@@ -54,14 +56,23 @@ class CandidatesStage(StageRunner):
                     write_shard(d, i, records)
                     progress.advance(task, len(batches[i]))
                     self._shard_done("candidates", i)
-        return self._finish_candidates(d, len(problems))
+        return self._finish_candidates(d, len(problems), len(batches))
 
     def _write_problems(self, problems: list[Problem]) -> None:
         with atomic_writer(self.problems_path) as fh:
             for p in problems:
                 fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
 
-    def _finish_candidates(self, d: Path, n_problems: int) -> dict[str, Any]:
+    def _finish_candidates(self, d: Path, n_problems: int, n_shards: int) -> dict[str, Any]:
+        with self.merging():
+            if self.rank.distributed:
+                self._own_done.add("candidates")
+                missing = [i for i in range(n_shards) if not shard_path(d, i).is_file()]
+                if missing:
+                    return self._waiting("candidates", missing)
+            return self._count_candidates(d, n_problems)
+
+    def _count_candidates(self, d: Path, n_problems: int) -> dict[str, Any]:
         n = correct = truncated = tokens = 0
         for rec in iter_records(shard_paths(d)):
             n += 1
@@ -116,10 +127,10 @@ class CandidatesStage(StageRunner):
                     chunk, index = [], index + 1
             if chunk:
                 self._ingest_shard(d, index, chunk, done, progress, task)
-        return self._finish_candidates(d, len(problems))
+        return self._finish_candidates(d, len(problems), n_shards)
 
     def _ingest_shard(self, d: Path, index: int, chunk, done: set[int], progress, task) -> None:
-        if index in done:
+        if index in done or not self.rank.owns(index):
             return
         ic = self.cfg.candidates.ingest
         users = [user_turn(s.problem.question, self.cfg.prompt) for s in chunk]

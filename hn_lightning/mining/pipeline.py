@@ -63,7 +63,7 @@ class MiningPipeline(CandidatesStage):
         self._require("candidates")
         d, _ = self._begin("score", strict=True)
         problems = {p.id: p for p in self.problems()}
-        cand = shard_paths(self.stage_dir("candidates"))
+        cand = [p for p in shard_paths(self.stage_dir("candidates")) if self.rank.owns(shard_index(p))]
         done = {shard_index(p) for p in shard_paths(d)}
         todo = [p for p in cand if shard_index(p) not in done]
         total = count_lines(cand)
@@ -76,6 +76,17 @@ class MiningPipeline(CandidatesStage):
                                        on_batch=lambda n: progress.advance(task, n))
                 write_shard(d, shard_index(path), scored)
                 self._shard_done("score", shard_index(path))
+        with self.merging():
+            if self.rank.distributed:
+                if not self.manifest.is_complete("candidates", self.fingerprints()["candidates"]):
+                    return self._waiting("score", None)
+                written = {shard_index(p) for p in shard_paths(d)}
+                missing = [shard_index(p) for p in shard_paths(self.stage_dir("candidates")) if shard_index(p) not in written]
+                if missing:
+                    return self._waiting("score", missing)
+            return self._count_scores(d)
+
+    def _count_scores(self, d: Path) -> dict[str, Any]:
         n = correct = fine = 0
         wrongness = 0.0
         for rec in iter_records(shard_paths(d)):

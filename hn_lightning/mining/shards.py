@@ -8,7 +8,8 @@ scored/filtered shard ``i`` are computed from candidates shard ``i``. A stage re
 shards that exist, so nothing is done twice and nothing is lost.
 
 ``manifest.json`` records, per stage, whether it completed, a fingerprint of the settings it ran
-with, its item counts and its accumulated wall time (over all resumed runs).
+with, its item counts and its accumulated wall time (over all resumed runs, summed over ranks). Ranks
+that share an output folder change it one at a time: every change re-reads the file under a lock.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from hn_lightning.faults import fault_point
 from hn_lightning.io.atomic import atomic_write_json, atomic_writer
 from hn_lightning.io.jsonl import count_lines, iter_jsonl
+from hn_lightning.io.lock import file_lock
 
 __all__ = [
     "Manifest",
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 _SHARD = re.compile(r"^shard-(\d{5,})\.jsonl$")
+_TEMP = re.compile(r"^\.shard-(\d{5,})\.jsonl\..*\.tmp$")
 
 
 def shard_path(stage_dir: Path, index: int) -> Path:
@@ -57,12 +60,14 @@ def shard_paths(stage_dir: Path) -> list[Path]:
     return sorted((p for p in d.iterdir() if _SHARD.match(p.name)), key=shard_index)
 
 
-def clean_stale_temps(stage_dir: Path) -> int:
-    """Delete temporary files left by a killed writer; returns how many."""
+def clean_stale_temps(stage_dir: Path, owns: Callable[[int], bool] | None = None) -> int:
+    """Delete temporary files left by a killed writer; returns how many. With ``owns`` (a rank among
+    several), only the temporary files of the shards it writes: the others may be another rank's, in use."""
     d = Path(stage_dir)
     if not d.is_dir():
         return 0
-    stale = [p for p in d.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+    stale = [p for p in d.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")
+             and (owns is None or ((m := _TEMP.match(p.name)) is not None and owns(int(m.group(1)))))]
     for p in stale:
         p.unlink(missing_ok=True)
     return len(stale)
@@ -94,10 +99,23 @@ class Manifest:
 
     def __init__(self, out: Path):
         self.path = Path(out) / "manifest.json"
+        self._lock = Path(out) / ".manifest.lock"
         self.data: dict[str, Any] = {"stages": {}}
+        self.reload()
+
+    def reload(self) -> Manifest:
+        """Read the file again (another rank may have changed it)."""
         if self.path.is_file():
             self.data = json.loads(self.path.read_text(encoding="utf-8"))
             self.data.setdefault("stages", {})
+        return self
+
+    def _update(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Apply ``change`` to the stages of the current file and save it, holding the lock."""
+        with file_lock(self._lock):
+            self.reload()
+            change(self.data["stages"])
+            self.save()
 
     def stage(self, name: str) -> dict[str, Any]:
         return self.data["stages"].get(name, {})
@@ -106,28 +124,36 @@ class Manifest:
         st = self.stage(name)
         return bool(st.get("complete")) and (fp is None or st.get("fingerprint") == fp)
 
-    def start(self, name: str, fp: str) -> None:
-        """Mark a stage as running with settings ``fp`` (keeps accumulated seconds of the same settings)."""
-        st = self.stage(name)
-        seconds = st.get("seconds", 0.0) if st.get("fingerprint") == fp else 0.0
-        self.data["stages"][name] = {"complete": False, "fingerprint": fp, "seconds": seconds,
-                                     "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        self.save()
+    def start(self, name: str, fp: str, keep_complete: bool = False) -> None:
+        """Mark a stage as running with settings ``fp`` (keeps accumulated seconds of the same settings).
+        ``keep_complete``: a stage another rank completed with the same settings stays complete."""
+        def change(stages: dict[str, Any]) -> None:
+            st = stages.get(name, {})
+            if keep_complete and st.get("complete") and st.get("fingerprint") == fp:
+                return
+            seconds = st.get("seconds", 0.0) if st.get("fingerprint") == fp else 0.0
+            stages[name] = {"complete": False, "fingerprint": fp, "seconds": seconds,
+                            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+        self._update(change)
 
     def add_seconds(self, name: str, seconds: float) -> None:
-        st = self.data["stages"].setdefault(name, {})
-        st["seconds"] = round(st.get("seconds", 0.0) + seconds, 3)
-        self.save()
+        def change(stages: dict[str, Any]) -> None:
+            st = stages.setdefault(name, {})
+            st["seconds"] = round(st.get("seconds", 0.0) + seconds, 3)
+
+        self._update(change)
 
     def finish(self, name: str, counts: dict[str, Any]) -> None:
-        st = self.data["stages"].setdefault(name, {})
-        st.update(complete=True, counts=counts, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        self.save()
+        self._update(lambda stages: stages.setdefault(name, {}).update(
+            complete=True, counts=counts, finished=time.strftime("%Y-%m-%dT%H:%M:%S")))
 
     def drop(self, names: Iterable[str]) -> None:
-        for n in names:
-            self.data["stages"].pop(n, None)
-        self.save()
+        def change(stages: dict[str, Any]) -> None:
+            for n in names:
+                stages.pop(n, None)
+
+        self._update(change)
 
     def save(self) -> None:
         atomic_write_json(self.path, self.data)

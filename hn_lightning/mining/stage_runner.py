@@ -3,30 +3,42 @@
 :class:`StageRunner` is what every stage shares (:mod:`~hn_lightning.mining.candidates_stage` runs stage 1,
 :mod:`~hn_lightning.mining.pipeline` stages 2-4). ``manifest.json`` keeps each stage's settings
 fingerprint, counts and accumulated seconds (:class:`~hn_lightning.mining.shards.Manifest`).
+
+Several ranks (:class:`~hn_lightning.ranks.RankSpec`) share one output folder: ``candidates`` and ``score``
+are sharded (rank ``k`` of ``N`` writes the shards ``i`` with ``i % N == k``; candidates shard ``i`` is problem
+batch ``i`` whatever ``N`` is, so the shards are those of one process), and the rank that finds every shard
+of a stage written completes it; ``filter`` and ``pair`` then run once, on the rank that completed ``score``,
+under the folder's merge lock. A rank that died is rerun alone (``--rank k --world_size N``) and completes
+what is left.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hn_lightning.errors import UserError
 from hn_lightning.faults import fault_point
 from hn_lightning.io.jsonl import iter_jsonl
+from hn_lightning.io.lock import file_lock
 from hn_lightning.mining.config import MineConfig, fingerprint
 from hn_lightning.mining.problems import Problem
 from hn_lightning.mining.progress import console
 from hn_lightning.mining.resources import Resources
 from hn_lightning.mining.shards import Manifest, clean_stale_temps, shard_paths
+from hn_lightning.ranks import RankSpec
 
 __all__ = ["STAGES", "StageNotReady", "StageRunner", "StageSettingsChanged", "pct"]
 
 STAGES = ("candidates", "score", "filter", "pair")
 """Stage names, in order."""
 _DIRS = {"candidates": "candidates", "score": "scored", "filter": "filtered", "pair": "pairs"}
+SHARDED = ("candidates", "score")
+"""Stages whose shards are spread over ranks; the others run once, on the rank that completes ``score``."""
 
 
 class StageSettingsChanged(UserError, RuntimeError):
@@ -44,12 +56,15 @@ class StageRunner:
 
     ``model``/``tokenizer``/``verifier``/``sampler`` may be injected (tests, notebooks); otherwise they
     are built lazily, only by a stage that needs them. ``on_shard(stage, index)`` is called after every
-    shard is written.
+    shard is written. ``rank``: this process's share when several processes mine into one folder.
     """
 
     def __init__(self, cfg: MineConfig, model=None, tokenizer=None, verifier=None, sampler=None,
-                 on_shard: Callable[[str, int], None] | None = None):
+                 on_shard: Callable[[str, int], None] | None = None, rank: RankSpec | None = None):
         self.cfg = cfg
+        self.rank = rank or RankSpec()
+        self._lock_depth = 0
+        self._own_done: set[str] = set()  # sharded stages whose shards this rank has all written
         self.out = Path(cfg.out).expanduser()
         self.out.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.out)
@@ -85,11 +100,53 @@ class StageRunner:
         if unknown:
             raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
         if overwrite and stages:
+            if self.rank.distributed:
+                raise UserError("--overwrite with several ranks would delete what other ranks write: run the stage "
+                                "with --overwrite on one process first, or use a new output folder")
             self.wipe_from(stages[0])
-        results = {}
-        for stage in stages:
+        results: dict[str, Any] = {}
+        for stage in [s for s in stages if s in SHARDED]:
             results[stage] = getattr(self, f"run_{stage}")()
+            if results[stage].get("waiting") and stage == "score":
+                return results  # another rank completes score and runs the later stages
+        merged = [s for s in stages if s not in SHARDED]
+        if merged:
+            with self.merging():  # one rank at a time; a second one finds them done
+                fps = self.fingerprints()
+                if self.rank.distributed and all(self.manifest.is_complete(s, fps[s]) for s in merged):
+                    console.print(f"{', '.join(merged)}: already complete with these settings (another rank finished them)")
+                    return results
+                for stage in merged:
+                    results[stage] = getattr(self, f"run_{stage}")()
         return results
+
+    @contextmanager
+    def merging(self) -> Iterator[None]:
+        """Hold the output folder's merge lock and re-read the manifest (several ranks only; re-entrant)."""
+        if not self.rank.distributed or self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with file_lock(self.out / ".merge.lock"):
+            self._lock_depth += 1
+            try:
+                self.manifest.reload()
+                yield
+            finally:
+                self._lock_depth -= 1
+
+    def _waiting(self, stage: str, missing: list[int] | None) -> dict[str, Any]:
+        """This rank wrote its shards of ``stage``; shards ``missing`` (or an earlier stage) are another rank's."""
+        self._clock(stage)
+        if missing is None:
+            what = "the candidates stage is not complete yet"
+        else:
+            what = f"{len(missing)} shard(s) of rank(s) {sorted({i % self.rank.world_size for i in missing})} are not written yet"
+        console.print(f"{stage}: {self.rank.label()} wrote its shards; {what}: the last rank to finish completes the stage")
+        return {"waiting": True, "missing_shards": None if missing is None else len(missing)}
 
     def wipe_from(self, stage: str) -> None:
         """Delete the outputs of ``stage`` and every later stage."""
@@ -105,6 +162,10 @@ class StageRunner:
 
     def _begin(self, stage: str, strict: bool) -> tuple[Path, str]:
         """Check or reset the stage's settings; return its folder and fingerprint."""
+        with self.merging():
+            return self._begin_locked(stage, strict)
+
+    def _begin_locked(self, stage: str, strict: bool) -> tuple[Path, str]:
         fp = self.fingerprints()[stage]
         d = self.stage_dir(stage)
         previous = self.manifest.stage(stage).get("fingerprint")
@@ -119,13 +180,16 @@ class StageRunner:
         if previous is None and has_output and strict:
             raise StageSettingsChanged(f"{d} holds output without a manifest entry; rerun with --overwrite")
         d.mkdir(parents=True, exist_ok=True)
-        if (n := clean_stale_temps(d)):
+        owns = self.rank.owns if self.rank.distributed and stage in SHARDED else None
+        if (n := clean_stale_temps(d, owns)):
             console.print(f"{stage}: removed {n} temporary file(s) left by an interrupted run")
-        self.manifest.start(stage, fp)
+        self.manifest.start(stage, fp, keep_complete=self.rank.distributed)
         self._mark = time.perf_counter()
         return d, fp
 
     def _require(self, stage: str) -> None:
+        if stage in self._own_done:  # several ranks: this rank's shards of it are written, with these settings
+            return
         if not self.manifest.is_complete(stage, self.fingerprints()[stage]):
             raise StageNotReady(f"stage '{stage}' has not completed with the current settings: run it first "
                                f"(python cli.py mine {stage} --config ...)")
