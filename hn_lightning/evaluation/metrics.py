@@ -57,8 +57,10 @@ def wilson_interval(correct: int, total: int, z: float = Z_95) -> tuple[float, f
 
 
 def accuracy_summary(correct: list[bool]) -> dict[str, Any]:
-    """``{"n", "correct", "accuracy", "ci95": [lo, hi]}`` (accuracy through :class:`MathAccuracy`)."""
-    metric = MathAccuracy()
+    """``{"n", "correct", "accuracy", "ci95": [lo, hi]}`` of exactly these verdicts (accuracy through
+    :class:`MathAccuracy`, never synced: under DDP a rank summarizing its own records must not wait for the
+    others, which may be summarizing something else or nothing at all)."""
+    metric = MathAccuracy(sync_on_compute=False)
     if correct:
         metric.update(correct)
     n, k = len(correct), int(sum(bool(c) for c in correct))

@@ -94,10 +94,11 @@ def write_merged(out_dir: Path, records: list[dict[str, Any]]) -> Path:
 
 
 def rank_correctness(ids: list[str], verdicts: dict[str, bool]):
-    """This rank's verdicts as a vector over every item: ``[N]`` int8, 1 right, 0 wrong, -1 not evaluated here."""
+    """This rank's verdicts as a vector over every item: ``[N]`` int32 (gloo and NCCL gather it), 1 right, 0 wrong,
+    -1 not evaluated here."""
     import torch
 
-    return torch.tensor([int(verdicts[i]) if i in verdicts else -1 for i in ids], dtype=torch.int8)
+    return torch.tensor([int(verdicts[i]) if i in verdicts else -1 for i in ids], dtype=torch.int32)
 
 
 def combine_rank_correctness(gathered):
