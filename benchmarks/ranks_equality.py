@@ -4,15 +4,21 @@
     python benchmarks/ranks_equality.py --out /tmp/ranks_bench
 
 Prints, per command, the wall time of each way of running it (side by side, same load) and whether the
-outputs are equal: mining byte for byte (problems, candidates, scored, filtered, pairs, funnel.json; the
+outputs are equal: mining file by file (problems, candidates, scored, filtered, pairs, funnel.json; the
 candidates' ``seconds`` field removed, since it is wall time), evaluation record by record (sorted by id,
 ``seconds`` removed) and the summary's n / correct / accuracy / finish reasons.
+
+Every run uses one torch thread per process (``OMP_NUM_THREADS=1``, what ``--devices 2`` gives each rank on
+2 cores): float32 matmuls reduce in an order that depends on the thread count, so a process with 2 threads
+writes log-probs that differ in the 6th decimal. The last line compares such a run (same completions
+and tokens; the largest log-prob difference is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -29,9 +35,10 @@ EVAL = ["eval", "--model", "tiny-qwen2", "--task", "gsm8k", "--limit", "24", "--
         "--seed", "3", "--shard_size", "4", "--batch_size", "4", "--no_progress", "--dtype", "float32"]
 
 
-def run(args: list[str]) -> float:
+def run(args: list[str], threads: int = 1) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, capture_output=True, text=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    proc = subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args)}\n{proc.stderr[-3000:]}")
     return time.perf_counter() - t0
@@ -72,6 +79,15 @@ def main() -> None:
             same = outputs(root / name / folder) == ref
             print(f"{name:5s} {way:27s} {seconds:7.1f} s   equal to 1 process: {same}")
         if name == "mine":
+            t2 = run([*args, "--out", str(root / name / "threads2")], threads=2)
+            other = outputs(root / name / "threads2")
+            cands = [k for k in ref if k.startswith("candidates")]
+            same_text = all([(r["completion"], r["tokens"]) for r in ref[k]] == [(r["completion"], r["tokens"]) for r in other[k]]
+                            for k in cands)
+            diff = max(abs(a - b) for k in cands for r, o in zip(ref[k], other[k])
+                       for a, b in zip(r["token_logprobs"], o["token_logprobs"]))
+            print(f"{name:5s} {'1 process, 2 threads':27s} {t2:7.1f} s   equal: {other == ref}; same completions and tokens: "
+                  f"{same_text}; max |log-prob difference| {diff:.1e}; same funnel: {other['funnel.json'] == ref['funnel.json']}")
             funnel = ref["funnel.json"]
             print(f"      funnel: {funnel['input']} -> {funnel['hard_negatives']} hard negatives; candidates "
                   f"{sum(len(v) for k, v in ref.items() if k.startswith('candidates'))}")

@@ -21,7 +21,7 @@ from hn_lightning.evaluation.sharded import (
     shard_seed,
 )
 from hn_lightning.ranks import RankSpec, rank_from_env, without_flag
-from tests.cli_utils import run_cli
+from tests.cli_utils import run_cli_raw
 from tests.test_eval_runner import ScriptedEngine, _answers, _items
 
 
@@ -130,6 +130,13 @@ def test_rank_from_flags_torchrun_and_slurm():
     assert without_flag(["--devices", "2", "--x", "1", "--devices=3"], "--devices") == ["--x", "1"]
 
 
+def run_cli(args, cwd, timeout):
+    """``cli.py`` with one torch thread per process (float32 reductions depend on the thread count)."""
+    proc = run_cli_raw(args, cwd=cwd, timeout=timeout, env={"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
 def test_eval_cli_two_ranks_and_a_rank_rerun_equal_one_process(tmp_path):
     """tiny-qwen2, sampling at temperature 1 (so the per-shard seeds matter): ``--devices 2``, and ranks run one
     at a time (``--rank k --world_size 2``: a rank that died, rerun alone), against one process."""
@@ -138,7 +145,7 @@ def test_eval_cli_two_ranks_and_a_rank_rerun_equal_one_process(tmp_path):
     run_cli([*args, "--out", str(tmp_path / "one")], cwd=tmp_path, timeout=600)
     run_cli([*args, "--out", str(tmp_path / "two"), "--devices", "2"], cwd=tmp_path, timeout=600)
     first = run_cli([*args, "--out", str(tmp_path / "seq"), "--rank", "1", "--world_size", "2"], cwd=tmp_path, timeout=600)
-    assert "not written yet" in first.stderr.replace("\n", " ") and not (tmp_path / "seq" / "gsm8k" / "summary.json").exists()
+    assert "not written yet" in " ".join(first.stderr.split()) and not (tmp_path / "seq" / "gsm8k" / "summary.json").exists()
     run_cli([*args, "--out", str(tmp_path / "seq"), "--rank", "0", "--world_size", "2"], cwd=tmp_path, timeout=600)
     ref = _records(tmp_path / "one" / "gsm8k" / "samples.jsonl")
     assert len({r["completion"] for r in ref}) > 1  # sampled: the seeds decide the completions

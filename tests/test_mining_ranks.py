@@ -15,7 +15,7 @@ from hn_lightning.errors import UserError
 from hn_lightning.mining import MiningPipeline
 from hn_lightning.mining.shards import shard_paths
 from hn_lightning.ranks import RankSpec
-from tests.cli_utils import REPO, run_cli
+from tests.cli_utils import REPO, run_cli_raw
 
 ARGS = ["--config", str(REPO / "configs" / "mine_demo.yaml"), "--problems.limit", "6",
         "--policy.name_or_path", "tiny-qwen2", "--policy.dtype", "float32",
@@ -40,9 +40,17 @@ def verifier():
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory, verifier) -> Path:
-    """One process, every stage: the reference."""
+    """One process, every stage, one torch thread (like each rank below: float32 reductions depend on the
+    thread count): the reference."""
+    import torch
+
     out = tmp_path_factory.mktemp("single") / "mine"
-    MiningPipeline(cfg(out), verifier=verifier).run()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        MiningPipeline(cfg(out), verifier=verifier).run()
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 
@@ -78,7 +86,9 @@ def test_a_rank_that_runs_alone_waits_and_the_other_completes_the_merge(single, 
 
 def test_two_rank_processes_equal_one_process(single, tmp_path):
     out = tmp_path / "mine2"
-    proc = run_cli(["mine", *ARGS, "--out", str(out), "--devices", "2"], cwd=tmp_path, timeout=900)
+    proc = run_cli_raw(["mine", *ARGS, "--out", str(out), "--devices", "2"], cwd=tmp_path, timeout=900,
+                       env={"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
     assert "rank" in proc.stdout + proc.stderr  # one rank reported that it finished its shards first
     assert files(out) == files(single)
     assert json.loads((out / "funnel.json").read_text())["identities"] == json.loads((single / "funnel.json").read_text())["identities"]
