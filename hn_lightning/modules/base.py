@@ -13,6 +13,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from hn_lightning.faults import fault_point
 from hn_lightning.models import LoraSettings, ModelConfig, build_policy, load_tokenizer, resolve_model_dir
+from hn_lightning.models.flops import training_flops
 from hn_lightning.models.forward import count_matmul_params
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,7 @@ class CausalLMModule(L.LightningModule):
 
     # -- throughput ---------------------------------------------------------------------------------
     def estimate_flops(self, num_tokens: int, sum_sq_len: int, backward: bool, extra_forward_tokens: int = 0) -> int:
-        """Matmul FLOPs of one micro-batch (see :func:`hn_lightning.callbacks.flops.training_flops`)."""
-        from hn_lightning.callbacks.flops import training_flops
-
+        """Matmul FLOPs of one micro-batch (see :func:`hn_lightning.models.flops.training_flops`)."""
         cfg = self.policy.config if self.policy is not None else None
         return training_flops(
             matmul_params=self._matmul_params,
