@@ -15,6 +15,7 @@ from hn_lightning.faults import fault_point
 from hn_lightning.models import LoraSettings, ModelConfig, build_policy, load_tokenizer, resolve_model_dir
 from hn_lightning.models.flops import training_flops
 from hn_lightning.models.forward import count_matmul_params
+from hn_lightning.modules.strategy_checks import check_strategy
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,15 @@ class CausalLMModule(L.LightningModule):
         self.policy, self.tokenizer, _ = build_policy(self.model_config, self.model_dir)
         self.policy.train()  # from_pretrained returns eval mode; Lightning expects train mode at fit start
         self._matmul_params = count_matmul_params(self.policy)
+
+    def setup(self, stage: str) -> None:
+        if self._trainer is not None:
+            check_strategy(self.trainer.strategy, self.model_config.finetuning, self.needs_reference_precompute)
+
+    @property
+    def needs_reference_precompute(self) -> bool:
+        """Whether a reference precompute pass runs before training (DPO with ``reference.precompute``)."""
+        return False
 
     @property
     def is_peft(self) -> bool:

@@ -70,6 +70,10 @@ class DPOModule(CausalLMModule):
         return self.reference.mode
 
     @property
+    def needs_reference_precompute(self) -> bool:
+        return self.reference.uses_cache
+
+    @property
     def ref_cache(self):
         """The reference's on-disk cache (None unless ``reference.precompute``)."""
         return self.reference.cache
@@ -155,7 +159,8 @@ class DPOModule(CausalLMModule):
         metrics = self.step_metrics[stage]
         metrics.add(out, padding_fraction=1.0 - int(batch["num_tokens"]) / batch["input_ids"].numel())
         if stage == "train" and batch["micro_index"] == batch["micro_count"] - 1:
-            values = {**metrics.compute(prefix="train/"), **batch["weight_stats"]}
+            # over all pairs of the step on all ranks; weight stats come from the stream, global already
+            values = {**metrics.compute("train/", Ranks.of(self.trainer).gather), **batch["weight_stats"]}
             step_loss = values.pop("train/loss")
             self.log("train/loss", step_loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=len(batch["ids"]))
             self.log_dict(values, on_step=True, on_epoch=False, batch_size=len(batch["ids"]))
@@ -163,6 +168,7 @@ class DPOModule(CausalLMModule):
 
     def on_validation_epoch_end(self) -> None:
         metrics = self.step_metrics["val"]
-        if metrics.count:
-            self.log_dict(metrics.compute(prefix="val/"), on_epoch=True)
+        values = metrics.compute("val/", Ranks.of(self.trainer).gather)  # every rank calls it, even with no pairs
+        if values:
+            self.log_dict(values, on_epoch=True)
         metrics.reset()
