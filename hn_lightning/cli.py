@@ -53,6 +53,9 @@ def _lightning_cli_class():
                 callbacks.append(LearningRateMonitor(logging_interval="step"))
             return super()._instantiate_trainer(config, callbacks)
 
+        def before_instantiate_classes(self) -> None:
+            _check_strategy_config(self.config)
+
         def after_fit(self) -> None:
             _print_run_summary(self.trainer)
 
@@ -102,6 +105,19 @@ def _check_ckpt_model(config) -> None:
         if now != was:
             raise UserError(f"{ckpt_path}: trained with model.{key}={was!r}, the config says {now!r}; "
                             f"resume with the checkpoint's settings or start a new run")
+
+
+def _check_strategy_config(config) -> None:
+    """Refuse strategy/fine-tuning combinations that cannot work before anything is built (one line)."""
+    from hn_lightning.modules.strategy_checks import check_strategy
+
+    sub = config.get("subcommand")
+    node = config[sub] if sub else config
+    strategy = node.get("trainer", {}).get("strategy") if hasattr(node, "get") else None
+    model = getattr(getattr(node.get("model"), "init_args", None), "model", None) if hasattr(node, "get") else None
+    finetuning = model.get("finetuning") if hasattr(model, "get") else getattr(model, "finetuning", None)
+    if strategy is not None and finetuning:
+        check_strategy(strategy, finetuning)
 
 
 def _print_run_summary(trainer) -> None:
@@ -175,6 +191,34 @@ def _find_user_error(exc: BaseException) -> BaseException | None:
     return None
 
 
+EXIT_PEER_LOST = 3
+"""Exit code of a rank whose peer process died or stopped answering (the job cannot continue)."""
+
+_PEER_SIGNS = ("Connection reset by peer", "Connection closed by peer", "Connection refused", "Broken pipe",
+               "timed out", "Timed out", "NCCL communicator was aborted", "ProcessGroupNCCL", "DistNetworkError")
+
+
+def _lost_peer(exc: BaseException) -> str | None:
+    """One line for a collective that failed because another rank died or hung, else None: the error (or
+    one it came from) was raised inside ``torch.distributed`` / DDP and reads like a lost connection or a
+    timeout."""
+    import traceback
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        text = f"{type(exc).__name__}: {exc}"
+        frames = traceback.extract_tb(exc.__traceback__)
+        collective = any("torch/distributed" in f.filename or "torch/nn/parallel" in f.filename for f in frames)
+        if collective and any(sign in text for sign in _PEER_SIGNS):
+            first = str(exc).strip().splitlines()[0][:240]
+            rank = os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or "0"
+            return (f"rank {rank}: another rank died or stopped answering, so the job cannot continue ({first}); "
+                    f"restart every rank with --ckpt_path <run>/checkpoints/last.ckpt")
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cli.py``. Bad input ends with one ``error: ...`` line on stderr and exit code 2;
     ``--debug`` (anywhere on the command line) or ``HN_LIGHTNING_DEBUG=1`` shows the traceback instead."""
@@ -199,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is the user's input
         found = None if debug_enabled() else _find_user_error(exc)
         if found is None:
-            raise
+            lost = None if debug_enabled() else _lost_peer(exc)
+            if lost is None:
+                raise
+            print_error(lost)
+            return EXIT_PEER_LOST
         print_error(found)
         return EXIT_USER_ERROR

@@ -152,7 +152,7 @@ def test_precomputed_reference_matches_online(tmp_path):
         torch.testing.assert_close(a["ref_chosen_logps"], b["ref_chosen_logps"], rtol=1e-5, atol=1e-4)
         assert float(a["loss"]) == pytest.approx(float(b["loss"]), abs=1e-5)
     m = results[True][1]
-    assert m._reference is None and len(m.ref_cache) == 8  # 4 pairs x 2 sides, no reference model in memory
+    assert m.reference.model is None and len(m.ref_cache) == 8  # 4 pairs x 2 sides, no reference model in memory
     # a second run reuses the cache: all hits, nothing recomputed
     L.seed_everything(0)
     m2 = module(reference=ReferenceConfig(precompute=True, cache_dir=str(tmp_path / "refcache")))
@@ -167,7 +167,7 @@ def test_lora_reference_is_the_base_with_adapters_off(tmp_path):
     rec = Outputs()
     m = module("lora", lr=0.5)
     trainer(tmp_path, 3, 1, [rec]).fit(m, data(path, micro=2))
-    assert m.reference_mode == "adapters_off" and m._reference is None
+    assert m.reference_mode == "adapters_off" and m.reference.model is None
     assert all(not mod.p for mod in m.policy.modules() if isinstance(mod, torch.nn.Dropout))  # LoRA dropout off
     # reference log-probs of step 3 (adapters trained by then) equal a freshly loaded base model's
     base = AutoModelForCausalLM.from_pretrained(str(m.model_dir), dtype=torch.float32).eval()

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import hn_lightning.modules.dpo as dpo_module
+import hn_lightning.modules.reference as reference_module
 from hn_lightning.losses import ORPO, SigmoidDPO, SimPO
 from hn_lightning.losses.reference_free import orpo_loss, simpo_loss
 from hn_lightning.modules import ReferenceConfig
@@ -20,7 +21,7 @@ class Spy:
 
     def __init__(self, monkeypatch):
         self.loads, self.forwards = 0, []
-        real_load, real_logps = dpo_module.load_causal_lm, dpo_module.DPOModule._sequence_logps
+        real_load, real_logps = reference_module.load_causal_lm, dpo_module.DPOModule._sequence_logps
         spy = self
 
         def load(*args, **kwargs):
@@ -34,9 +35,9 @@ class Spy:
         def no_adapters_off(policy):
             raise AssertionError("a reference forward with adapters disabled was attempted")
 
-        monkeypatch.setattr(dpo_module, "load_causal_lm", load)
+        monkeypatch.setattr(reference_module, "load_causal_lm", load)
         monkeypatch.setattr(dpo_module.DPOModule, "_sequence_logps", logps)
-        monkeypatch.setattr(dpo_module, "adapters_disabled", no_adapters_off)
+        monkeypatch.setattr(reference_module, "adapters_disabled", no_adapters_off)
 
 
 def test_reference_dpo_loads_and_runs_a_reference(tmp_path, monkeypatch):
@@ -44,8 +45,8 @@ def test_reference_dpo_loads_and_runs_a_reference(tmp_path, monkeypatch):
     spy = Spy(monkeypatch)
     m = module(loss=SigmoidDPO(beta=0.1))
     trainer(tmp_path, 1, 1, [Outputs()]).fit(m, data(pairs_file(tmp_path, 2, w_raw=1.0), micro=2))
-    assert spy.loads == 1 and m._reference is not None
-    assert sum(f is m._reference for f in spy.forwards) == 1 and sum(f is m.policy for f in spy.forwards) == 1
+    assert spy.loads == 1 and m.reference.model is not None
+    assert sum(f is m.reference.model for f in spy.forwards) == 1 and sum(f is m.policy for f in spy.forwards) == 1
 
 
 @pytest.mark.parametrize("finetuning,loss", [("full", SimPO(beta=2.0, gamma=0.5)), ("lora", ORPO(beta=0.1))])
@@ -58,7 +59,7 @@ def test_reference_free_loss_has_no_reference(tmp_path, monkeypatch, caplog, fin
     with caplog.at_level(logging.WARNING):
         trainer(tmp_path, 2, 2, [rec]).fit(m, data(pairs_file(tmp_path, 8, w_raw=[1.0, 2.0, 3.0, 4.0] * 2), micro=1))
     assert "needs no reference model: ignoring" in caplog.text  # precompute asked for, ignored, said so
-    assert spy.loads == 0 and m._reference is None and m.ref_cache is None and not cache.exists()
+    assert spy.loads == 0 and m.reference.model is None and m.ref_cache is None and not cache.exists()
     assert len(spy.forwards) == 4 and all(f is m.policy for f in spy.forwards)  # 4 micro-batches, policy only
     for out in rec.outputs:
         assert not any(k.startswith("ref_") for k in out)

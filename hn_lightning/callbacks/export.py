@@ -82,9 +82,13 @@ class HFExport(Callback):
             return Path(self.out_dir)
         return Path(trainer.log_dir or trainer.default_root_dir) / "hf_model"
 
-    @rank_zero_only
     def _export(self, trainer: Trainer, module: LightningModule) -> None:
-        self.last_export = export_policy(module, self._target(trainer), self.merge_lora)
+        # every rank resolves the target: under DDP ``trainer.log_dir`` is a broadcast, a collective
+        self._write(self._target(trainer), module)
+
+    @rank_zero_only
+    def _write(self, target: Path, module: LightningModule) -> None:
+        self.last_export = export_policy(module, target, self.merge_lora)
         log.info("exported the policy to %s", self.last_export)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:

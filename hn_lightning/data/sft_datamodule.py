@@ -209,9 +209,11 @@ class SFTDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None, "call setup() first"
-        self._sampler = ResumableShuffleSampler(len(self.train_set), seed=self.seed)
-        if self._resume:
-            self._sampler.resume_at(self._resume["epoch"], self._resume["batches"] * self._resume["batch_size"])
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        self._sampler = ResumableShuffleSampler(len(self.train_set), seed=self.seed, rank=rank, world=world, block=self.batch_size)
+        if self._resume:  # rows of the global order already trained on, by all ranks of the saving run
+            done = self._resume["batches"] * self._resume["batch_size"] * int(self._resume.get("world_size", 1))
+            self._sampler.resume_at(self._resume["epoch"], done)
             self._resume = None
         return self._loader(self.train_set, self._sampler)
 
@@ -220,7 +222,8 @@ class SFTDataModule(L.LightningDataModule):
 
     # -- resume ------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return position_state(self.trainer, self.batch_size, {"seed": self.seed, "rows": len(self.train_set or [])})
+        world = self.trainer.world_size if self.trainer is not None else 1
+        return position_state(self.trainer, self.batch_size, {"seed": self.seed, "rows": len(self.train_set or []), "world_size": world})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("seed") != self.seed or state.get("rows") != len(self.train_set or []):

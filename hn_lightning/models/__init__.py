@@ -37,3 +37,7 @@ __all__ = [
     "resolve_dtype_name",
     "resolve_model_dir",
 ]
+
+from hn_lightning.data.tokenizer_source import register_tokenizer_loader  # noqa: E402
+
+register_tokenizer_loader(load_tokenizer)  # data/ loads tokenizers by name without importing models/

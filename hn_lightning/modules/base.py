@@ -13,7 +13,9 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from hn_lightning.faults import fault_point
 from hn_lightning.models import LoraSettings, ModelConfig, build_policy, load_tokenizer, resolve_model_dir
+from hn_lightning.models.flops import training_flops
 from hn_lightning.models.forward import count_matmul_params
+from hn_lightning.modules.strategy_checks import check_strategy
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,15 @@ class CausalLMModule(L.LightningModule):
         self.policy.train()  # from_pretrained returns eval mode; Lightning expects train mode at fit start
         self._matmul_params = count_matmul_params(self.policy)
 
+    def setup(self, stage: str) -> None:
+        if self._trainer is not None:
+            check_strategy(self.trainer.strategy, self.model_config.finetuning, self.needs_reference_precompute)
+
+    @property
+    def needs_reference_precompute(self) -> bool:
+        """Whether a reference precompute pass runs before training (DPO with ``reference.precompute``)."""
+        return False
+
     @property
     def is_peft(self) -> bool:
         return self.model_config.finetuning in ("lora", "qlora")
@@ -89,9 +100,7 @@ class CausalLMModule(L.LightningModule):
 
     # -- throughput ---------------------------------------------------------------------------------
     def estimate_flops(self, num_tokens: int, sum_sq_len: int, backward: bool, extra_forward_tokens: int = 0) -> int:
-        """Matmul FLOPs of one micro-batch (see :func:`hn_lightning.callbacks.flops.training_flops`)."""
-        from hn_lightning.callbacks.flops import training_flops
-
+        """Matmul FLOPs of one micro-batch (see :func:`hn_lightning.models.flops.training_flops`)."""
         cfg = self.policy.config if self.policy is not None else None
         return training_flops(
             matmul_params=self._matmul_params,

@@ -49,7 +49,8 @@ class SFTModule(CausalLMModule):
         loss = nll_loss(token_logps)
         n_tok, width = int(batch["num_tokens"]), batch["input_ids"].numel()
         bs = batch["input_ids"].shape[0]
-        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=bs, on_step=stage == "train", on_epoch=stage != "train")
+        # sync_dist: the mean over ranks (a no-op in one process)
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=bs, on_step=stage == "train", on_epoch=stage != "train", sync_dist=True)
         if stage == "train":
             self.log("train/padding_fraction", 1.0 - n_tok / width, batch_size=bs)
             self.log("train/targets", float(batch["num_targets"]), batch_size=bs)

@@ -1,4 +1,5 @@
-"""FLOP accounting for MFU (model FLOPs utilisation), nanoGPT/PaLM style.
+"""FLOP accounting for MFU (model FLOPs utilisation), nanoGPT/PaLM style. Pure arithmetic: the modules
+estimate each micro-batch with it and the throughput callback turns it into MFU.
 
 Per token, a forward pass costs ``2N`` matmul FLOPs (``N`` = matmul parameters, head included), the
 backward pass ``2N`` for input gradients plus ``2N`` for weight gradients (skipped for frozen weights:
