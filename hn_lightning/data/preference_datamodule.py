@@ -168,7 +168,9 @@ class PreferenceDataModule(L.LightningDataModule):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("seed") != self.cfg.seed or state.get("pairs_per_step") != self.cfg.pairs_per_step:
-            raise ValueError(
+            from hn_lightning.errors import UserError
+
+            raise UserError(
                 f"cannot resume the pair stream: seed/pairs per step changed since the checkpoint "
                 f"({state.get('seed')}/{state.get('pairs_per_step')} -> {self.cfg.seed}/{self.cfg.pairs_per_step})"
             )
