@@ -2,8 +2,8 @@
 
 * :class:`HFEngine` wraps an in-memory HF model (or PEFT model) and :func:`generate` (any device).
 * :class:`~hn_lightning.evaluation.cb_engine.CBEngine` (``cb``) runs the same model with transformers'
-  continuous batching and a paged KV cache (any device; chosen only when asked for: on a 2-core CPU it
-  was measured slower than ``hf``, see ``benchmarks/RESULTS.md``).
+  continuous batching and a paged KV cache (any device; chosen only when asked for: on 2 CPU cores it
+  was not reliably faster than ``hf``, see ``benchmarks/RESULTS.md``).
 * :class:`~hn_lightning.evaluation.vllm_engine.VLLMEngine` serves a model directory with vLLM; it is
   chosen automatically only when ``vllm`` is importable **and** a CUDA GPU is present.
 

@@ -128,7 +128,7 @@ class SamplingConfig:
     backend: Literal["auto", "hf", "cb", "vllm", "synthetic"] = "auto"
     """``auto``: vLLM when it is installed and a CUDA GPU is present, else Hugging Face ``generate`` (``hf``).
     ``cb``: transformers' continuous batching with a paged KV cache (settings in ``cb``; the prompt is
-    prefilled once for its K samples); measured slower than ``hf`` on a 2-core CPU (benchmarks/RESULTS.md).
+    prefilled once for its K samples); opt-in: on 2 CPU cores not reliably faster than ``hf`` (benchmarks/RESULTS.md).
     ``synthetic``: no model, hand-built candidates of known kinds from each problem's reference (the first
     ``num_samples`` of correct, near miss, rephrased, ...: :mod:`hn_lightning.mining.synthetic`); for tests
     and dry runs of a pipeline."""
