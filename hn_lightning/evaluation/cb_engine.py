@@ -169,7 +169,9 @@ def generate_continuous(model, tokenizer, prompts: list[str], config: Generation
     model.eval()
     start = time.perf_counter()
     try:
-        with torch.random.fork_rng(devices=[]), model.continuous_batching_context_manager(
+        device = next(model.parameters()).device  # the manager seeds the global RNGs: restore the caller's
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+                model.continuous_batching_context_manager(
                 generation_config=gen_cfg, continuous_batching_config=cb_cfg, block=True, timeout=None,
                 warmup=settings.compile_level > 0) as manager:
             parents = manager.add_requests(inputs=encoded, max_new_tokens=config.max_new_tokens)
