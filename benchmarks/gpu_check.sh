@@ -7,11 +7,13 @@
 # summary), OUT_DIR/dpo_throughput.{json,md}, OUT_DIR/pytest.xml and logs under OUT_DIR/work.
 #
 # Steps: (1) which packages import and which GPU; (2) the test subset for the paths a GPU run uses
-# (packing equality, log-probs, samplers, the DPO module incl. QLoRA with bitsandbytes); most of these
-# tests pin accelerator=cpu, so (3) is what exercises CUDA: DPO throughput on a random-init
-# Qwen2.5-1.5B-shaped model (no weights to carry), full fine-tune, bf16-true, SDPA on CUDA: ours padded,
-# ours packed, and TRL's DPOTrainer when TRL imports (otherwise skipped, and the summary says so;
-# TRL_PATH=<folder> adds a --target install of TRL).
+# (packing equality, log-probs, samplers incl. the continuous-batching engine, the DPO module incl. QLoRA
+# with bitsandbytes); most of these tests pin accelerator=cpu, so (3) and (4) are what exercise CUDA:
+# (3) DPO throughput on a random-init Qwen2.5-1.5B-shaped model (no weights to carry), full fine-tune,
+# bf16-true, SDPA on CUDA: ours padded, ours packed, and TRL's DPOTrainer when TRL imports (otherwise
+# skipped, and the summary says so; TRL_PATH=<folder> adds a --target install of TRL); (4) the sampler
+# engines (HF generate vs continuous batching, benchmarks/sampler_engines.py) on the same model and 40
+# GSM8K test prompts, greedy and K=4 sampled.
 # Target: under 8 minutes on one H100/H200.
 #
 # --dry-run: the same steps on CPU with tiny sizes (a couple of minutes); CI runs it
@@ -85,10 +87,10 @@ step "tokenizer for the tests: $TOKENIZER_NOTE"
 
 # 2. tests -------------------------------------------------------------------------------------------------
 if [ "$DRY_RUN" = 1 ]; then
-  TESTS=(tests/test_dpo_packing.py -k "layout or boundary or wider")
+  TESTS=(tests/test_dpo_packing.py tests/test_cb_engine.py -k "layout or boundary or wider or greedy_equals_hf")
 else
-  TESTS=(tests/test_dpo_packing.py tests/test_logprobs.py tests/test_eval_generate.py tests/test_dpo_module.py
-         -k "not resume and not 8x1")   # packing, log-probs, samplers, DPO incl. QLoRA (bitsandbytes)
+  TESTS=(tests/test_dpo_packing.py tests/test_logprobs.py tests/test_eval_generate.py tests/test_cb_engine.py
+         tests/test_dpo_module.py -k "not resume and not 8x1")   # packing, log-probs, samplers, DPO incl. QLoRA
 fi
 step "pytest ${TESTS[*]}"
 "$PY" -m pytest -q -p no:cacheprovider --junitxml="$OUT_DIR/pytest.xml" "${TESTS[@]}" > "$WORK/pytest.log" 2>&1
@@ -116,11 +118,23 @@ step "DPO throughput (ours, ours-packed, trl)"
 BENCH_RC=$?
 tail -n 8 "$WORK/dpo_throughput.log"
 
-# 4. summary ----------------------------------------------------------------------------------------------
+# 4. sampler engines: HF generate vs continuous batching (paged KV cache) on the same model -----------------
+if [ "$DRY_RUN" = 1 ]; then
+  SAMPLER=(--prompts 3 --max_new_tokens 6 --samples 2 --cb_max_requests 4)
+else
+  SAMPLER=(--prompts 40 --max_new_tokens 256 --samples 4 --batch_size 40 --cb_max_requests 160)
+fi
+step "sampler engines (hf, cb)"
+timeout "$TIMEOUT" "$PY" benchmarks/sampler_engines.py --model "$MODEL_DIR" --dtype "$MODEL_DTYPE" "${SAMPLER[@]}" \
+  --engines hf,cb --out "$OUT_DIR/sampler_engines" > "$WORK/sampler_engines.log" 2>&1
+SAMPLER_RC=$?
+tail -n 6 "$WORK/sampler_engines.log"
+
+# 5. summary ----------------------------------------------------------------------------------------------
 step "summary -> $OUT_DIR/gpu_check.{json,md}"
 "$PY" benchmarks/dpo_bench/gpu_summary.py --out "$OUT_DIR" --dry_run "$DRY_RUN" --tests_rc "$TESTS_RC" \
-  --model_rc "$MODEL_RC" --bench_rc "$BENCH_RC" --tests "${TESTS[*]}" --tokenizer "$TOKENIZER_NOTE" \
+  --model_rc "$MODEL_RC" --bench_rc "$BENCH_RC" --sampler_rc "$SAMPLER_RC" --tests "${TESTS[*]}" --tokenizer "$TOKENIZER_NOTE" \
   --shape "$SHAPE" --seconds "$(( $(date +%s) - T0 ))"
 SUMMARY_RC=$?
 step "done"
-[ "$TESTS_RC" = 0 ] && [ "$MODEL_RC" = 0 ] && [ "$BENCH_RC" = 0 ] && [ "$SUMMARY_RC" = 0 ]
+[ "$TESTS_RC" = 0 ] && [ "$MODEL_RC" = 0 ] && [ "$BENCH_RC" = 0 ] && [ "$SAMPLER_RC" = 0 ] && [ "$SUMMARY_RC" = 0 ]

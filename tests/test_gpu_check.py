@@ -1,5 +1,6 @@
 """``benchmarks/gpu_check.sh --dry-run`` keeps working (CPU, tiny sizes): it writes its summary, and the
-summary holds the packed-vs-padded throughput rows and says whether TRL ran or why not."""
+summary holds the packed-vs-padded throughput rows, says whether TRL ran or why not, and holds the sampler
+engines' rows (HF generate vs continuous batching, greedy equal token for token in float32)."""
 
 from __future__ import annotations
 
@@ -28,5 +29,10 @@ def test_gpu_check_dry_run(tmp_path):
     assert rows["ours-packed"]["padding_fraction"] <= rows["ours"]["padding_fraction"]  # packing never adds padding
     assert summary["throughput"]["packed_over_padded_pairs_per_s"] is not None
     assert "trl" in rows and (rows["trl"].get("skipped") or "pairs_per_s" in rows["trl"])
+    engines = {(r["engine"], r["mode"]): r for r in summary["sampler"]["rows"]}
+    assert summary["sampler"]["exit_code"] == 0 and set(engines) == {
+        ("hf", "greedy"), ("cb", "greedy"), ("hf", "sampled K=2"), ("cb", "sampled K=2")}
+    assert all(r["tokens"] > 0 and r["tokens_per_s"] > 0 for r in engines.values())
+    assert engines[("cb", "greedy")]["equal_to_hf"] == 3  # float32: the engines agree token for token
     md = (out / "gpu_check.md").read_text()
-    assert "GPU check (dry run" in md and "ours-packed" in md
+    assert "GPU check (dry run" in md and "ours-packed" in md and "Sampler engines" in md

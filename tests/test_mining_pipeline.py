@@ -205,3 +205,21 @@ def test_test_files_are_refused(tmp_path, tokenizer, verifier):
     cfg.problems.gsm8k = "gsm8k:test"
     with pytest.raises(TestDataRefused):
         MiningPipeline(cfg, tokenizer=tokenizer, verifier=verifier).run(["candidates"])
+
+
+def test_paged_cache_settings_enter_the_fingerprint_only_for_the_cb_engine(tmp_path):
+    """`sampling.cb` (paged-cache sizes) changes what the cb engine samples, nothing else: with another
+    backend it must not change the candidates fingerprint (runs mined before the field existed resume)."""
+    from dataclasses import replace
+
+    from hn_lightning.mining.stage_runner import StageRunner
+
+    def fp(backend: str, max_requests: int) -> str:
+        cfg = make_cfg(tmp_path / f"{backend}{max_requests}")
+        s = cfg.candidates.sampling
+        cfg.candidates.sampling = replace(s, backend=backend, cb=replace(s.cb, max_requests=max_requests))
+        return StageRunner(cfg).fingerprints()["candidates"]
+
+    assert fp("hf", 16) == fp("hf", 4)
+    assert fp("cb", 16) != fp("cb", 4)
+    assert fp("cb", 16) != fp("hf", 16)

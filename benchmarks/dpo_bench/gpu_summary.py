@@ -41,12 +41,20 @@ def ratio(rows: list[dict], a: str, b: str, key: str) -> float | None:
     return round(ra[key] / rb[key], 3) if ra and rb and rb[key] else None
 
 
+def sampler_section(path: Path, exit_code: int | None) -> dict:
+    """Rows of ``benchmarks/sampler_engines.py`` (engine, mode, wall s, tokens, tokens/s, speed vs hf)."""
+    rows = json.loads(path.read_text())["rows"] if path.is_file() else []
+    return {"exit_code": exit_code, "rows": rows,
+            "cb_over_hf_tokens_per_s": {r["mode"]: r.get("speed_vs_hf") for r in rows if r["engine"] == "cb"}}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     for name in ("--out", "--tests", "--tokenizer", "--shape"):
         p.add_argument(name, required=True)
     for name in ("--dry_run", "--tests_rc", "--model_rc", "--bench_rc", "--seconds"):
         p.add_argument(name, type=int, required=True)
+    p.add_argument("--sampler_rc", type=int, default=None, help="exit code of benchmarks/sampler_engines.py (absent: not run)")
     args = p.parse_args()
     out = Path(args.out)
     env = json.loads((out / "work" / "env.json").read_text()) if (out / "work" / "env.json").is_file() else {}
@@ -69,7 +77,8 @@ def main() -> None:
                        "ours_over_trl_peak": ratio(rows, "ours", "trl", "peak_gib"),
                        "packed_over_trl_pairs_per_s": ratio(rows, "ours-packed", "trl", "pairs_per_s"),
                        "trl": trl_row.get("skipped") or trl_row.get("error") or "ran"},
-        "ok": args.tests_rc == 0 and args.model_rc == 0 and args.bench_rc == 0,
+        "sampler": sampler_section(out / "sampler_engines.json", args.sampler_rc),
+        "ok": args.tests_rc == 0 and args.model_rc == 0 and args.bench_rc == 0 and args.sampler_rc in (None, 0),
     }
     (out / "gpu_check.json").write_text(json.dumps(summary, indent=2) + "\n")
     t, th = summary["tests"], summary["throughput"]
@@ -89,7 +98,13 @@ def main() -> None:
         md.append("| " + " | ".join("-" if c in (None, "") else str(c) for c in cells) + " |")
     md += ["", f"packed / padded pairs/s: {th['packed_over_padded_pairs_per_s']}, peak: {th['packed_over_padded_peak']}; "
            f"ours / TRL pairs/s: {th['ours_over_trl_pairs_per_s']}, peak: {th['ours_over_trl_peak']}; TRL: {th['trl']}.",
-           "", "Full tables: `dpo_throughput.md`; logs: `work/`."]
+           ""]
+    sm = summary["sampler"]
+    md += [f"## Sampler engines, random-init {args.shape} (exit {sm['exit_code']})", "",
+           "| mode | engine | wall s | tokens | tokens/s | vs hf |", "|---|---|---:|---:|---:|---:|"]
+    md += [f"| {r['mode']} | {r['engine']} | {r['seconds']} | {r['tokens']} | {r['tokens_per_s']} | {r.get('speed_vs_hf')} |"
+           for r in sm["rows"]]
+    md += ["", "Full tables: `dpo_throughput.md`, `sampler_engines.md`; logs: `work/`."]
     (out / "gpu_check.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

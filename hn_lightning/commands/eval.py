@@ -66,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="HF backend: stop a batch when at most this fraction still runs and continue those rows later (0: off)")
     gen.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
                      help="auto: bfloat16 on a GPU or a CPU with native bf16, else float32 (HN_LIGHTNING_NO_BF16=1: float32)")
-    gen.add_argument("--backend", choices=["auto", "hf", "vllm"], default="auto")
+    gen.add_argument("--backend", choices=["auto", "hf", "cb", "vllm"], default="auto",
+                     help="auto: vllm if installed on a GPU, else hf (HF generate); cb: continuous batching, paged KV cache")
+    gen.add_argument("--cb_max_requests", type=int, default=16,
+                     help="cb backend: sequences decoded together (CPU attention cost grows with its square; GPU: e.g. 256)")
+    gen.add_argument("--cb_page_size", type=int, default=32, help="cb backend: tokens per KV-cache page")
+    gen.add_argument("--cb_max_batch_tokens", type=int, default=512, help="cb backend: tokens per forward (prefill chunk)")
     gen.add_argument("--attn_implementation", default="auto")
     gen.add_argument("--trust_remote_code", action="store_true", help="allow model code from the checkpoint to run")
     fields = ap.add_argument_group("field mapping for JSONL tasks (dotted paths allowed)")
@@ -185,8 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     out_root = Path(args.out) if args.out else _default_out(args.model)
     dtype = eval_dtype(args.dtype)
     console.print(f"loading {args.model} ({dtype})")
+    from hn_lightning.evaluation.cb_engine import PagedCacheSettings
+
+    try:
+        cache = PagedCacheSettings(max_requests=args.cb_max_requests, page_size=args.cb_page_size,
+                                   max_batch_tokens=args.cb_max_batch_tokens)
+    except ValueError as exc:
+        raise UserError(f"--cb_*: {exc}") from exc
     engine = load_engine(args.model, backend=args.backend, dtype=dtype, trust_remote_code=args.trust_remote_code,
-                         attn_implementation=args.attn_implementation)
+                         attn_implementation=args.attn_implementation, cache=cache)
     console.print(f"backend: {engine.name}; prompt: {args.prompt}; checker: {args.checker}; "
                   f"max_new_tokens: {args.max_new_tokens}; batch_size: {args.batch_size}")
     summaries = []

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.evaluation.cb_engine import PagedCacheSettings
 from hn_lightning.evaluation.prompts import BOXED_INSTRUCTION
 from hn_lightning.mining.rules_config import BaselineConfig, FilterConfig, PairingConfig, SelectionConfig
 from hn_lightning.models.registry import DEFAULT_MODEL
@@ -124,8 +125,10 @@ class PromptConfig:
 class SamplingConfig:
     """Sampling ``num_samples`` solutions per problem from the policy."""
 
-    backend: Literal["auto", "hf", "vllm", "synthetic"] = "auto"
-    """``auto``: vLLM when it is installed and a CUDA GPU is present, else Hugging Face ``generate``.
+    backend: Literal["auto", "hf", "cb", "vllm", "synthetic"] = "auto"
+    """``auto``: vLLM when it is installed and a CUDA GPU is present, else Hugging Face ``generate`` (``hf``).
+    ``cb``: transformers' continuous batching with a paged KV cache (settings in ``cb``; the prompt is
+    prefilled once for its K samples); opt-in: on 2 CPU cores not reliably faster than ``hf`` (benchmarks/RESULTS.md).
     ``synthetic``: no model, hand-built candidates of known kinds from each problem's reference (the first
     ``num_samples`` of correct, near miss, rephrased, ...: :mod:`hn_lightning.mining.synthetic`); for tests
     and dry runs of a pipeline."""
@@ -144,6 +147,9 @@ class SamplingConfig:
     hf_batch_size: int = 8
     """HF backend: prompts per ``generate`` call within a shard (each expands to K rows; bounds the KV
     cache). vLLM schedules a whole shard at once."""
+    cb: PagedCacheSettings = field(default_factory=PagedCacheSettings)
+    """``cb`` backend: sequences decoded together, page size, tokens per forward (the paged cache is sized
+    from them, the prompts and ``max_new_tokens``)."""
     vllm_gpu_memory_utilization: float = 0.85
     """vLLM: fraction of GPU memory for weights and KV cache."""
     vllm_max_model_len: int = 4096

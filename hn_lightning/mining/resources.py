@@ -84,7 +84,7 @@ class Resources:
     def sampler(self):
         """The sampling backend (:func:`hn_lightning.mining.samplers.choose_backend`)."""
         if self._sampler is None:
-            from hn_lightning.mining.samplers import HFSampler, VLLMSampler, choose_backend
+            from hn_lightning.mining.samplers import CBSampler, HFSampler, VLLMSampler, choose_backend
 
             backend = choose_backend(self.cfg.candidates.sampling.backend)
             console.print(f"sampling backend: {backend}")
@@ -93,6 +93,8 @@ class Resources:
                 from hn_lightning.mining.synthetic import SyntheticSampler
 
                 self._sampler = SyntheticSampler(load_problems(self.cfg.problems), self.cfg.candidates.sampling.num_samples)
+            elif backend == "cb":
+                self._sampler = CBSampler(self.model(), self.tokenizer(), self.cfg.candidates.sampling)
             elif backend == "vllm":
                 self._sampler = VLLMSampler(self.model_dir(), self.tokenizer(), self.cfg.policy, self.cfg.candidates.sampling)
             else:

@@ -26,7 +26,7 @@ from hn_lightning.mining.config import PolicyConfig, SamplingConfig
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Sampler", "HFSampler", "VLLMSampler", "choose_backend", "vllm_output_to_generations"]
+__all__ = ["Sampler", "HFSampler", "CBSampler", "VLLMSampler", "choose_backend", "vllm_output_to_generations"]
 
 
 class Sampler(Protocol):
@@ -64,6 +64,27 @@ class HFSampler:
             return_logprobs=True,
         )
         return generate(self.model, self.tokenizer, prompts, gen_cfg)
+
+
+class CBSampler:
+    """Continuous batching (:func:`hn_lightning.evaluation.cb_engine.generate_continuous`), seeded like
+    :class:`HFSampler` (the shard's first problem seed); log-probs are raw (a teacher-forced pass when
+    temperature or top-p warp the sampling distribution)."""
+
+    name = "cb"
+
+    def __init__(self, model, tokenizer, cfg: SamplingConfig):
+        self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
+
+    def sample(self, prompts: list[str], seeds: list[int]) -> list[list[Generation]]:
+        from hn_lightning.evaluation.cb_engine import generate_continuous
+
+        cfg = self.cfg
+        gen_cfg = GenerationConfig(
+            max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
+            num_return_sequences=cfg.num_samples, seed=seeds[0] if seeds else 0, return_logprobs=True,
+        )
+        return generate_continuous(self.model, self.tokenizer, prompts, gen_cfg, cfg.cb)
 
 
 def vllm_output_to_generations(request_output, tokenizer) -> list[Generation]:

@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,10 @@ class StageRunner:
 
     def fingerprints(self) -> dict[str, str]:
         c = self.cfg
-        fp = {"candidates": fingerprint(c.problems, c.policy, c.prompt, c.candidates, c.seed, self.res.answer_settings())}
+        candidates = asdict(c.candidates)
+        if candidates["sampling"]["backend"] != "cb":  # the paged-cache settings only matter to that engine
+            candidates["sampling"].pop("cb")  # (and runs mined before it existed keep their fingerprint)
+        fp = {"candidates": fingerprint(c.problems, c.policy, c.prompt, candidates, c.seed, self.res.answer_settings())}
         fp["score"] = fingerprint(fp["candidates"], c.scoring)
         fp["filter"] = fingerprint(fp["score"], c.filters, c.selection)
         fp["pair"] = fingerprint(fp["filter"], c.pairing, c.baselines, c.report)
