@@ -86,7 +86,7 @@ def test_demo_is_the_experiment_with_sft_and_baseline_end_to_end_and_resumes(tmp
     # what the demo prints: the table and where everything is
     for r in conditions:
         assert f"| {r['condition']} | {r['seeds']} | {r['correct']}/{r['n']} |" in proc.stdout
-    assert "experiment: report demo/report.md" in proc.stdout
+    assert "cells in" in proc.stdout and "Report: demo/report.md" in proc.stdout
     assert "plots" in proc.stdout and "Demo finished" in proc.stdout
     stages = json.loads((out / "stages.json").read_text())
     assert {"sft", "mine", "eval_sft", "total"} <= set(stages)

@@ -116,11 +116,12 @@ def run_round(cfg, report_only: bool) -> list[dict] | None:
     if not report_only:
         stages["total"] = time.time() - t0
         atomic_write_json(root / "stages.json", stages)
-    print(final_summary(root, report, stages if not report_only else {}), flush=True)
+    headline = f"experiment: {len(results)}/{len(grid) + int(cfg.baseline)} cells in {time.time() - t0:.0f}s. Report: {report}"
+    print(final_summary(root, headline, stages if not report_only else {}), flush=True)
     return results
 
 
-def final_summary(root: Path, report: Path, stages: dict[str, float]) -> str:
+def final_summary(root: Path, headline: str, stages: dict[str, float]) -> str:
     """What the run ends with: the accuracy table (``conditions.csv``), the paired comparisons in words,
     the wall time of every stage run now, and where the report, tables and plots are."""
     import csv
@@ -143,7 +144,7 @@ def final_summary(root: Path, report: Path, stages: dict[str, float]) -> str:
     if stages:
         lines += ["", "Wall time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items())]
     plots = sorted(p.name for p in (root / "plots").glob("*.png"))
-    lines += ["", f"experiment: report {report}", f"experiment: tables {root}/*.csv; plots {root}/plots/ "
+    lines += ["", headline, f"experiment: tables {root}/*.csv; plots {root}/plots/ "
               f"({', '.join(plots)}; curves/, weights/)"]
     return "\n".join(lines)
 
