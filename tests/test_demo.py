@@ -56,7 +56,7 @@ def test_demo_is_the_experiment_with_sft_and_baseline_end_to_end_and_resumes(tmp
     assert [c["cell"] for c in cells] == ["sft", "hardneg-sigmoid-w0.3-s0", "random-sigmoid-uniform-s0"]
     results = {c["cell"]: json.loads((out / "cells" / c["cell"] / "cell.json").read_text()) for c in cells[1:]}
     results["sft"] = json.loads((out / "baseline" / "baseline.json").read_text())
-    for name, r in results.items():
+    for r in results.values():
         assert r["policy"] == "demo/sft/hf_model" and len(r["outcomes"]) == 2
     for c in cells:
         assert float(c["accuracy"]) == pytest.approx(sum(results[c["cell"]]["outcomes"].values()) / 2)

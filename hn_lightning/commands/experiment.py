@@ -62,10 +62,9 @@ def run_round(cfg, report_only: bool) -> list[dict] | None:
     import json
 
     from hn_lightning.commands.experiment_cells import run_cell
+    from hn_lightning.commands.experiment_policy import baseline_name, run_baseline, run_sft, with_sft_policy
     from hn_lightning.experiments.config import check
     from hn_lightning.experiments.report import write_report
-
-    from hn_lightning.commands.experiment_policy import baseline_name, run_baseline, run_sft, with_sft_policy
 
     root = Path(cfg.out)
     grid = check(cfg)
