@@ -142,3 +142,22 @@ def test_pool_seeds_and_wilson():
     center = (k / n + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(k / n * (1 - k / n) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     assert acc["accuracy"] == 0.75 and acc["ci_low"] == pytest.approx(center - half) and acc["ci_high"] == pytest.approx(center + half)
+
+
+def test_baseline_without_seed_is_paired_with_every_seed_of_a_condition():
+    """The starting policy (``baseline``, seed None) against a condition with seeds 0 and 1: its outcomes
+    are repeated per seed, so the pooled table is counted by hand over (problem, seed) pairs."""
+    from hn_lightning.experiments.config import EvalSpec, ExperimentConfig
+    from hn_lightning.experiments.report import comparisons
+
+    base = {"cell": "sft", "condition": "sft", "seed": None, "baseline": True, "outcomes": {"p0": 1, "p1": 0, "p2": 1}}
+    x0 = {"cell": "x-s0", "condition": "x", "seed": 0, "outcomes": {"p0": 1, "p1": 1, "p2": 0}}
+    x1 = {"cell": "x-s1", "condition": "x", "seed": 1, "outcomes": {"p0": 0, "p1": 1, "p2": 1}}
+    cfg = ExperimentConfig(grid=None, eval=EvalSpec(), bootstrap=200)
+    cond, comps, sentences = comparisons([base, x0, x1], cfg)
+    assert [(r["condition"], r["seeds"], r["n"], r["correct"]) for r in cond] == [("sft", 1, 3, 2), ("x", 2, 6, 4)]
+    (c,) = comps
+    # sft per (problem, seed): 1,0,1 | 1,0,1; x: 1,1,0 | 0,1,1 -> sft only right on (p2,s0),(p0,s1); x only on p1 twice
+    assert (c["a"], c["b"], c["n"], c["seeds"], c["a_only"], c["b_only"]) == ("sft", "x", 6, 2, 2, 2)
+    assert c["difference"] == 0.0 and c["p_value"] == pytest.approx(1.0)
+    assert sentences[0].startswith("sft vs x: 66.7% vs 66.7%")

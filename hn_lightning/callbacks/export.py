@@ -98,3 +98,10 @@ class HFExport(Callback):
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._export(trainer, pl_module)
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """A fit resumed from a checkpoint of its last step trains nothing and Lightning skips the training
+        loop with its ``on_train_end``: export the restored policy here instead (a run interrupted between
+        its last checkpoint and the export otherwise never gets its ``hf_model``)."""
+        if self.last_export is None:
+            self._export(trainer, pl_module)

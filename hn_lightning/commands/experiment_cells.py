@@ -178,12 +178,14 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
     }
     if cfg.kl is not None and heldout_files(cfg, root):
         result["kl"] = _kl(cfg, cell_dir, result["policy"], heldout_files(cfg, root))
+    t0 = time.time()
     if cfg.eval is not None:
-        _evaluate(cfg.eval, cell_dir, cell_dir / "eval")
+        evaluate(cfg.eval, cell_dir / "hf_model", cell_dir / "eval")
         result.update(read_outcomes(cell_dir / "eval"))
     for name, spec in cfg.extra_evals.items():
-        _evaluate(spec, cell_dir, cell_dir / f"eval_{name}")
+        evaluate(spec, cell_dir / "hf_model", cell_dir / f"eval_{name}")
         result.setdefault("extra_evals", {})[name] = read_outcomes(cell_dir / f"eval_{name}")
+    result["eval_seconds"] = time.time() - t0
     atomic_write_json(done, result)
     return result
 
@@ -227,13 +229,15 @@ def _kl(cfg: ExperimentConfig, cell_dir: Path, reference: str, val_files: list[s
     return json.loads(path.read_text())
 
 
-def _evaluate(spec, cell_dir: Path, out: Path) -> None:
+def evaluate(spec, model: str | Path, out: Path) -> None:
+    """``cli.py eval`` of ``model`` with the settings of ``spec`` (an :class:`EvalSpec`) into ``out`` (resumes
+    from the samples already written)."""
     from hn_lightning.commands.eval import main as eval_main
 
-    argv = ["--model", str(cell_dir / "hf_model"), "--task", spec.task, "--out", str(out),
+    argv = ["--model", str(model), "--task", spec.task, "--out", str(out),
             "--max_new_tokens", str(spec.max_new_tokens), "--batch_size", str(spec.batch_size), "--no_progress"]
     if spec.limit is not None:
         argv += ["--limit", str(spec.limit)]
     rc = eval_main(argv)
     if rc:
-        raise RuntimeError(f"evaluation of {cell_dir.name} failed (exit {rc}); rerun the experiment to resume")
+        raise RuntimeError(f"evaluation of {model} failed (exit {rc}); rerun the experiment to resume")

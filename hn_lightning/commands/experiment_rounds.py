@@ -19,7 +19,7 @@ def round_config(cfg: ExperimentConfig, k: int, previous_out: Path) -> Experimen
     """Round ``k`` (>= 1): the experiment under ``<out>/rounds/round<k>`` from round k-1's followed policy."""
     rounds = cfg.rounds
     follow = previous_out / "cells" / f"{rounds.follow}-s{rounds.seed}" / "hf_model"
-    return dataclasses.replace(cfg, out=str(Path(cfg.out) / "rounds" / f"round{k}"), policy=str(follow), rounds=None)
+    return dataclasses.replace(cfg, out=str(Path(cfg.out) / "rounds" / f"round{k}"), policy=str(follow), rounds=None, sft=None)
 
 
 def run_rounds(cfg: ExperimentConfig, first: list[dict[str, Any]], report_only: bool,

@@ -109,6 +109,21 @@ class RoundsSpec:
 
 
 @dataclass
+class SFTSpec:
+    """Supervised fine-tuning of the starting policy inside the experiment, before mining (the paper's
+    first stage): a ``fit`` of ``config`` from ``policy`` (null: the SFT config's model) with the
+    experiment's ``model`` overrides, exported to ``<out>/sft/hf_model``. The SFT model is then the policy
+    that is mined with, the start of every cell and their reference. Skipped when finished with the same
+    settings, resumed from ``<out>/sft/checkpoints/last.ckpt`` after an interruption."""
+
+    config: str = "configs/sft_demo.yaml"
+    """The SFT ``fit`` config (``python cli.py fit --config ...``): data, LoRA, optimizer; its outputs are
+    moved under ``<out>/sft/``."""
+    max_steps: int = 24
+    """SFT optimizer steps."""
+
+
+@dataclass
 class ExperimentConfig:
     """A grid of DPO runs from one starting policy, each evaluated on the same problems, compared with
     paired statistics; resumable (finished cells are skipped, added cells run alone)."""
@@ -123,7 +138,14 @@ class ExperimentConfig:
     overrides its loss, pairs, weighting, lambda, seed and steps, and all its output paths."""
     policy: str | None = None
     """Starting policy (``model.init_args.model.name_or_path``; also the reference and, with ``mine``, the
-    sampling policy); null: the base config's."""
+    sampling policy); null: the base config's. With ``sft``: the model SFT starts from (null: the SFT
+    config's), and the SFT model is the starting policy."""
+    sft: SFTSpec | None = None
+    """Fine-tune the starting policy first (``<out>/sft/``); null: start from ``policy`` as it is."""
+    baseline: bool = False
+    """Also evaluate the starting policy (the SFT model with ``sft``) on the same problems as every cell:
+    a row ``sft`` (or ``policy``) in the tables, paired with every condition in the comparisons (its
+    outcomes repeated for each seed); outputs in ``<out>/baseline/``."""
     model: dict[str, Any] = field(default_factory=dict)
     """Further ``model.init_args.model`` overrides, e.g. ``{dtype: float32}``."""
     mine: MineConfig | None = None
@@ -158,6 +180,9 @@ class ExperimentConfig:
     alpha: float = 0.05
     """Significance level of the McNemar tests (the bootstrap interval covers 1 - alpha)."""
 
+
+BASELINE_NAMES = ("sft", "policy")
+"""The baseline row's name: ``sft`` with an SFT stage, else ``policy``."""
 
 _NAME = re.compile(r"^[A-Za-z0-9_.]+$")
 
@@ -224,6 +249,12 @@ def check(cfg: ExperimentConfig) -> list[Cell]:
         if not follow:
             raise ValueError(f"rounds.follow {cfg.rounds.follow!r} with seed {cfg.rounds.seed} is no cell of the grid; "
                              f"conditions: {sorted({c.condition for c in grid})}")
+    if cfg.sft is not None and cfg.sft.max_steps < 1:
+        raise ValueError("sft.max_steps must be at least 1 (or set sft: null)")
+    if cfg.baseline and cfg.eval is None:
+        raise ValueError("baseline evaluates the starting policy with 'eval': set eval, or baseline: false")
+    if cfg.baseline and any(c.arm in BASELINE_NAMES for c in grid):
+        raise ValueError(f"with baseline: true, no arm may be named {' or '.join(BASELINE_NAMES)} (the baseline's row)")
     if not 0.0 <= cfg.val_split < 1.0:
         raise ValueError(f"val_split {cfg.val_split}: a fraction in [0, 1)")
     if cfg.val_split and cfg.mine is None:

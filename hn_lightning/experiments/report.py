@@ -60,27 +60,35 @@ def cell_row(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def pooled_conditions(results: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, int]]]:
-    """``{condition: {seed: {problem_id: 0/1}}}`` of the evaluated cells."""
-    out: dict[str, dict[int, dict[str, int]]] = {}
+    """``{condition: {seed: {problem_id: 0/1}}}`` of the evaluated cells; the baseline (the starting policy,
+    no training seed) is ``{None: outcomes}``."""
+    out: dict[str, dict[int | None, dict[str, int]]] = {}
     for r in results:
         if "outcomes" in r:
-            out.setdefault(r["condition"], {})[int(r["seed"])] = r["outcomes"]
+            out.setdefault(r["condition"], {})[None if r.get("baseline") else int(r["seed"])] = r["outcomes"]
     return out
 
 
 def comparisons(results: list[dict[str, Any]], cfg: ExperimentConfig) -> tuple[list[dict], list[dict], list[str]]:
-    """``(condition rows, comparison rows, sentences)``: every pair of conditions over their common seeds."""
+    """``(condition rows, comparison rows, sentences)``: every pair of conditions over their common seeds; the
+    baseline (seed ``None``) is paired with each seed of the other condition (its outcomes repeated: the
+    starting policy is the same for every seed)."""
     pooled = pooled_conditions(results)
     cond_rows, comp_rows, sentences = [], [], []
     for name, per_seed in pooled.items():
         _, matrix = pool_seeds(per_seed)
         cond_rows.append({"condition": name, "seeds": len(per_seed), **accuracy_with_interval(matrix)})
     for a, b in itertools.combinations(pooled, 2):
-        seeds = sorted(set(pooled[a]) & set(pooled[b]))
+        pa, pb = pooled[a], pooled[b]
+        if None in pa and None not in pb:
+            pa = {s: pa[None] for s in pb}
+        if None in pb and None not in pa:
+            pb = {s: pb[None] for s in pa}
+        seeds = sorted(set(pa) & set(pb), key=lambda s: -1 if s is None else s)
         if not seeds:
             continue
-        ids_a, A = pool_seeds({s: pooled[a][s] for s in seeds})
-        ids_b, B = pool_seeds({s: pooled[b][s] for s in seeds})
+        ids_a, A = pool_seeds({s: pa[s] for s in seeds})
+        ids_b, B = pool_seeds({s: pb[s] for s in seeds})
         if ids_a != ids_b:
             raise ValueError(f"{a} and {b} were evaluated on different problems; they cannot be paired")
         c = compare_paired(a, A, b, B, n_boot=cfg.bootstrap, seed=cfg.bootstrap_seed, alpha=cfg.alpha)
@@ -164,7 +172,16 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
     if any(r.get("kl_sampled") is not None for r in rows):
         lines += ["`kl_sampled`: KL(policy || reference) estimated on completions sampled from the trained policy "
                   "(mean over sampled tokens of log p_policy - log p_ref; seeded)."]
-    lines += ["", *footing_lines(rows)]
+    if any(r.get("baseline") for r in results):
+        name = next(r["cell"] for r in results if r.get("baseline"))
+        lines += [f"`{name}`: the starting policy itself{' (after the SFT stage, `sft/`)' if name == 'sft' else ''}, "
+                  "evaluated on the same problems; the comparisons pair it with every seed of every condition."]
+    lines += ["", *footing_lines([cell_row(r) for r in results if not r.get("baseline")])]
+    sft_metrics = root / "sft" / "metrics.csv"
+    if sft_metrics.is_file():
+        plots.plot_training_curves(sft_metrics, plot_dir / "curves" / "sft.png", keys=("train/loss", "val/loss"), title="SFT")
+        lines += ["", "## SFT", "", "The starting policy was fine-tuned first (`sft/run_config.yaml`, `sft/metrics.csv`).",
+                  "", "![sft](plots/curves/sft.png)"]
     funnel_path = root / "mining" / "funnel.json"
     if funnel_path.is_file():
         import json

@@ -1,0 +1,111 @@
+"""The starting policy of ``cli.py experiment``: the optional SFT stage (``sft:``) that makes it, and its
+evaluation as the baseline row (``baseline: true``).
+
+- SFT: a ``fit`` of ``sft.config`` retargeted to ``<out>/sft/`` (``run_config.yaml``, ``csv/``,
+  ``checkpoints/``, ``hf_model/``). Finished (``sft.json`` with the same settings): skipped; interrupted:
+  resumed from ``checkpoints/last.ckpt``; finished with other settings: refused (delete ``<out>/sft``).
+- Baseline: the Step-DPO evaluation of the starting policy on the experiment's ``eval`` problems into
+  ``<out>/baseline/eval/``, summarized in ``<out>/baseline/baseline.json`` like a cell's ``cell.json``
+  (``baseline: true``, no seed: the report pairs it with every seed of every condition).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from hn_lightning.experiments.config import ExperimentConfig
+from hn_lightning.io.atomic import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run_sft", "sft_run_config", "with_sft_policy", "run_baseline", "baseline_name"]
+
+
+def sft_run_config(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
+    """The SFT ``fit`` config: ``sft.config`` retargeted to ``<root>/sft`` with the experiment's model
+    overrides (``policy`` as the base model when set) and ``sft.max_steps``."""
+    from hn_lightning.commands.experiment_cells import resolve_config_path
+    from hn_lightning.config_tools import retarget
+
+    model = {**cfg.model, **({"name_or_path": cfg.policy} if cfg.policy else {})}
+    return retarget(resolve_config_path(cfg.sft.config), root / "sft", model, None, {"max_steps": cfg.sft.max_steps})
+
+
+def run_sft(cfg: ExperimentConfig, root: Path) -> tuple[Path, float | None]:
+    """Run (or skip, or resume) the SFT stage; ``(exported model directory, seconds spent now or None)``."""
+    from hn_lightning.cli import lightning_main
+    from hn_lightning.commands.experiment_cells import merge_metrics, settings_hash
+    from hn_lightning.config_tools import write_config
+
+    out = root / "sft"
+    export = out / "hf_model"
+    run = sft_run_config(cfg, root)
+    digest = settings_hash(run, None, None)
+    marker = out / "sft.json"
+    if marker.is_file():
+        done = json.loads(marker.read_text())
+        if done.get("settings") == digest and (export / "config.json").is_file():
+            log.info("SFT: finished earlier (%s), skipping", export)
+            return export, None
+        if done.get("settings") != digest:
+            raise RuntimeError(f"SFT: {marker} was made with other settings; delete {out} to rerun it "
+                               "(every later stage depends on it)")
+    t0 = time.time()
+    if not (export / "config.json").is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        path = write_config(run, out / "run_config.yaml")
+        args = ["fit", "--config", str(path)]
+        last = out / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            print(f"experiment: resuming SFT from {last}", flush=True)
+            args += ["--ckpt_path", str(last)]
+        else:
+            print(f"experiment: SFT ({cfg.sft.max_steps} steps of {cfg.sft.config}) into {out}", flush=True)
+        lightning_main(args)
+    merge_metrics(out)  # <out>/sft/metrics.csv: the report's SFT curves
+    seconds = time.time() - t0
+    atomic_write_json(marker, {"settings": digest, "model": str(export), "train_seconds": seconds})
+    return export, seconds
+
+
+def with_sft_policy(cfg: ExperimentConfig, export: Path) -> ExperimentConfig:
+    """``cfg`` with the SFT model as the starting policy (and no SFT stage left)."""
+    return dataclasses.replace(cfg, policy=str(export), sft=None)
+
+
+def baseline_name(cfg: ExperimentConfig, had_sft: bool) -> str:
+    return "sft" if had_sft else "policy"
+
+
+def run_baseline(cfg: ExperimentConfig, root: Path, name: str, report_only: bool = False) -> dict[str, Any] | None:
+    """Evaluate the starting policy (``cfg.policy`` after :func:`with_sft_policy`, else the base config's)
+    on ``cfg.eval``; returns the content of ``baseline.json`` (None under ``report_only`` when not done)."""
+    from hn_lightning.commands.experiment_cells import evaluate, read_outcomes, settings_hash
+    from hn_lightning.commands.experiment_mining import starting_policy
+
+    policy = starting_policy(cfg)
+    digest = settings_hash({"policy": policy, "model": cfg.model}, vars(cfg.eval), None)
+    out = root / "baseline"
+    marker = out / "baseline.json"
+    if marker.is_file():
+        result = json.loads(marker.read_text())
+        if result.get("settings") == digest:
+            return result
+        if report_only:
+            return None
+        raise RuntimeError(f"baseline: {marker} was made with other settings; delete {out} to rerun it")
+    if report_only:
+        return None
+    print(f"experiment: evaluating the starting policy ({name}: {policy})", flush=True)
+    t0 = time.time()
+    evaluate(cfg.eval, policy, out / "eval")
+    result = {"cell": name, "condition": name, "arm": name, "loss": "", "weighting": "", "lambda": None, "seed": None,
+              "baseline": True, "settings": digest, "policy": policy, "eval_seconds": time.time() - t0,
+              **read_outcomes(out / "eval")}
+    atomic_write_json(marker, result)
+    return result
