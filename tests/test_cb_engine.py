@@ -9,8 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hn_lightning.evaluation.cb_engine import (CBEngine, PagedCacheSettings, cache_blocks, forced_logprobs,
-                                               generate_continuous)
+from hn_lightning.evaluation.cb_engine import (
+    CBEngine,
+    PagedCacheSettings,
+    cache_blocks,
+    forced_logprobs,
+    generate_continuous,
+)
 from hn_lightning.evaluation.generate import GenerationConfig, generate, prompt_token_ids
 from hn_lightning.evaluation.prompts import qwen2_boxed
 

@@ -18,7 +18,6 @@ import sqlite3
 
 import pytest
 import torch
-import yaml
 
 from hn_lightning.config_tools import retarget, write_config
 from tests.cli_utils import REPO, losses_by_step, metrics, run_cli, run_cli_raw
