@@ -131,3 +131,35 @@ def test_qlora_quantization_is_the_papers():
     cfg = _bnb_config()
     assert cfg.load_in_4bit and cfg.bnb_4bit_quant_type == "nf4" and cfg.bnb_4bit_use_double_quant
     assert cfg.bnb_4bit_compute_dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("finetuning", ["full", "lora"])
+def test_export_under_a_sharding_strategy_saves_the_gathered_weights(tmp_path, finetuning):
+    """Under FSDP the module's own tensors are shards: HFExport asks the strategy for the full state dict
+    (a collective, rank 0 gets it) and saves that, not ``module.policy``'s local tensors."""
+    from types import SimpleNamespace
+
+    from transformers import AutoModelForCausalLM
+
+    module = _module(finetuning)
+    module.configure_model()
+    full = {k: v.clone() for k, v in module.state_dict().items()}
+    # the "gathered" weights differ from the module's own in every trained tensor (all keys, tied ones too)
+    for k in [k for k in full if k.startswith("policy.") and (finetuning == "full" or "lora_" in k)]:
+        full[k] += 0.05
+
+    class FSDPStrategy:  # what HFExport sees of Lightning's: the name and the gather
+        calls = 0
+
+        def lightning_module_state_dict(self):
+            FSDPStrategy.calls += 1
+            return full
+
+    HFExport(out_dir=str(tmp_path / "hf"))._export(SimpleNamespace(strategy=FSDPStrategy()), module)
+    assert FSDPStrategy.calls == 1
+    module.load_state_dict(full)  # the model the export should hold
+    reloaded = AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), dtype=torch.float32).eval()
+    ids = torch.randint(0, 1000, (2, 12))
+    module.policy.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(input_ids=ids).logits, module.policy(input_ids=ids).logits, rtol=1e-5, atol=1e-4)

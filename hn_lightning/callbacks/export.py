@@ -15,7 +15,8 @@ from hn_lightning.io.atomic import atomic_directory
 log = logging.getLogger(__name__)
 
 
-def export_policy(module: LightningModule, out_dir: str | Path, merge_lora: bool = True) -> Path:
+def export_policy(module: LightningModule, out_dir: str | Path, merge_lora: bool = True,
+                  state_dict: dict | None = None) -> Path:
     """Save ``module.policy`` and its tokenizer to ``out_dir`` atomically (temp dir, then rename).
 
     * full fine-tuning: the weights (safetensors) + config + tokenizer;
@@ -23,19 +24,25 @@ def export_policy(module: LightningModule, out_dir: str | Path, merge_lora: bool
     * LoRA without merging (always for QLoRA, whose 4-bit base cannot be merged losslessly): the adapter
       (``adapter_model.safetensors`` + ``adapter_config.json`` whose ``base_model_name_or_path`` is the
       base directory) and the tokenizer; transformers loads such a folder with peft installed.
+
+    ``state_dict``: the LightningModule's full state dict when the module's own tensors are shards (FSDP:
+    gathered on rank 0 by the strategy); its ``policy.*`` entries are what is saved.
     """
     out_dir = Path(out_dir)
     policy = module.policy
+    policy_state = None
+    if state_dict is not None:
+        policy_state = {k[len("policy."):]: v for k, v in state_dict.items() if k.startswith("policy.")}
     is_peft = hasattr(policy, "peft_config")
     qlora = getattr(module.model_config, "finetuning", "") == "qlora"
     with atomic_directory(out_dir) as tmp:
         if is_peft and merge_lora and not qlora:
-            _merged_copy(module).save_pretrained(tmp, safe_serialization=True)
+            _merged_copy(module, policy_state).save_pretrained(tmp, safe_serialization=True)
             kind = "merged"
         else:
             if is_peft:
                 policy.peft_config["default"].base_model_name_or_path = str(Path(module.model_dir).resolve())
-            policy.save_pretrained(tmp, safe_serialization=True)
+            policy.save_pretrained(tmp, safe_serialization=True, **({"state_dict": policy_state} if policy_state else {}))
             kind = "adapter" if is_peft else "full"
         module.tokenizer.save_pretrained(tmp)
         (tmp / "hn_lightning_export.json").write_text(json.dumps(
@@ -43,15 +50,17 @@ def export_policy(module: LightningModule, out_dir: str | Path, merge_lora: bool
     return out_dir
 
 
-def _merged_copy(module: LightningModule):
-    """A plain model with the LoRA adapters folded in, leaving the training model untouched."""
+def _merged_copy(module: LightningModule, policy_state: dict | None = None):
+    """A plain model with the LoRA adapters folded in, leaving the training model untouched
+    (``policy_state``: the policy's gathered state dict, when its own tensors are shards)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(str(module.model_dir), dtype=next(module.policy.parameters()).dtype)
     from peft import PeftModel
 
-    adapter_state = {k: v.detach().cpu() for k, v in module.policy.state_dict().items() if "lora_" in k}
+    source = policy_state if policy_state is not None else module.policy.state_dict()
+    adapter_state = {k: v.detach().cpu() for k, v in source.items() if "lora_" in k}
     peft_model = PeftModel(base, module.policy.peft_config["default"])
     missing = peft_model.load_state_dict(adapter_state, strict=False)
     unexpected = [k for k in missing.unexpected_keys if "lora_" in k]
@@ -76,6 +85,7 @@ class HFExport(Callback):
         self.merge_lora = merge_lora
         self.every_n_train_steps = every_n_train_steps
         self.last_export: Path | None = None
+        self._exported_at_end = False  # set on every rank (``last_export`` is rank 0's alone)
 
     def _target(self, trainer: Trainer) -> Path:
         if self.out_dir:
@@ -84,11 +94,17 @@ class HFExport(Callback):
 
     def _export(self, trainer: Trainer, module: LightningModule) -> None:
         # every rank resolves the target: under DDP ``trainer.log_dir`` is a broadcast, a collective
-        self._write(self._target(trainer), module)
+        target = self._target(trainer)
+        state = None
+        if "fsdp" in type(trainer.strategy).__name__.lower():
+            # the weights are sharded over ranks: the strategy gathers the full state dict on rank 0
+            # (``state_dict_type: full``; a collective, so every rank calls it)
+            state = trainer.strategy.lightning_module_state_dict()
+        self._write(target, module, state)
 
     @rank_zero_only
-    def _write(self, target: Path, module: LightningModule) -> None:
-        self.last_export = export_policy(module, target, self.merge_lora)
+    def _write(self, target: Path, module: LightningModule, state: dict | None = None) -> None:
+        self.last_export = export_policy(module, target, self.merge_lora, state)
         log.info("exported the policy to %s", self.last_export)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
@@ -98,10 +114,12 @@ class HFExport(Callback):
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._export(trainer, pl_module)
+        self._exported_at_end = True
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """A fit resumed from a checkpoint of its last step trains nothing and Lightning skips the training
         loop with its ``on_train_end``: export the restored policy here instead (a run interrupted between
         its last checkpoint and the export otherwise never gets its ``hf_model``)."""
-        if self.last_export is None:
+        if not self._exported_at_end:  # the same decision on every rank: the export may be a collective
             self._export(trainer, pl_module)
+            self._exported_at_end = True
