@@ -3,7 +3,7 @@ with the embedded default model. It is the experiment ``configs/experiments/demo
 
   python cli.py experiment --config configs/experiments/demo.yaml [overrides]
 
-SFT -> the SFT model evaluated as the baseline -> mining with it -> a hard-negative and a random-uniform
+SFT -> mining with the SFT model -> the SFT model evaluated as the baseline -> a hard-negative and a random-uniform
 DPO cell from it -> evaluation of both on the same problems -> ``runs/demo/report.md``, CSVs and plots.
 It ends with the result table and the paths of the report and plots. Every stage is skipped when
 finished and resumes when interrupted: rerun the same command. Any key of the experiment can be
