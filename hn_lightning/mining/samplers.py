@@ -56,35 +56,30 @@ class HFSampler:
     def __init__(self, model, tokenizer, cfg: SamplingConfig):
         self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
 
-    def sample(self, prompts: list[str], seeds: list[int]) -> list[list[Generation]]:
+    def generation_config(self, seeds: list[int], **extra) -> GenerationConfig:
+        """The sampling settings of one shard, seeded with its first problem's seed."""
         cfg = self.cfg
-        gen_cfg = GenerationConfig(
+        return GenerationConfig(
             max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-            num_return_sequences=cfg.num_samples, batch_size=max(1, cfg.hf_batch_size), seed=seeds[0] if seeds else 0,
-            return_logprobs=True,
+            num_return_sequences=cfg.num_samples, seed=seeds[0] if seeds else 0, return_logprobs=True, **extra,
         )
+
+    def sample(self, prompts: list[str], seeds: list[int]) -> list[list[Generation]]:
+        gen_cfg = self.generation_config(seeds, batch_size=max(1, self.cfg.hf_batch_size))
         return generate(self.model, self.tokenizer, prompts, gen_cfg)
 
 
-class CBSampler:
+class CBSampler(HFSampler):
     """Continuous batching (:func:`hn_lightning.evaluation.cb_engine.generate_continuous`), seeded like
     :class:`HFSampler` (the shard's first problem seed); log-probs are raw (a teacher-forced pass when
     temperature or top-p warp the sampling distribution)."""
 
     name = "cb"
 
-    def __init__(self, model, tokenizer, cfg: SamplingConfig):
-        self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
-
     def sample(self, prompts: list[str], seeds: list[int]) -> list[list[Generation]]:
         from hn_lightning.evaluation.cb_engine import generate_continuous
 
-        cfg = self.cfg
-        gen_cfg = GenerationConfig(
-            max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-            num_return_sequences=cfg.num_samples, seed=seeds[0] if seeds else 0, return_logprobs=True,
-        )
-        return generate_continuous(self.model, self.tokenizer, prompts, gen_cfg, cfg.cb)
+        return generate_continuous(self.model, self.tokenizer, prompts, self.generation_config(seeds), self.cfg.cb)
 
 
 def vllm_output_to_generations(request_output, tokenizer) -> list[Generation]:
