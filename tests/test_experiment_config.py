@@ -9,6 +9,7 @@ import pytest
 
 from hn_lightning.commands.experiment import config_from_args
 from hn_lightning.commands.experiment_cells import cell_run_config, run_cell
+from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ArmSpec, GridSpec, LossSpec, cells, check
 from tests.cli_utils import REPO, run_cli
 
@@ -46,9 +47,9 @@ def test_grid_products_and_errors():
     ids = [c.id for c in cells(grid)]
     # lambda varies only the normalized weighting: 2 arms x (2 lambdas + uniform) x 2 seeds
     assert len(ids) == 12 == len(set(ids)) and "a-sigmoid-uniform-s1" in ids and "b-sigmoid-w1-s0" in ids
-    with pytest.raises(ValueError, match="duplicate arm names"):
+    with pytest.raises(UserError, match="duplicate arm names"):
         cells(GridSpec(arms=[ArmSpec("a", ["x"]), ArmSpec("a", ["y"])]))
-    with pytest.raises(ValueError, match="arm name 'a/b'"):
+    with pytest.raises(UserError, match="arm name 'a/b'"):
         cells(GridSpec(arms=[ArmSpec("a/b", ["x"])]))
 
 
@@ -58,7 +59,7 @@ def test_finished_cell_with_other_settings_is_refused(tmp_path):
     done = tmp_path / "cells" / cell.id / "cell.json"
     done.parent.mkdir(parents=True)
     done.write_text(json.dumps({"settings": "0000"}))
-    with pytest.raises(RuntimeError, match="made with other settings"):
+    with pytest.raises(UserError, match="made with other settings"):
         run_cell(cfg, cell, tmp_path)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.commands.experiment_mining import mined_pairs_dir
+from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import Cell, ExperimentConfig
 from hn_lightning.io.atomic import atomic_write_json, atomic_write_text
 
@@ -163,7 +164,7 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
         if result.get("settings") == digest:
             log.info("cell %s: finished earlier, skipping", cell.id)
             return result
-        raise RuntimeError(f"cell {cell.id}: {done} was made with other settings; delete {cell_dir} to rerun it")
+        raise UserError(f"cell {cell.id}: {done} was made with other settings; delete {cell_dir} to rerun it")
     cell_dir.mkdir(parents=True, exist_ok=True)
     write_config(run, cell_dir / "run_config.yaml")
     train_file = cell_dir / "train.json"

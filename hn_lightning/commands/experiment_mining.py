@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ExperimentConfig
 from hn_lightning.mining.shards import count_pairs
 
@@ -35,13 +36,13 @@ def starting_policy(cfg: ExperimentConfig) -> str:
     try:
         return str(base["model"]["init_args"]["model"]["name_or_path"])
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"{cfg.base_config}: no model.init_args.model.name_or_path; set the experiment's policy") from exc
+        raise UserError(f"{cfg.base_config}: no model.init_args.model.name_or_path; set the experiment's policy") from exc
 
 
 def mining_config(cfg: ExperimentConfig, root: Path):
     """The experiment's :class:`MineConfig` retargeted to ``<root>/mining`` and to the starting policy."""
     if cfg.mine is None:
-        raise ValueError("arms with 'mined' need the experiment's 'mine' settings")
+        raise UserError("arms with 'mined' need the experiment's 'mine' settings")
     policy = dataclasses.replace(cfg.mine.policy, name_or_path=starting_policy(cfg))
     return dataclasses.replace(cfg.mine, out=str(root / "mining"), policy=policy)
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ExperimentConfig
 from hn_lightning.io.atomic import atomic_write_json
 
@@ -53,7 +54,7 @@ def run_sft(cfg: ExperimentConfig, root: Path) -> tuple[Path, float | None]:
             log.info("SFT: finished earlier (%s), skipping", export)
             return export, None
         if done.get("settings") != digest:
-            raise RuntimeError(f"SFT: {marker} was made with other settings; delete {out} to rerun it "
+            raise UserError(f"SFT: {marker} was made with other settings; delete {out} to rerun it "
                                "(every later stage depends on it)")
     t0 = time.time()
     if not (export / "config.json").is_file():
@@ -98,7 +99,7 @@ def run_baseline(cfg: ExperimentConfig, root: Path, name: str, report_only: bool
             return result
         if report_only:
             return None
-        raise RuntimeError(f"baseline: {marker} was made with other settings; delete {out} to rerun it")
+        raise UserError(f"baseline: {marker} was made with other settings; delete {out} to rerun it")
     if report_only:
         return None
     print(f"experiment: evaluating the starting policy ({name}: {policy})", flush=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ExperimentConfig
 
 __all__ = ["run_rounds", "round_config"]
@@ -32,7 +33,7 @@ def run_rounds(cfg: ExperimentConfig, first: list[dict[str, Any]], report_only: 
     for k in range(1, cfg.rounds.count + 1):
         sub = round_config(cfg, k, previous)
         if not report_only and not Path(sub.policy, "config.json").is_file():
-            raise RuntimeError(f"round {k}: the followed policy {sub.policy} does not exist")
+            raise UserError(f"round {k}: the followed policy {sub.policy} does not exist")
         print(f"experiment: round {k}/{cfg.rounds.count} from {sub.policy}", flush=True)
         results = run_round(sub, report_only)
         if results is None:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hn_lightning.errors import UserError
 from hn_lightning.mining.config import MineConfig
 
 
@@ -213,9 +214,9 @@ def cells(grid: GridSpec) -> list[Cell]:
     for kind, names in (("arm", [a.name for a in grid.arms]), ("loss", [s.name for s in grid.losses])):
         for name in names:
             if not _NAME.match(name):
-                raise ValueError(f"{kind} name {name!r}: use letters, digits, '_' or '.' (it becomes a folder name)")
+                raise UserError(f"{kind} name {name!r}: use letters, digits, '_' or '.' (it becomes a folder name)")
         if len(set(names)) != len(names):
-            raise ValueError(f"duplicate {kind} names: {names}")
+            raise UserError(f"duplicate {kind} names: {names}")
     if not grid.arms or not grid.losses or not grid.seeds or not grid.weightings:
         raise ValueError("grid: arms, losses, weightings and seeds must each name at least one entry")
     for arm in grid.arms:
