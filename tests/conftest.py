@@ -63,3 +63,15 @@ def sft_file(tmp_path) -> Path:
         for a, b in [(i, 2 * i + 1) for i in range(16)]
     ]
     return write_jsonl(tmp_path / "sft.jsonl", records)
+
+
+@pytest.fixture(scope="module")
+def varied_model():
+    """The tiny Qwen2 with larger init weights, so completions differ from prompt to prompt (the default
+    tiny model's greedy output is the same token over and over)."""
+    from hn_lightning.models import ModelConfig, load_causal_lm, load_tokenizer
+    from hn_lightning.models.tiny import tiny_qwen2_dir
+
+    path = tiny_qwen2_dir(seed=0, initializer_range=0.2)
+    model = load_causal_lm(ModelConfig(name_or_path=str(path), dtype="float32"), path)
+    return model.eval(), load_tokenizer(path)

@@ -18,21 +18,9 @@ from hn_lightning.evaluation.cb_engine import (
 )
 from hn_lightning.evaluation.generate import GenerationConfig, generate, prompt_token_ids
 from hn_lightning.evaluation.prompts import qwen2_boxed
+from tests.test_eval_generate import QUESTIONS
 
-QUESTIONS = ["What is 1+1?", "Compute " + "2*" * 9 + "2.", "x?", "Janet has 16 eggs and eats three. How many are left?",
-             "Solve $x^2 = 4$.", "Name a prime"]
 SMALL = PagedCacheSettings(max_requests=3, page_size=8, max_batch_tokens=64)  # fewer slots than rows: refills
-
-
-@pytest.fixture(scope="module")
-def varied_model():
-    """The tiny Qwen2 with larger init weights, so completions differ from prompt to prompt."""
-    from hn_lightning.models import ModelConfig, load_causal_lm, load_tokenizer
-    from hn_lightning.models.tiny import tiny_qwen2_dir
-
-    path = tiny_qwen2_dir(seed=0, initializer_range=0.2)
-    model = load_causal_lm(ModelConfig(name_or_path=str(path), dtype="float32"), path)
-    return model.eval(), load_tokenizer(path)
 
 
 def _prompts():

@@ -14,18 +14,6 @@ QUESTIONS = ["What is 1+1?", "Compute " + "2*" * 9 + "2.", "x?", "Janet has 16 e
              "Solve $x^2 = 4$.", "Name a prime"]
 
 
-@pytest.fixture(scope="module")
-def varied_model():
-    """The tiny Qwen2 with larger init weights, so completions differ from prompt to prompt (the default
-    tiny model's greedy output is the same token over and over)."""
-    from hn_lightning.models import ModelConfig, load_causal_lm, load_tokenizer
-    from hn_lightning.models.tiny import tiny_qwen2_dir
-
-    path = tiny_qwen2_dir(seed=0, initializer_range=0.2)
-    model = load_causal_lm(ModelConfig(name_or_path=str(path), dtype="float32"), path)
-    return model.eval(), load_tokenizer(path)
-
-
 def _prompts():
     return [qwen2_boxed(q) for q in QUESTIONS]
 
