@@ -117,7 +117,7 @@ def _interval_plot(labels, centers, lows, highs, xlabel: str, title: str, zero_l
         ax.axvline(0.0, color="gray", linestyle="--", linewidth=1)
     ax.set_yticks(ys, labels)
     ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=10)  # over the whole figure: long row labels do not push it out
     ax.grid(axis="x", alpha=0.3)
     return fig
 
