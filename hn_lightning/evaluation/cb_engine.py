@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import torch
 
-from hn_lightning.evaluation.generate import Generation, GenerationConfig, prompt_token_ids
+from hn_lightning.evaluation.generate import Generation, GenerationConfig, encode_prompts
 from hn_lightning.evaluation.tokens import stop_token_ids, token_pieces
 
 __all__ = ["PagedCacheSettings", "CBEngine", "generate_continuous", "forced_logprobs", "cache_blocks"]
@@ -149,9 +149,7 @@ def generate_continuous(model, tokenizer, prompts: list[str], config: Generation
     settings = settings or PagedCacheSettings()
     if not prompts:
         return []
-    encoded = [prompt_token_ids(tokenizer, p) for p in prompts]
-    if any(len(e) == 0 for e in encoded):
-        raise ValueError("an empty prompt cannot be generated from (it encodes to no tokens)")
+    encoded = encode_prompts(tokenizer, prompts)
     k = config.num_return_sequences
     gen_cfg, cb_cfg, stops, rescore = _hf_configs(tokenizer, model, config, settings, [len(e) for e in encoded])
     want = config.return_logprobs

@@ -26,7 +26,7 @@ import torch
 from hn_lightning.evaluation.hf_batch import run_segment
 from hn_lightning.evaluation.tokens import stop_token_ids, token_pieces
 
-__all__ = ["GenerationConfig", "Generation", "generate", "prompt_token_ids"]
+__all__ = ["GenerationConfig", "Generation", "generate", "prompt_token_ids", "encode_prompts"]
 
 
 @dataclass
@@ -99,6 +99,14 @@ def prompt_token_ids(tokenizer, prompt: str) -> list[int]:
     return list(tokenizer(prompt, add_special_tokens=True)["input_ids"])
 
 
+def encode_prompts(tokenizer, prompts: list[str]) -> list[list[int]]:
+    """:func:`prompt_token_ids` of every prompt; an empty one (no tokens) is an error for every engine."""
+    encoded = [prompt_token_ids(tokenizer, p) for p in prompts]
+    if any(len(e) == 0 for e in encoded):
+        raise ValueError("an empty prompt cannot be generated from (it encodes to no tokens)")
+    return encoded
+
+
 @dataclass
 class _Row:
     """One completion being built: prompt index, sample number, ids so far."""
@@ -146,9 +154,7 @@ def generate(model, tokenizer, prompts: list[str], config: GenerationConfig | No
     config = config or GenerationConfig()
     if not prompts:
         return []
-    encoded = [prompt_token_ids(tokenizer, p) for p in prompts]
-    if any(len(e) == 0 for e in encoded):
-        raise ValueError("an empty prompt cannot be generated from (it encodes to no tokens)")
+    encoded = encode_prompts(tokenizer, prompts)
     stop_ids = stop_token_ids(tokenizer, model, config.stop_token_ids)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
     n = config.num_return_sequences
