@@ -135,3 +135,11 @@ def test_engine_is_selectable_in_eval_and_mine(varied_model):
     cfg = SamplingConfig(backend="cb", num_samples=2, max_new_tokens=4, cb=SMALL)
     out = CBSampler(model, tok, cfg).sample(_prompts()[:2], seeds=[5, 6])
     assert [len(o) for o in out] == [2, 2] and all(g.token_logprobs is not None for o in out for g in o)
+
+
+@pytest.mark.parametrize("engine", ["hf", "cb"])
+def test_an_empty_prompt_is_refused_by_both_engines(varied_model, engine):
+    model, tok = varied_model
+    run = generate if engine == "hf" else generate_continuous
+    with pytest.raises(ValueError, match="empty prompt"):
+        run(model, tok, ["What is 1+1?", ""], GenerationConfig(max_new_tokens=2))
