@@ -80,7 +80,13 @@ def run_round(cfg, report_only: bool) -> list[dict] | None:
             if seconds is not None:
                 stages["sft"] = seconds
     mining = None
-    if (any(a.mined for a in cfg.grid.arms) or cfg.val_split) and not report_only:
+    if cfg.val_split and cfg.mine is None and not report_only:  # held-out problems of the arms' pair files
+        from hn_lightning.commands.experiment_split import split_files
+
+        mining = split_files(cfg, root)
+        print(f"experiment: {mining['heldout_pairs']} held-out pairs of {mining['heldout_problems']} problems "
+              f"in {root / 'split' / 'val.jsonl'}; training pairs per arm: {mining['pairs']}", flush=True)
+    elif (any(a.mined for a in cfg.grid.arms) or cfg.val_split) and not report_only:
         from hn_lightning.commands.experiment_mining import mine_once
 
         t_mine = time.time()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.commands.experiment_mining import mined_pairs_dir
+from hn_lightning.commands.experiment_split import file_heldout_file, file_split_dir
 from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import Cell, ExperimentConfig
 from hn_lightning.io.atomic import atomic_write_json, atomic_write_text
@@ -51,7 +52,12 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
     loss = next(s for s in cfg.grid.losses if s.name == cell.loss)
     model = {**cfg.model, **({"name_or_path": cfg.policy} if cfg.policy else {})}
     root = cell_dir.parent.parent
-    files = [str(mined_pairs_dir(root, arm.mined, bool(cfg.val_split)))] if arm.mined else list(arm.train_files)
+    if arm.mined:
+        files = [str(mined_pairs_dir(root, arm.mined, bool(cfg.val_split)))]
+    elif cfg.val_split and cfg.mine is None:  # the arm's files minus the held-out problems (experiment_split)
+        files = [str(file_split_dir(root, arm.name))]
+    else:
+        files = list(arm.train_files)
     data: dict[str, Any] = {"train_files": files, "weighting": cell.weighting, "seed": cell.seed}
     if cell.lam is not None:
         data["dataset_weight_lambda"] = cell.lam
@@ -77,10 +83,12 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
 
 
 def heldout_files(cfg: ExperimentConfig, root: Path) -> list[str]:
-    """The held-out pairs of every cell: the mined split's (``val_split``) and ``val_files``."""
+    """The held-out pairs of every cell: the split's (``val_split``: of the mined pairs, or of the arms'
+    files without ``mine``) and ``val_files``."""
     from hn_lightning.commands.experiment_mining import heldout_pairs_file
 
-    return ([str(heldout_pairs_file(root))] if cfg.val_split else []) + list(cfg.val_files or [])
+    split = heldout_pairs_file(root) if cfg.mine is not None else file_heldout_file(root)
+    return ([str(split)] if cfg.val_split else []) + list(cfg.val_files or [])
 
 
 def settings_hash(run_config: dict[str, Any], eval_settings: dict[str, Any] | None, mining: str | None = None) -> str:

@@ -158,7 +158,10 @@ class ExperimentConfig:
     """With ``mine``: hold out this fraction of the problems that have hard-negative pairs (seeded by
     ``mine.seed``): their pairs leave every mined arm, and their hard-negative pairs become held-out pairs
     for every cell (added to ``val_files``): reward accuracy, margin, drift and the sampled KL on pairs no
-    cell trained on. 0: no split."""
+    cell trained on. Without ``mine``: the problems of the arms' ``train_files`` are split (seed 0; a
+    problem is ``meta.problem_id`` or the prompt): every file arm trains on its pairs of the other problems
+    (``<out>/split/<arm>``), the first arm's pairs of the held-out problems are every cell's held-out pairs
+    (``<out>/split/val.jsonl``). 0: no split."""
     max_steps: int = 8
     """Optimizer steps per cell (the same for every cell: same number of pairs seen)."""
     val_files: list[str] | None = None
@@ -258,8 +261,6 @@ def check(cfg: ExperimentConfig) -> list[Cell]:
         raise ValueError(f"with baseline: true, no arm may be named {' or '.join(BASELINE_NAMES)} (the baseline's row)")
     if not 0.0 <= cfg.val_split < 1.0:
         raise ValueError(f"val_split {cfg.val_split}: a fraction in [0, 1)")
-    if cfg.val_split and cfg.mine is None:
-        raise ValueError("val_split splits the mined pairs: it needs the experiment's 'mine' settings")
     if cfg.kl is not None and cfg.kl.prompts < 1:
         raise ValueError("kl.prompts must be at least 1 (or set kl: null)")
     return grid
