@@ -184,11 +184,27 @@ def _find_user_error(exc: BaseException) -> BaseException | None:
     kinds = _user_errors()
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kinds):
+        if isinstance(exc, kinds) or _from_worker_of(exc, kinds):
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _from_worker_of(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """A user error raised in a DataLoader worker: torch re-raises it as its own class when that class
+    takes one message, else as ``RuntimeError("Caught <Class> in DataLoader worker process N. ...")``."""
+    import re
+
+    found = re.match(r"Caught (\w+) in DataLoader worker process", str(exc))
+    if not found:
+        return False
+    names, todo = set(), list(kinds)
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found.group(1) in names
 
 
 EXIT_PEER_LOST = 3

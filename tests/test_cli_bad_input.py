@@ -193,3 +193,12 @@ def test_fit_refuses_test_pairs_behind_a_link_or_in_a_test_folder(tmp_path, how)
         why = "it lies in a folder named 'test'"
     line = _one_error_line(_fit(tmp_path, _dpo_config(tmp_path, str(given))))
     assert "refusing to use test-set file(s)" in line and str(given) in line and why in line, line
+
+
+def test_bad_line_read_in_a_dataloader_worker_is_one_line(tmp_path):
+    # torch re-raises a worker's error with the worker's traceback inside the message: the line keeps
+    # only the original message and names the worker
+    train = _write(tmp_path / "pairs.jsonl", [_pair(0), b"{not json", _pair(1)])
+    line = _one_error_line(_fit(tmp_path, _dpo_config(tmp_path, train, num_workers=1)))
+    assert line.startswith(f"error: {train}:2: invalid JSON"), line
+    assert line.endswith("(in DataLoader worker process 0)") and "Original Traceback" not in line, line
