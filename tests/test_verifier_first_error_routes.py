@@ -1,0 +1,83 @@
+"""First-error rules of the third ProcessBench pass (hn_lightning.verifier.first_error): a reference
+intermediate reached again by another computation, dead-end side computations, and side values no
+later step uses beside a LaTeX reference. Hand-built cases with exact indices, and cases that must
+keep their old index."""
+
+from __future__ import annotations
+
+from hn_lightning.verifier.first_error import gold_values, locate_first_error
+from hn_lightning.verifier.steps import split_steps
+
+Q = ("Sara buys 3 boxes of pencils with 12 pencils in each box. She gives 10 pencils to her brother and "
+     "shares the rest equally between herself and her friend. How many pencils does each of them get?")
+REF = ("She buys 3*12=<<3*12=36>>36 pencils.\nAfter her brother she has 36-10=<<36-10=26>>26 pencils.\n"
+       "Each gets 26/2=<<26/2=13>>13 pencils.\n#### 13")
+
+
+def locate(pred: str, correct: bool | None, q: str = Q, ref: str = REF, gold: str = "13"):
+    texts = [s.text for s in split_steps(pred)]
+    return locate_first_error(texts, q, ref, gold_values(gold), correct), texts
+
+
+def test_reference_intermediate_reached_again_by_another_computation():
+    """A wrong answer equal to a reference intermediate (36) that the last step computes from other
+    operands (``26 + 10``, not the reference's ``3 * 12``): that step is the first error (a wrong
+    operation), not the step that first wrote 36."""
+    pred = ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\n"
+            "Together with her brother's pencils they have 26 + 10 = 36 pencils.\nThe answer is 36.")
+    fe, texts = locate(pred, False)
+    assert (fe.index, fe.kind) == (2, "wrong_operation") and "26 + 10" in texts[2], (fe, texts)
+
+
+def test_stop_short_and_restated_reference_computation_keep_the_stop():
+    """The same intermediate written again by the reference's own computation, in one line with its
+    parts (``3 * 12 - 10 = 26`` holds the reference's 36 and 10), is still a stop short where it was
+    first written; so is a plain stop."""
+    restated = ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\n"
+                "In one line: 3 * 12 - 10 = 26 pencils.\nThe answer is 26.")
+    fe, texts = locate(restated, False)
+    assert (fe.index, fe.kind) == (1, "missing_step"), (fe, texts)
+    stopped = "Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\nThe answer is 26."
+    fe, texts = locate(stopped, False)
+    assert (fe.index, fe.kind) == (1, "missing_step"), (fe, texts)
+
+
+MILK_Q = ("Mr. Marcellus bought 4000 gallons of milk at $3.5 per gallon. He found that 2/5 of the milk had "
+          "expired and returned it for a refund. How much money did he get back?")
+MILK_REF = ("The expired milk is 2/5*4000=<<2/5*4000=1600>>1600 gallons.\n"
+            "The refund is 3.5*1600=$<<3.5*1600=5600>>5600.\n#### 5600")
+
+
+def test_dead_end_side_computation_is_not_a_missing_step():
+    """A checked-out side quantity no later step uses (the total cost, when the refund is asked) is
+    not where the solution went wrong: the later slip is the first error."""
+    pred = ("The milk cost 3.5 * 4000 = $14,000 in total.\nThe expired milk is 2/5 * 4000 = 800 gallons.\n"
+            "The refund is 3.5 * 800 = $2,800.\nThe answer is 2800.")
+    fe, texts = locate(pred, False, q=MILK_Q, ref=MILK_REF, gold="5600")
+    assert (fe.index, fe.kind) == (1, "arithmetic_slip"), (fe, texts)
+
+
+def test_side_value_used_later_is_still_a_missing_step():
+    """An off-path value that a later step builds on (26 never reached: the brother's 10 skipped) is
+    still flagged where it is computed."""
+    pred = "Sara has 3 * 12 = 36 pencils.\nEach of them gets 36 / 2 = 18 pencils.\nSo each gets 18 pencils, the answer is 18."
+    fe, texts = locate(pred, False)
+    assert (fe.index, fe.kind) == (1, "missing_step"), (fe, texts)
+
+
+ODD_Q = r"What is the greatest odd integer that is a factor of $5!$?"
+ODD_REF = (r"The only odd prime factors of $5!$ are $5$ and $3$, so the greatest odd divisor of $5!$ is "
+           r"$5 \times 3 = \boxed{15}$.")
+
+
+def test_latex_reference_side_value_no_later_step_uses_is_not_the_error():
+    """Beside a LaTeX reference a value stated in passing that no later step uses (``6! = 720``) is a
+    remark, not the first error; the same value is flagged when a later step builds on it."""
+    tail = ("\n$5! = 5 \\times 4 \\times 3 \\times 2 \\times 1 = 120$.\n"
+            "Removing a factor of $4$, the greatest odd factor is $120 / 4 = 30$.\nThe answer is $\\boxed{30}$.")
+    remark = "Factorials grow fast: $6! = 720$ already." + tail
+    fe, texts = locate(remark, False, q=ODD_Q, ref=ODD_REF, gold="15")
+    assert fe.index == 1 and texts[1].startswith("$5!"), (fe, texts)
+    used = "Factorials grow fast: $6! = 720$ already." + tail.replace("120 / 4 = 30", "720 / 24 = 30")
+    fe, texts = locate(used, False, q=ODD_Q, ref=ODD_REF, gold="15")
+    assert fe.index == 0, (fe, texts)
