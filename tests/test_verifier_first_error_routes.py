@@ -81,3 +81,23 @@ def test_latex_reference_side_value_no_later_step_uses_is_not_the_error():
     used = "Factorials grow fast: $6! = 720$ already." + tail.replace("120 / 4 = 30", "720 / 24 = 30")
     fe, texts = locate(used, False, q=ODD_Q, ref=ODD_REF, gold="15")
     assert fe.index == 0, (fe, texts)
+
+
+TOBY_Q = ("Toby reads a 45-page book with 200 words on each page at 300 words per minute. He must be at the "
+          "airport in 60 minutes and the drive there takes 10 minutes. How many minutes early will he be?")
+TOBY_REF = ("The book has 45*200=<<45*200=9000>>9000 words.\nHe reads it in 9000/300=<<9000/300=30>>30 minutes.\n"
+            "He arrives 30+10=<<30+10=40>>40 minutes from now.\nHe is 60-40=<<60-40=20>>20 minutes early.\n#### 20")
+
+
+def test_wrong_final_answer_equal_to_a_reference_value_is_no_rejoin():
+    """``60 + 10 = 70`` then ``70 - 30 = 40``: the wrong answer 40 is a reference intermediate, which
+    made 70 look like another route rejoining the reference; 70 is the first error. Another route
+    that rejoins at a right answer (``60 - 10 = 50``, ``50 - 30 = 20``) is still not flagged."""
+    head = "The book has 45 * 200 = 9000 words.\nHe reads it in 9000 / 300 = 30 minutes.\n"
+    wrong = head + "His total available time is 60 + 10 = 70 minutes.\nHe is 70 - 30 = 40 minutes early.\nThe answer is 40."
+    fe, texts = locate(wrong, False, q=TOBY_Q, ref=TOBY_REF, gold="20")
+    assert fe.index == 2 and "60 + 10" in texts[2], (fe, texts)
+    other = head + "He must leave within 60 - 10 = 50 minutes.\nHe is 50 - 30 = 20 minutes early.\nThe answer is 20."
+    for correct in (True, None):
+        fe, texts = locate(other, correct, q=TOBY_Q, ref=TOBY_REF, gold="20")
+        assert fe.index is None, (fe, texts)

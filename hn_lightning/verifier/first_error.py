@@ -67,6 +67,10 @@ they are tried on each step:
   any reference computation of it among its operands and partial results (``78 - 39 = 39`` where the
   reference computes ``23 + 16 = 39``): that computation's step is the first error, a
   ``wrong_operation`` (dev: GSM8K F1 +0.8; with LaTeX references -0.4, so not used there).
+* *no rejoin at a wrong answer* (third pass, plain references only): a wrong final answer that
+  equals a reference value does not make an off-path value *rejoin* the reference (``60 + 10 = 70``
+  then ``70 - 30 = 40``, the answer, where the reference's 40 means something else) (dev: GSM8K
+  F1 +0.8; with LaTeX references -0.4, so not used there).
 
 A right final answer (when the gold is known) is trusted: only arithmetic slips and inconsistent
 reuse are reported then. Reference-free mode (no reference, no gold) reports slips, inconsistent
@@ -169,14 +173,17 @@ def _recomputed_off_route(v: Fraction, traces: list[StepTrace], ref_traces: list
     return None
 
 
-def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet, reached: ValueSet) -> bool:
+def _rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet, reached: ValueSet,
+             not_rejoining: ValueSet | None = None) -> bool:
     """Does a computation of this or a later step turn ``v`` into a reference value not reached before
     step ``i``, or does a later step state ``v`` next to such a value (an alternative route that
-    rejoins the reference; undoing the step, ``4500 + 600 = 5100`` then ``5100 - 600 = 4500``, is not)?"""
+    rejoins the reference; undoing the step, ``4500 + 600 = 5100`` then ``5100 - 600 = 4500``, is not)?
+    Values in ``not_rejoining`` (a wrong final answer) are not a rejoin."""
     probe = ValueSet([v])
 
     def fresh(x: Fraction) -> bool:
-        return ref.contains(x) and not reached.contains(x, forms=False)
+        return (ref.contains(x) and not reached.contains(x, forms=False)
+                and not (not_rejoining is not None and not_rejoining.contains(x, forms=False)))
 
     for tr in traces[i:]:
         for c in tr.computations:
@@ -309,6 +316,9 @@ def locate_first_error(
     latex_ref = with_ref and is_latex_style(reference or "")
     first_written: dict[Fraction, int] = {}
     problem = problem_values(question)
+    # with a plain reference, a wrong final answer that equals a reference value is no rejoin
+    # (``60 + 10 = 70`` then ``70 - 30 = 40``, the answer, where 40 is a reference intermediate)
+    wrong_end = (ValueSet(traces[-1].values[-1:]) if with_ref and not latex_ref and answer_correct is False else None)
     regrouped = ValueSet()  # checked-out partial sums / products of a reference computation
 
     def mark(i: int, kind: str) -> None:
@@ -328,8 +338,8 @@ def locate_first_error(
             if ref is not None:
                 part = [v for v in tr.computed if not res.contains(v) and _regrouped(v, tr, ref_traces)]
                 regrouped.add_all(part)
-                off = [v for v in tr.computed if not res.contains(v) and v not in part and not _rejoins(v, i, traces, ref, reached)]
-                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v, forms=False) and not _rejoins(v, i, traces, ref, reached)]
+                off = [v for v in tr.computed if not res.contains(v) and v not in part and not _rejoins(v, i, traces, ref, reached, wrong_end)]
+                off += [v for v in tr.new if v not in tr.computed and not ref.contains(v, forms=False) and not _rejoins(v, i, traces, ref, reached, wrong_end)]
                 if off and latex_ref and i < n - 1:  # a side value no later step uses is a remark, not the route
                     off = [v for v in off if _used_later(v, i, traces)]
                 if off and latex_ref and all(_derived_correctly(v, tr) for v in off):
