@@ -42,11 +42,20 @@ _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
 _DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
 
 
+_FUNC_CALL = re.compile(r"\\(?:gcd|lcm|max|min|operatorname\s*\{\s*\w+\s*\})\s*(?:\\left)?\s*\([^()]*\)")
+_UNITS = "km|kg|cm|mm|ml|mg|cc|lb|oz|ft|yd|mi|in|hr|am|pm|th|st|nd|rd|[smghlkx]"
+_COEFF = re.compile(rf"(?<=\d)(?=(?!(?:{_UNITS})(?![A-Za-z]))(?:[a-z]{{1,2}}|[A-Z]{{1,3}})(?![A-Za-z]))")
+
+
 def computable_text(text: str) -> str:
     """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), degree signs (``^\\circ``), ``\\text{unit}`` and ``/unit`` removed,
     so the computations written inside LaTeX math are found (:func:`extract_computations` does not
-    read across a backslash)."""
+    read across a backslash). A function call (``\\gcd(41^2, 41 \\cdot 43)``, ``\\max``, ``\\operatorname{lcm}``)
+    becomes a word, so its last argument is not read as the expression before its ``=``; a number
+    glued to a variable (``3ab``, ``5AD^2``; not to a unit such as ``10km``) becomes a product, so
+    ``49 - 6 = 3ab`` is an equation, not the computation ``49 - 6 = 3``."""
     t = _UNIT_TEXT.sub(" ", _DEGREES.sub("", text))
+    t = _COEFF.sub("*", _FUNC_CALL.sub(" value ", t))
     t = _DELIMS.sub(" ", t)
     return re.sub(r"(?<=[A-Za-z])/[A-Za-z]+", "", t)
 
@@ -200,8 +209,11 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
                     src[str(o)] = f"step {origin[o]}"
                 elif o in FREE_VALUES or seen.contains(o):
                     src[str(o)] = "constant"
-                elif results.contains(o, forms=False) or parts.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
-                    src[str(o)] = f"step {i}"  # computed (in part) or stated elsewhere in this step
+                elif (results.contains(o, forms=False) or parts.contains(o, forms=False) or parts.contains(-o, forms=False)
+                      or sum(v == o for v in mentioned) >= 2):
+                    # computed (in part; an operand is read without its sign: ``\frac{-11 - 5}{-12} =
+                    # \frac{-16}{-12}``) or stated elsewhere in this step
+                    src[str(o)] = f"step {i}"
                 else:
                     src[str(o)] = "nowhere"
             tr.operand_sources.append(src)
