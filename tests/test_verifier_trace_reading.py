@@ -43,3 +43,15 @@ def test_operand_written_without_the_sign_of_its_part_has_a_source():
     assert all(src != "nowhere" for s in tr.operand_sources for src in s.values()), tr.operand_sources
     fe = locate_first_error([step, r"The answer is $\frac{4}{3}$."], q)
     assert fe.index is None, fe
+
+
+def test_power_written_in_the_step_is_a_source():
+    """``3 \\cdot 8^2 + ...`` then ``3 \\cdot 64``: 64 is the power written before it, not a number from
+    nowhere; a 64 with no power written is."""
+    q = "Convert $324_8$ to base 10."
+    step = (r"The number expands as \[3 \cdot 8^2 + 2 \cdot 8^1 + 4 \cdot 8^0\] that is "
+            r"\[3 \cdot 64 + 2 \cdot 8 + 4 \cdot 1 = 192 + 16 + 4 = 212\]")
+    tr = trace_solution([step], q)[0]
+    assert all(src != "nowhere" for s in tr.operand_sources for src in s.values()), tr.operand_sources
+    bare = trace_solution([r"That is \[3 \cdot 64 + 2 \cdot 8 + 4 \cdot 1 = 212\]"], q)[0]
+    assert any(src == "nowhere" for s in bare.operand_sources for src in s.values()), bare.operand_sources

@@ -42,6 +42,8 @@ _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
 _DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
 
 
+_POWER = re.compile(r"(?<![\d.])(\d{1,3})\s*\^\s*\{?\s*(\d)\s*\}?")
+"""A power written in a step (``8^2``, ``7^{3}``): its value is a part of the step, as an operand elsewhere."""
 _FUNC_CALL = re.compile(r"\\(?:gcd|lcm|max|min|operatorname\s*\{\s*\w+\s*\})\s*(?:\\left)?\s*\([^()]*\)")
 _UNITS = "km|kg|cm|mm|ml|mg|cc|lb|oz|ft|yd|mi|in|hr|am|pm|th|st|nd|rd|[smghlkx]"
 _COEFF = re.compile(rf"(?<=\d)(?=(?!(?:{_UNITS})(?![A-Za-z]))(?:[a-z]{{1,2}}|[A-Z]{{1,3}})(?![A-Za-z]))")
@@ -198,6 +200,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
         tr.computations = extract_computations(computable_text(text), i)
         results = ValueSet(c.stated for c in tr.computations if c.stated is not None)
         parts = ValueSet(v for c in tr.computations for v in c.subvalues)  # "3*2 + 4*5 = 6 + 20 = 26"
+        parts.add_all(Fraction(int(m.group(1)) ** int(m.group(2))) for m in _POWER.finditer(text))  # "3 \cdot 8^2" -> 64
         tr.values = step_values(text)
         mentioned = [v for v in tr.values]
         for c in tr.computations:
