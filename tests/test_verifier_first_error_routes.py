@@ -101,3 +101,16 @@ def test_wrong_final_answer_equal_to_a_reference_value_is_no_rejoin():
     for correct in (True, None):
         fe, texts = locate(other, correct, q=TOBY_Q, ref=TOBY_REF, gold="20")
         assert fe.index is None, (fe, texts)
+
+
+def test_stale_value_finding_on_a_step_that_stays_on_the_route_is_not_the_error():
+    """With a reference, an inconsistent-use finding on a step whose values are all the reference's
+    is not an error; reference-free (no route to compare with) it still is."""
+    pred = ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\n"
+            "Each gets 26 / 2 = 13 pencils.\nThe answer is 13.")
+    texts = [s.text for s in split_steps(pred)]
+    for correct in (True, None):
+        fe = locate_first_error(texts, Q, REF, gold_values("13"), correct, inconsistent_steps={1})
+        assert fe.index is None, fe
+    fe = locate_first_error(texts, Q, None, None, None, inconsistent_steps={1})
+    assert (fe.index, fe.kind) == (1, "inconsistent_reuse"), fe

@@ -67,6 +67,10 @@ they are tried on each step:
   any reference computation of it among its operands and partial results (``78 - 39 = 39`` where the
   reference computes ``23 + 16 = 39``): that computation's step is the first error, a
   ``wrong_operation`` (dev: GSM8K F1 +0.8; with LaTeX references -0.4, so not used there).
+* *stale value on the route* (third pass): with a reference, an ``inconsistent_reuse`` finding counts
+  only on a step that writes a value the reference does not (the Table-2 ``20 - 12 = 8``); a step
+  whose values are all the reference's used no stale value that mattered (dev: MATH 2 false alarms
+  fewer, F1 40.9 -> 41.0; GSM8K unchanged). Reference-free it counts as before.
 * *no rejoin at a wrong answer* (third pass, plain references only): a wrong final answer that
   equals a reference value does not make an off-path value *rejoin* the reference (``60 + 10 = 70``
   then ``70 - 30 = 40``, the answer, where the reference's 40 means something else) (dev: GSM8K
@@ -195,7 +199,8 @@ def locate_first_error(
         i = tr.index
         if tr.slips:
             mark(i, "arithmetic_slip")
-        if inconsistent_steps and i in inconsistent_steps:
+        if inconsistent_steps and i in inconsistent_steps and (
+                ref is None or any(not ref.contains(v) for v in [*tr.computed, *tr.new])):
             mark(i, "inconsistent_reuse")
         if extra and i in extra and not trust_answer:
             mark(i, extra[i][0])
