@@ -114,3 +114,21 @@ def test_stale_value_finding_on_a_step_that_stays_on_the_route_is_not_the_error(
         assert fe.index is None, fe
     fe = locate_first_error(texts, Q, None, None, None, inconsistent_steps={1})
     assert (fe.index, fe.kind) == (1, "inconsistent_reuse"), fe
+
+
+def test_final_value_that_is_a_problem_value_is_no_stop_short():
+    """A wrong answer that restates a problem number (12, also written by the reference) did not stop
+    at the step that first wrote it: the first step after the last verified one is the error."""
+    pred = ("Sara has 3 * 12 = 36 pencils.\nAfter her brother she has 36 - 10 = 26 pencils.\n"
+            "Each of them gets 12 pencils.\nThe answer is 12.")
+    fe, texts = locate(pred, False)
+    assert (fe.index, fe.kind) == (2, "wrong_final_answer"), (fe, texts)
+
+
+def test_latex_reference_wrong_answer_fallback_is_where_the_answer_was_first_written():
+    """Beside a LaTeX reference, with no step flagged and none verified, a wrong answer is blamed on
+    the step that first wrote its value, not on step 0."""
+    pred = ("We look for the odd part of $5!$.\nEvery factor of two is removed from it.\n"
+            "What is left is $4$.\nThe answer is $\\boxed{4}$.")
+    fe, texts = locate(pred, False, q=ODD_Q, ref=ODD_REF, gold="15")
+    assert (fe.index, fe.kind) == (2, "wrong_final_answer") and texts[2].startswith("What is left"), (fe, texts)

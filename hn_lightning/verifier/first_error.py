@@ -71,6 +71,11 @@ they are tried on each step:
   only on a step that writes a value the reference does not (the Table-2 ``20 - 12 = 8``); a step
   whose values are all the reference's used no stale value that mattered (dev: MATH 2 false alarms
   fewer, F1 40.9 -> 41.0; GSM8K unchanged). Reference-free it counts as before.
+* *answer first written* (third pass): the ``wrong_final_answer`` fallback, beside a LaTeX
+  reference, is the step that first wrote the final value (not a problem value), not the step after
+  the last verified one (in competition solutions few steps verify, so that was mostly step 0); and
+  a final value that is a problem value is never a stop short (dev: MATH F1 41.0 -> 43.4, 7 records
+  right that were wrong, 1 the other way; GSM8K unchanged).
 * *no rejoin at a wrong answer* (third pass, plain references only): a wrong final answer that
   equals a reference value does not make an off-path value *rejoin* the reference (``60 + 10 = 70``
   then ``70 - 30 = 40``, the answer, where the reference's 40 means something else) (dev: GSM8K
@@ -243,7 +248,8 @@ def locate_first_error(
     if first is None and answer_correct is False:
         final = traces[-1].values[-1] if traces[-1].values else None
         stop = first_written.get(final) if (final is not None and ref is not None and ref.contains(final)
-                                            and not ValueSet(gold_values or []).contains(final)) else None
+                                            and not ValueSet(gold_values or []).contains(final)
+                                            and not problem.contains(final, forms=False)) else None
         again = recomputed_off_route(final, traces, ref_traces) if stop is not None and not latex_ref else None
         if again is not None and again > stop:
             first = again  # the reference intermediate was reached again by another computation: that one is wrong
@@ -251,8 +257,10 @@ def locate_first_error(
         elif stop is not None:
             first = stop  # the answer is a reference intermediate: the solution stopped short there
             mark(first, "missing_step")
-        else:  # the first step after the last verified one
+        else:  # the first step after the last verified one; beside a LaTeX reference the step that first wrote the answer
             first = min(n - 1, max((k for k, v in enumerate(verified) if v), default=-1) + 1)
+            if latex_ref and final is not None and not problem.contains(final, forms=False) and final in first_written:
+                first = first_written[final]
             mark(first, "wrong_final_answer")
     if first is not None and not trust_answer and paragraphs is not None:
         k = plan_paragraph_before(first, kinds[first], latex_ref, scores, verified, traces, paragraphs)
