@@ -55,3 +55,11 @@ def test_power_written_in_the_step_is_a_source():
     assert all(src != "nowhere" for s in tr.operand_sources for src in s.values()), tr.operand_sources
     bare = trace_solution([r"That is \[3 \cdot 64 + 2 \cdot 8 + 4 \cdot 1 = 212\]"], q)[0]
     assert any(src == "nowhere" for s in bare.operand_sources for src in s.values()), bare.operand_sources
+
+
+def test_list_marker_is_not_a_minus_sign():
+    """``- \\(2^9 = 512\\)`` (a bullet) is no slip; a minus inside the line still counts."""
+    tr = trace_solution(["Powers of two:\n- \\(2^9 = 512\\)\n- \\(2^{10} = 1024\\)"], "Find 2^9 and 2^10.")[0]
+    assert tr.slips == [] and [c.stated for c in tr.computations] == [Fraction(512), Fraction(1024)], tr.computations
+    wrong = trace_solution(["So:\n- \\(10 - 2^3 = 3\\)"], "Find 10 - 2^3.")[0]
+    assert [c.stated for c in wrong.slips] == [Fraction(3)]

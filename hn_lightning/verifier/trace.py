@@ -44,6 +44,8 @@ _DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
 
 _POWER = re.compile(r"(?<![\d.])(\d{1,3})\s*\^\s*\{?\s*(\d)\s*\}?")
 """A power written in a step (``8^2``, ``7^{3}``): its value is a part of the step, as an operand elsewhere."""
+_BULLET = re.compile(r"(?m)^[ \t]*[-*\u2022][ \t]+(?=\S)")
+"""A list marker at the start of a line (``- \\(2^9 = 512\\)``): not a minus sign."""
 _FUNC_CALL = re.compile(r"\\(?:gcd|lcm|max|min|operatorname\s*\{\s*\w+\s*\})\s*(?:\\left)?\s*\([^()]*\)")
 _UNITS = "km|kg|cm|mm|ml|mg|cc|lb|oz|ft|yd|mi|in|hr|am|pm|th|st|nd|rd|[smghlkx]"
 _COEFF = re.compile(rf"(?<=\d)(?=(?!(?:{_UNITS})(?![A-Za-z]))(?:[a-z]{{1,2}}|[A-Z]{{1,3}})(?![A-Za-z]))")
@@ -52,13 +54,13 @@ _COEFF = re.compile(rf"(?<=\d)(?=(?!(?:{_UNITS})(?![A-Za-z]))(?:[a-z]{{1,2}}|[A-
 def computable_text(text: str) -> str:
     """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), degree signs (``^\\circ``), ``\\text{unit}`` and ``/unit`` removed,
     so the computations written inside LaTeX math are found (:func:`extract_computations` does not
-    read across a backslash). A function call (``\\gcd(41^2, 41 \\cdot 43)``, ``\\max``, ``\\operatorname{lcm}``)
+    read across a backslash; a list marker ``- `` opening a line is not a minus sign). A function call (``\\gcd(41^2, 41 \\cdot 43)``, ``\\max``, ``\\operatorname{lcm}``)
     becomes a word, so its last argument is not read as the expression before its ``=``; a number
     glued to a variable (``3ab``, ``5AD^2``; not to a unit such as ``10km``) becomes a product, so
     ``49 - 6 = 3ab`` is an equation, not the computation ``49 - 6 = 3``."""
     t = _UNIT_TEXT.sub(" ", _DEGREES.sub("", text))
     t = _COEFF.sub("*", _FUNC_CALL.sub(" value ", t))
-    t = _DELIMS.sub(" ", t)
+    t = _BULLET.sub("", _DELIMS.sub(" ", t))
     return re.sub(r"(?<=[A-Za-z])/[A-Za-z]+", "", t)
 
 
