@@ -151,9 +151,10 @@ def plan_paragraph_before(first: int, kind: str | None, latex_ref: bool, scores:
     that paragraph is a *plan*: none of its steps computes, writes a value on the reference's route,
     checks out or is flagged, and it is not the opening paragraph; the wrong relation or equation
     the flagged step carries out was set up there (``Let x be ...; 51 = 3x``). With a plain
-    (word-problem) reference for a missing step or a wrong operation; with a LaTeX reference, where
+    (word-problem) reference for a missing step, a wrong operation or a wrong final answer (third pass:
+    GSM8K dev +1 record, MATH unchanged); with a LaTeX reference, where
     such paragraphs are mostly right restatements, only for a missing step. ``None``: no such paragraph."""
-    kinds = ("missing_step",) if latex_ref else ("missing_step", "wrong_operation")
+    kinds = ("missing_step",) if latex_ref else ("missing_step", "wrong_operation", "wrong_final_answer")
     if kind not in kinds or paragraphs[first] <= 1:
         return None
     prev = [k for k in range(first) if paragraphs[k] == paragraphs[first] - 1]
