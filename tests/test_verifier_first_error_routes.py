@@ -150,3 +150,17 @@ def test_plan_paragraph_before_a_wrong_final_statement():
     assert fe.index == 2 and texts[2].startswith("Her son is younger"), (fe, texts)
     fe = locate_first_error(texts, q, ref, gold_values("12"), False)
     assert (fe.index, fe.kind) == (3, "wrong_final_answer"), (fe, texts)
+
+
+def test_reference_amounts_grouped_by_spaces_are_one_number():
+    """A reference that writes ``$400 000`` has the value 400000 on its route: a prediction computing
+    it is on the route, and its later slip is the first error."""
+    from hn_lightning.verifier.trace import join_spaced_thousands
+
+    assert join_spaced_thousands("paid $400 000 x 3/100 = $12 000, so") == "paid $400000 x 3/100 = $12000, so"
+    assert join_spaced_thousands("he has 3 000 apples and $12") == "he has 3 000 apples and $12"
+    q = "Mr. Tan sold his house for $400 000. He paid 3% transfer fees. How much did he keep?"
+    ref = "Mr. Tan paid $400 000 x 3/100 = $12 000 for the transfer fees.\nHe keeps $400 000 - $12 000 = $388 000.\n#### 388000"
+    pred = ("The fees are 0.03 * $400,000 = $12,000.\nHe keeps $400,000 - $12,000 = $378,000.\nThe answer is 378000.")
+    fe, texts = locate(pred, False, q=q, ref=ref, gold="388000")
+    assert (fe.index, fe.kind) == (1, "arithmetic_slip"), (fe, texts)

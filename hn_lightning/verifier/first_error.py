@@ -76,6 +76,8 @@ they are tried on each step:
   the last verified one (in competition solutions few steps verify, so that was mostly step 0); and
   a final value that is a problem value is never a stop short (dev: MATH F1 41.0 -> 43.4, 7 records
   right that were wrong, 1 the other way; GSM8K unchanged).
+* *spaced amounts* (third pass): the reference's currency amounts grouped by spaces (``$400 000``)
+  are read as one number (:func:`~hn_lightning.verifier.trace.join_spaced_thousands`; dev: GSM8K +1 record).
 * *no rejoin at a wrong answer* (third pass, plain references only): a wrong final answer that
   equals a reference value does not make an off-path value *rejoin* the reference (``60 + 10 = 70``
   then ``70 - 30 = 40``, the answer, where the reference's 40 means something else) (dev: GSM8K
@@ -106,6 +108,7 @@ from hn_lightning.verifier.routes import (
 from hn_lightning.verifier.steps import is_latex_style
 from hn_lightning.verifier.trace import (
     ValueSet,
+    join_spaced_thousands,
     problem_values,
     reference_results,
     reference_values,
@@ -180,6 +183,7 @@ def locate_first_error(
         return FirstError(None, None, [], [], "no steps", [])
     traces = trace_solution(step_texts, question)
     with_ref = reference is not None and bool(reference.strip())
+    reference = join_spaced_thousands(reference) if with_ref else reference
     ref = reference_values(reference or "", list(gold_values or [])) if with_ref else None
     res = reference_results(reference or "", list(gold_values or [])) if with_ref else None
     ref_traces = trace_solution([reference], question) if with_ref else []

@@ -27,7 +27,8 @@ from functools import lru_cache
 from hn_lightning.verifier.arithmetic import Computation, extract_computations
 from hn_lightning.verifier.numbers import find_numbers, parse_number, word_numbers
 
-__all__ = ["StepTrace", "ValueSet", "step_values", "trace_solution", "computable_text", "reference_values", "reference_results", "FREE_VALUES"]
+__all__ = ["StepTrace", "ValueSet", "step_values", "trace_solution", "computable_text", "reference_values", "reference_results",
+           "join_spaced_thousands", "FREE_VALUES"]
 
 FREE_VALUES: frozenset[Fraction] = frozenset(
     [Fraction(i) for i in range(11)] + [Fraction(v) for v in (12, 24, 60, 100, 1000)]
@@ -170,6 +171,15 @@ def _problem_values(question: str) -> tuple[Fraction, ...]:
     pct = [Fraction(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:\\?%|percent)", question)]
     vals += [f for p in pct for f in (1 - p / 100, 1 + p / 100, 100 - p, 100 + p)]
     return tuple(vals)
+
+
+_SPACED_THOUSANDS = re.compile(r"(?<=\$)(\d{1,3})((?: \d{3})+)(?![\d.,]?\d)")
+
+
+def join_spaced_thousands(text: str) -> str:
+    """Currency amounts grouped by spaces (``$400 000``, as some GSM8K references write them) as one
+    number (``$400000``)."""
+    return _SPACED_THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(" ", ""), text)
 
 
 def reference_values(reference: str, gold_values: list[Fraction]) -> ValueSet:
