@@ -164,3 +164,42 @@ def test_reference_amounts_grouped_by_spaces_are_one_number():
     pred = ("The fees are 0.03 * $400,000 = $12,000.\nHe keeps $400,000 - $12,000 = $378,000.\nThe answer is 378000.")
     fe, texts = locate(pred, False, q=q, ref=ref, gold="388000")
     assert (fe.index, fe.kind) == (1, "arithmetic_slip"), (fe, texts)
+
+
+AGE_Q = "Ann is 30 years old. In 6 years she will be twice as old as her son. How old is her son now?"
+AGE_REF = "In 6 years Ann is 30+6=<<30+6=36>>36.\nHer son will be 36/2=<<36/2=18>>18.\nNow he is 18-6=<<18-6=12>>12.\n#### 12"
+
+
+def _with_paragraphs(pred: str, q: str, ref: str | None, gold: str | None, correct: bool | None, inconsistent=None):
+    from hn_lightning.verifier.steps import paragraph_indices
+
+    st = split_steps(pred)
+    texts = [s.text for s in st]
+    return locate_first_error(texts, q, ref, gold_values(gold) if gold else None, correct, inconsistent,
+                              paragraphs=paragraph_indices(pred, st)), texts
+
+
+def test_paragraph_that_writes_a_value_the_reference_computes_is_no_plan():
+    """``Now he is 12 years old`` (the reference's result) reached the route: it is not the wrong plan
+    behind the next off-path value, which stays the first error."""
+    pred = ("In 6 years Ann will be 30 + 6 = 36 years old.\n\nHer son will be 36 / 2 = 18 years old then.\n\n"
+            "Now he is 12 years old, six years younger.\n\nTwice that is 12 * 2 = 24 years.\n\nThe answer is 24.")
+    fe, texts = _with_paragraphs(pred, AGE_Q, AGE_REF, "12", False)
+    assert fe.index == 3 and "12 * 2" in texts[3], (fe, texts)
+
+
+def test_plan_paragraph_before_an_inconsistent_reuse():
+    """The Table-2 case with a paragraph that picks the stale price in words before the step that
+    subtracts 12: with paragraphs (and a plain or no reference) the plan paragraph is the first error."""
+    from hn_lightning.verifier.symbolic import check_symbolic
+
+    q = ("Tom buys 4 notebooks that cost $3 each. The store gives a 10% discount on the total. "
+         "He pays with a $20 bill. How much change does he get?")
+    ref = ("The notebooks cost 4 * 3 = $<<4*3=12>>12.\nWith the discount he pays 12 * 0.9 = $<<12*0.9=10.80>>10.80.\n"
+           "His change is 20 - 10.80 = $<<20-10.80=9.20>>9.20.\n#### 9.20")
+    pred = ("Tom buys 4 notebooks at $3 each, so they cost 4 x 3 = $12.\n\nWith the 10% discount he pays 4*3*0.9 = $10.80.\n\n"
+            "He hands over the bill for the full price of the notebooks.\n\nSo his change is 20 - 12 = $8.\n\nThe answer is 8.")
+    inc = {f.step for f in check_symbolic(split_steps(pred), q, None).findings if f.kind == "inconsistent_use"}
+    for r, gold, correct in ((ref, "9.20", False), (None, None, None)):
+        fe, texts = _with_paragraphs(pred, q, r, gold, correct, inc)
+        assert (fe.index, fe.kind) == (2, "inconsistent_reuse") and texts[2].startswith("He hands over"), (fe, texts)

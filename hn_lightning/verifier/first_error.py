@@ -267,7 +267,7 @@ def locate_first_error(
                 first = first_written[final]
             mark(first, "wrong_final_answer")
     if first is not None and not trust_answer and paragraphs is not None:
-        k = plan_paragraph_before(first, kinds[first], latex_ref, scores, verified, traces, paragraphs)
+        k = plan_paragraph_before(first, kinds[first], latex_ref, scores, verified, traces, paragraphs, res, problem)
         if k is not None:
             mark(k, kinds[first])
             first = k

@@ -146,18 +146,26 @@ def missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces: 
 
 
 def plan_paragraph_before(first: int, kind: str | None, latex_ref: bool, scores: list[float], verified: list[bool],
-                           traces: list[StepTrace], paragraphs: list[int]) -> int | None:
+                           traces: list[StepTrace], paragraphs: list[int], results: ValueSet | None = None,
+                           problem: ValueSet | None = None) -> int | None:
     """The first step of the paragraph just before the one holding an off-path first error, when
     that paragraph is a *plan*: none of its steps computes, writes a value on the reference's route,
     checks out or is flagged, and it is not the opening paragraph; the wrong relation or equation
     the flagged step carries out was set up there (``Let x be ...; 51 = 3x``). With a plain
     (word-problem) reference for a missing step, a wrong operation or a wrong final answer (third pass:
     GSM8K dev +1 record, MATH unchanged); with a LaTeX reference, where
-    such paragraphs are mostly right restatements, only for a missing step. ``None``: no such paragraph."""
-    kinds = ("missing_step",) if latex_ref else ("missing_step", "wrong_operation", "wrong_final_answer")
+    such paragraphs are mostly right restatements, only for a missing step. Third pass, not with a LaTeX
+    reference: also for an inconsistent reuse (the stale value was chosen in the plan; dev GSM8K +1
+    record with and without reference), and not when the paragraph writes a value the reference
+    computes (``results``; a problem value aside): ``This gives us: x = 10`` reached the route
+    (GSM8K +1 net; with LaTeX references -0.8, so not there). ``None``: no such paragraph."""
+    kinds = ("missing_step",) if latex_ref else ("missing_step", "wrong_operation", "wrong_final_answer", "inconsistent_reuse")
     if kind not in kinds or paragraphs[first] <= 1:
         return None
     prev = [k for k in range(first) if paragraphs[k] == paragraphs[first] - 1]
     if not prev or any(scores[k] > 0.0 or verified[k] or traces[k].computations for k in prev):
+        return None
+    if not latex_ref and results is not None and problem is not None and any(
+            results.contains(v, forms=False) and not problem.contains(v, forms=False) for k in prev for v in traces[k].values):
         return None
     return prev[0]
