@@ -203,3 +203,22 @@ def test_plan_paragraph_before_an_inconsistent_reuse():
     for r, gold, correct in ((ref, "9.20", False), (None, None, None)):
         fe, texts = _with_paragraphs(pred, q, r, gold, correct, inc)
         assert (fe.index, fe.kind) == (2, "inconsistent_reuse") and texts[2].startswith("He hands over"), (fe, texts)
+
+
+SHOES_Q = ("Frank has 200 shoes. He gets 5 pairs of shoes on Monday, 15 pairs on Wednesday and 30 pairs on "
+           "Friday. He gets rid of 180 shoes on Saturday. How many shoes does he have on Sunday?")
+SHOES_REF = ("He gets 5+15=<<5+15=20>>20 pairs, then 20+30=<<20+30=50>>50 pairs.\nThat is 2*50=<<2*50=100>>100 shoes.\n"
+             "He has 200+100=<<200+100=300>>300 shoes.\nOn Sunday he has 300-180=<<300-180=120>>120.\n#### 120")
+
+
+def test_reference_number_reached_by_another_route_is_where_the_error_started():
+    """``10 + 30 + 60 = 100`` (the reference's 100 is ``2 * 50`` new shoes) taken as all his shoes,
+    then ``100 - 180``: the step that reached 100 by the other route is the first error. Reached by
+    the reference's own computation (``50 * 2``), the later step stays the first error."""
+    other = ("On Monday he gets 5 * 2 = 10 shoes.\nOn Wednesday he gets 15 * 2 = 30 shoes.\nOn Friday he gets 30 * 2 = 60 shoes.\n"
+             "All the shoes he has are 10 + 30 + 60 = 100 shoes.\nHe has 100 - 180 = -80 shoes left.\nThe answer is -80.")
+    fe, texts = locate(other, False, q=SHOES_Q, ref=SHOES_REF, gold="120")
+    assert (fe.index, fe.kind) == (3, "wrong_operation") and "10 + 30 + 60" in texts[3], (fe, texts)
+    same = ("He gets 5 + 15 + 30 = 50 pairs.\nThat is 50 * 2 = 100 shoes.\nHe has 100 - 180 = -80 shoes left.\nThe answer is -80.")
+    fe, texts = locate(same, False, q=SHOES_Q, ref=SHOES_REF, gold="120")
+    assert fe.index == 2 and "100 - 180" in texts[2], (fe, texts)

@@ -76,6 +76,10 @@ they are tried on each step:
   the last verified one (in competition solutions few steps verify, so that was mostly step 0); and
   a final value that is a problem value is never a stop short (dev: MATH F1 41.0 -> 43.4, 7 records
   right that were wrong, 1 the other way; GSM8K unchanged).
+* *another route to a reference number* (third pass, plain references only): when no step is blamed
+  for an off-path result's operand, an earlier step that reached an operand the reference computes
+  by a computation sharing no operand with the reference's (:func:`~hn_lightning.verifier.routes.blame_other_route`)
+  is the first error: the reference's number with another meaning (dev: GSM8K +2 records, none lost).
 * *spaced amounts* (third pass): the reference's currency amounts grouped by spaces (``$400 000``)
   are read as one number (:func:`~hn_lightning.verifier.trace.join_spaced_thousands`; dev: GSM8K +1 record).
 * *no rejoin at a wrong answer* (third pass, plain references only): a wrong final answer that
@@ -96,6 +100,7 @@ from fractions import Fraction
 
 from hn_lightning.verifier.routes import (
     blame,
+    blame_other_route,
     dead_end_side,
     derived_correctly,
     missing_reference_value,
@@ -235,6 +240,8 @@ def locate_first_error(
                     else:
                         mark(i, "wrong_operation")
                     j = blame(off, tr, first_written, problem, ref, regrouped)
+                    if j is None and not latex_ref:
+                        j = blame_other_route(off, tr, traces, ref_traces, res, problem, ValueSet(gold_values or []))
                     if j is not None:
                         mark(j, "wrong_operation")
             elif nowhere:

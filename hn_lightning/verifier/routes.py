@@ -15,7 +15,7 @@ from fractions import Fraction
 from hn_lightning.verifier.trace import FREE_VALUES, StepTrace, ValueSet
 
 __all__ = [
-    "blame", "dead_end_side", "derived_correctly", "missing_reference_value", "plan_paragraph_before",
+    "blame", "blame_other_route", "dead_end_side", "derived_correctly", "missing_reference_value", "plan_paragraph_before",
     "recomputed_off_route", "regrouped_sum", "rejoins", "single_operator", "used_later",
 ]
 
@@ -169,3 +169,31 @@ def plan_paragraph_before(first: int, kind: str | None, latex_ref: bool, scores:
             results.contains(v, forms=False) and not problem.contains(v, forms=False) for k in prev for v in traces[k].values):
         return None
     return prev[0]
+
+
+def blame_other_route(off: list[Fraction], tr: StepTrace, traces: list[StepTrace], ref_traces: list[StepTrace],
+                      results: ValueSet, problem: ValueSet, gold: ValueSet) -> int | None:
+    """An earlier step that reached an operand of an off-path result, a value the reference computes
+    (not a problem value, not the gold), by *another* computation: one that shares no operand with
+    any reference computation of that value and does not multiply or divide by 1 (``4 * 3 = 12``
+    running speed where the reference's 12 is ``2 * 6`` miles; ``10 + 30 + 60 = 100`` new shoes where
+    the reference's 100 is ``2 * 50``): the reference's number with another meaning, where the error
+    started. ``None`` when there is no such step."""
+    probe = ValueSet(off)
+    for c in tr.computations:
+        if c.stated is None or not probe.contains(c.stated, forms=False):
+            continue
+        for o in c.operands:
+            if not results.contains(o, forms=False) or problem.contains(o, forms=False) or gold.contains(o):
+                continue
+            k = recomputed_off_route(o, traces[:tr.index], ref_traces)
+            if k is None:
+                continue
+            po = ValueSet([o])
+            refs = [rc for rt in ref_traces for rc in rt.computations if rc.stated is not None and po.contains(rc.stated, forms=False)]
+            mine = [mc for mc in traces[k].computations if mc.stated is not None and po.contains(mc.stated, forms=False)]
+            if not refs or not mine or any(1 in mc.operands for mc in mine):
+                continue
+            if not any(ValueSet(rc.operands).contains(x, forms=False) for rc in refs for mc in mine for x in mc.operands if x != 1):
+                return k
+    return None
