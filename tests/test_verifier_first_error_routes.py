@@ -222,3 +222,21 @@ def test_reference_number_reached_by_another_route_is_where_the_error_started():
     same = ("He gets 5 + 15 + 30 = 50 pairs.\nThat is 50 * 2 = 100 shoes.\nHe has 100 - 180 = -80 shoes left.\nThe answer is -80.")
     fe, texts = locate(same, False, q=SHOES_Q, ref=SHOES_REF, gold="120")
     assert fe.index == 2 and "100 - 180" in texts[2], (fe, texts)
+
+
+def test_problem_number_recomputed_with_another_meaning():
+    """``12 + 6 = 18`` *pink* flamingos: 18 is the problem's first count, which the reference never
+    computes, reached again from a computed 12: with a wrong answer that step is the first error (a
+    wrong operation); when the answer is not known to be wrong the rule stays silent."""
+    q = ("On Friday the neighbors placed 18 pink flamingos on Sue's yard. On Saturday they took back one third "
+         "of them, painted them white and put them back. On Sunday they added another 18 pink flamingos. "
+         "How many more pink than white flamingos were there on Sunday?")
+    ref = ("18*1/3=<<18*1/3=6>>6 were painted white.\n18-6=<<18-6=12>>12 pink were left.\n"
+           "12+18=<<12+18=30>>30 pink on Sunday.\n30-6=<<30-6=24>>24 more pink.\n#### 24")
+    pred = ("They took back 18 / 3 = 6 flamingos.\nThat left 18 - 6 = 12 pink flamingos.\n"
+            "With the 6 white ones Sue has 12 + 6 = 18 pink flamingos.\nOn Sunday she has 18 + 18 = 36 pink flamingos.\n"
+            "There are 36 - 6 = 30 more pink ones.\nThe answer is 30.")
+    fe, texts = locate(pred, False, q=q, ref=ref, gold="24")
+    assert (fe.index, fe.kind) == (2, "wrong_operation") and "12 + 6" in texts[2], (fe, texts)
+    fe, texts = locate(pred, None, q=q, ref=ref, gold="24")
+    assert fe.kinds[2] is None and fe.index != 2, (fe, texts)

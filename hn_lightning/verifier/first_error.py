@@ -83,6 +83,11 @@ they are tried on each step:
   for an off-path result's operand, an earlier step that reached an operand the reference computes
   by a computation sharing no operand with the reference's (:func:`~hn_lightning.verifier.routes.blame_other_route`)
   is the first error: the reference's number with another meaning (dev: GSM8K +2 records, none lost).
+* *recomputed given* (third pass): when the answer is wrong, a step with no off-route value whose
+  checked computation states a problem value the reference never computes, from an operand an
+  earlier step computed (``12 + 6 = 18`` *pink* flamingos where 18 is the problem's first count),
+  is a ``wrong_operation`` (:func:`~hn_lightning.verifier.routes.recomputed_given`; dev: GSM8K +3
+  records, none lost; MATH unchanged).
 * *spaced amounts* (third pass): the reference's currency amounts grouped by spaces (``$400 000``)
   are read as one number (:func:`~hn_lightning.verifier.trace.join_spaced_thousands`; dev: GSM8K +1 record).
 * *no rejoin at a wrong answer* (third pass, plain references only): a wrong final answer that
@@ -108,6 +113,7 @@ from hn_lightning.verifier.routes import (
     derived_correctly,
     missing_reference_value,
     plan_paragraph_before,
+    recomputed_given,
     recomputed_off_route,
     regrouped_sum,
     rejoins,
@@ -206,6 +212,7 @@ def locate_first_error(
     # with a plain reference, a wrong final answer that equals a reference value is no rejoin
     # (``60 + 10 = 70`` then ``70 - 30 = 40``, the answer, where 40 is a reference intermediate)
     wrong_end = (ValueSet(traces[-1].values[-1:]) if with_ref and not latex_ref and answer_correct is False else None)
+    computed_before = ValueSet()  # values computed by earlier steps
     regrouped = ValueSet()  # checked-out partial sums / products of a reference computation
 
     def mark(i: int, kind: str) -> None:
@@ -228,6 +235,8 @@ def locate_first_error(
                 regrouped.add_all(part)
                 off = [v for v in tr.computed if not res.contains(v) and v not in part and not rejoins(v, i, traces, ref, reached, wrong_end)]
                 off += [v for v in tr.new if v not in tr.computed and not ref.contains(v, forms=False) and not rejoins(v, i, traces, ref, reached, wrong_end)]
+                if not off and answer_correct is False and recomputed_given(tr, problem, res, computed_before):
+                    mark(i, "wrong_operation")  # a given number reached again with another meaning
                 if off and latex_ref and i < n - 1:  # a side value no later step uses is a remark, not the route
                     off = [v for v in off if used_later(v, i, traces)]
                 if off and latex_ref and all(derived_correctly(v, tr) for v in off):
@@ -255,6 +264,7 @@ def locate_first_error(
         reached.add_all(tr.values)
         for v in tr.values:
             first_written.setdefault(v, i)
+        computed_before.add_all(tr.computed)
     first = next((i for i, s in enumerate(scores) if s >= ERROR_THRESHOLD), None)
     if first is None and answer_correct is False and weak:
         first = weak[0]

@@ -16,7 +16,7 @@ from hn_lightning.verifier.trace import FREE_VALUES, StepTrace, ValueSet
 
 __all__ = [
     "blame", "blame_other_route", "dead_end_side", "derived_correctly", "missing_reference_value", "plan_paragraph_before",
-    "recomputed_off_route", "regrouped_sum", "rejoins", "single_operator", "used_later",
+    "recomputed_given", "recomputed_off_route", "regrouped_sum", "rejoins", "single_operator", "used_later",
 ]
 
 
@@ -197,3 +197,14 @@ def blame_other_route(off: list[Fraction], tr: StepTrace, traces: list[StepTrace
             if not any(ValueSet(rc.operands).contains(x, forms=False) for rc in refs for mc in mine for x in mc.operands if x != 1):
                 return k
     return None
+
+
+def recomputed_given(tr: StepTrace, problem: ValueSet, results: ValueSet, computed_before: ValueSet) -> bool:
+    """A computation of the step that checks out and states a problem value the reference never
+    computes, from an operand an earlier step computed (not itself a problem value): a given number
+    reached again with another meaning (``12 + 6 = 18`` *pink* flamingos, where 18 is the problem's
+    first count; ``18 * 2 = 36`` hot dogs, where 36 is the number of guests)."""
+    return any(c.stated is not None and c.matches() is True and problem.contains(c.stated, forms=False)
+               and not results.contains(c.stated, forms=False)
+               and any(computed_before.contains(o, forms=False) and not problem.contains(o, forms=False) for o in c.operands)
+               for c in tr.computations)
