@@ -240,3 +240,11 @@ def test_problem_number_recomputed_with_another_meaning():
     assert (fe.index, fe.kind) == (2, "wrong_operation") and "12 + 6" in texts[2], (fe, texts)
     fe, texts = locate(pred, None, q=q, ref=ref, gold="24")
     assert fe.kinds[2] is None and fe.index != 2, (fe, texts)
+    # reference-free the same step is flagged (18 is not a small common number) ...
+    fe = locate_first_error(texts, q, None, None, None)
+    assert (fe.index, fe.kind) == (2, "wrong_operation"), (fe, texts)
+    # ... but not a small common number reached again (``1 + 3 = 4`` blue balls where the problem's 4 is red)
+    q4 = "Tom has 4 red balls and 3 blue balls. He gives away 2 blue balls, then gets 3 more. How many balls does he have?"
+    small = ["He keeps 3 - 2 = 1 blue ball.", "With 3 more he has 1 + 3 = 4 blue balls.", "In all he has 4 + 4 = 8 balls.",
+             "The answer is 8."]
+    assert locate_first_error(small, q4, None, None, None).index is None
