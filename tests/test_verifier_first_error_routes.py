@@ -248,3 +248,20 @@ def test_problem_number_recomputed_with_another_meaning():
     small = ["He keeps 3 - 2 = 1 blue ball.", "With 3 more he has 1 + 3 = 4 blue balls.", "In all he has 4 + 4 = 8 balls.",
              "The answer is 8."]
     assert locate_first_error(small, q4, None, None, None).index is None
+
+
+def test_paragraph_restating_the_problem_is_no_plan():
+    """``The computer cost $1,100.`` restates the problem (its words are the problem's): it is not the
+    wrong plan behind the next paragraph's off-route value, which stays the first error."""
+    from hn_lightning.verifier.routes import restates_problem
+
+    q = ("Errol bought a computer, 2 monitors and a printer for $2,400. He paid $400 less for the printer than "
+         "the computer. If the computer cost $1,100, how much did one monitor cost?")
+    ref = ("The printer cost 1100-400=<<1100-400=700>>700.\nThe monitors cost 2400-1100-700=<<2400-1100-700=600>>600.\n"
+           "One monitor cost 600/2=<<600/2=300>>300.\n#### 300")
+    assert restates_problem("The computer cost $1,100.", q)
+    assert not restates_problem("The monitors take whatever the computer leaves, the printer is free.", q)
+    pred = ("Errol spent $2,400 in total.\n\nThe computer cost $1,100.\n\nThe monitors cost 2400 - 1100 = 1300 dollars.\n\n"
+            "One monitor costs 1300 / 2 = 650 dollars. The answer is 650.")
+    fe, texts = _with_paragraphs(pred, q, ref, "300", False)
+    assert fe.index == 2 and "2400 - 1100" in texts[2], (fe, texts)
