@@ -27,7 +27,8 @@ from functools import lru_cache
 from hn_lightning.verifier.arithmetic import Computation, extract_computations
 from hn_lightning.verifier.numbers import find_numbers, parse_number, word_numbers
 
-__all__ = ["StepTrace", "ValueSet", "step_values", "trace_solution", "computable_text", "reference_values", "reference_results", "FREE_VALUES"]
+__all__ = ["StepTrace", "ValueSet", "step_values", "trace_solution", "computable_text", "reference_values", "reference_results",
+           "join_spaced_thousands", "FREE_VALUES"]
 
 FREE_VALUES: frozenset[Fraction] = frozenset(
     [Fraction(i) for i in range(11)] + [Fraction(v) for v in (12, 24, 60, 100, 1000)]
@@ -42,12 +43,25 @@ _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
 _DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
 
 
+_POWER = re.compile(r"(?<![\d.])(\d{1,3})\s*\^\s*\{?\s*(\d)\s*\}?")
+"""A power written in a step (``8^2``, ``7^{3}``): its value is a part of the step, as an operand elsewhere."""
+_BULLET = re.compile(r"(?m)^[ \t]*[-*\u2022][ \t]+(?=\S)")
+"""A list marker at the start of a line (``- \\(2^9 = 512\\)``): not a minus sign."""
+_FUNC_CALL = re.compile(r"\\(?:gcd|lcm|max|min|operatorname\s*\{\s*\w+\s*\})\s*(?:\\left)?\s*\([^()]*\)")
+_UNITS = "km|kg|cm|mm|ml|mg|cc|lb|oz|ft|yd|mi|in|hr|am|pm|th|st|nd|rd|[smghlkx]"
+_COEFF = re.compile(rf"(?<=\d)(?=(?!(?:{_UNITS})(?![A-Za-z]))(?:[a-z]{{1,2}}|[A-Z]{{1,3}})(?![A-Za-z]))")
+
+
 def computable_text(text: str) -> str:
     """``text`` with math delimiters (``$``, ``\\(``, ``\\[``), degree signs (``^\\circ``), ``\\text{unit}`` and ``/unit`` removed,
     so the computations written inside LaTeX math are found (:func:`extract_computations` does not
-    read across a backslash)."""
+    read across a backslash; a list marker ``- `` opening a line is not a minus sign). A function call (``\\gcd(41^2, 41 \\cdot 43)``, ``\\max``, ``\\operatorname{lcm}``)
+    becomes a word, so its last argument is not read as the expression before its ``=``; a number
+    glued to a variable (``3ab``, ``5AD^2``; not to a unit such as ``10km``) becomes a product, so
+    ``49 - 6 = 3ab`` is an equation, not the computation ``49 - 6 = 3``."""
     t = _UNIT_TEXT.sub(" ", _DEGREES.sub("", text))
-    t = _DELIMS.sub(" ", t)
+    t = _COEFF.sub("*", _FUNC_CALL.sub(" value ", t))
+    t = _BULLET.sub("", _DELIMS.sub(" ", t))
     return re.sub(r"(?<=[A-Za-z])/[A-Za-z]+", "", t)
 
 
@@ -159,6 +173,15 @@ def _problem_values(question: str) -> tuple[Fraction, ...]:
     return tuple(vals)
 
 
+_SPACED_THOUSANDS = re.compile(r"(?<=\$)(\d{1,3})((?: \d{3})+)(?![\d.,]?\d)")
+
+
+def join_spaced_thousands(text: str) -> str:
+    """Currency amounts grouped by spaces (``$400 000``, as some GSM8K references write them) as one
+    number (``$400000``)."""
+    return _SPACED_THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(" ", ""), text)
+
+
 def reference_values(reference: str, gold_values: list[Fraction]) -> ValueSet:
     """Every value the reference writes, plus the gold values."""
     return ValueSet([*step_values(reference), *word_numbers(_ANNOT.sub(" ", reference)), *gold_values])
@@ -189,6 +212,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
         tr.computations = extract_computations(computable_text(text), i)
         results = ValueSet(c.stated for c in tr.computations if c.stated is not None)
         parts = ValueSet(v for c in tr.computations for v in c.subvalues)  # "3*2 + 4*5 = 6 + 20 = 26"
+        parts.add_all(Fraction(int(m.group(1)) ** int(m.group(2))) for m in _POWER.finditer(text))  # "3 \cdot 8^2" -> 64
         tr.values = step_values(text)
         mentioned = [v for v in tr.values]
         for c in tr.computations:
@@ -200,8 +224,11 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
                     src[str(o)] = f"step {origin[o]}"
                 elif o in FREE_VALUES or seen.contains(o):
                     src[str(o)] = "constant"
-                elif results.contains(o, forms=False) or parts.contains(o, forms=False) or sum(v == o for v in mentioned) >= 2:
-                    src[str(o)] = f"step {i}"  # computed (in part) or stated elsewhere in this step
+                elif (results.contains(o, forms=False) or parts.contains(o, forms=False) or parts.contains(-o, forms=False)
+                      or sum(v == o for v in mentioned) >= 2):
+                    # computed (in part; an operand is read without its sign: ``\frac{-11 - 5}{-12} =
+                    # \frac{-16}{-12}``) or stated elsewhere in this step
+                    src[str(o)] = f"step {i}"
                 else:
                     src[str(o)] = "nowhere"
             tr.operand_sources.append(src)
