@@ -111,6 +111,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from hn_lightning.verifier.algebra import algebra_slips
 from hn_lightning.verifier.routes import (
     blame,
     blame_other_route,
@@ -202,6 +203,7 @@ def locate_first_error(
     if n == 0:
         return FirstError(None, None, [], [], "no steps", [])
     traces = trace_solution(step_texts, question)
+    symbolic = algebra_slips(step_texts)
     with_ref = reference is not None and bool(reference.strip())
     reference = join_spaced_thousands(reference) if with_ref else reference
     ref = reference_values(reference or "", list(gold_values or [])) if with_ref else None
@@ -227,7 +229,7 @@ def locate_first_error(
 
     for tr in traces:
         i = tr.index
-        if tr.slips:
+        if tr.slips or i in symbolic:
             mark(i, "arithmetic_slip")
         if inconsistent_steps and i in inconsistent_steps and (
                 ref is None or any(not ref.contains(v) for v in [*tr.computed, *tr.new])):

@@ -1,0 +1,255 @@
+r"""Symbolic slips in LaTeX steps: links of an equality chain that are no identity, and an equation
+rewritten into one with other roots.
+
+The value trace (:mod:`hn_lightning.verifier.trace`) reads numbers; a wrong sign in an expansion
+(``(x-3)^2 = x^2 + 6x + 9``) or an equation transformed into a non-equivalent one (``2x + 3 = 11``
+then ``2x = 14``) states no wrong number it can check. This module parses the LaTeX math of each step
+with ``latex2sympy2_extended`` (math-verify's parser) and checks, reference-free:
+
+* **chain links**: in a chain ``A = B = C`` every link after the first must be an identity. A link
+  whose two sides have the same free symbols (one to three single-letter unknowns) is compared at
+  fixed sample points; it is a slip when the sides differ at every point where both are finite. A
+  link with no free symbol on either side is compared by value (a decimal side is allowed the
+  rounding of its last digit). The first link is not checked (it may be an equation or a name).
+* **equation sequence**: consecutive polynomial equations in one and the same unknown (degree 1 to 4)
+  must keep a root in common: a later equation whose real roots are all off the roots of the last
+  non-trivial equation before it (``x = 5`` after ``2x + 3 = 7``) is a slip. A bare root (``x = c``)
+  is compared but does not replace the equation it came from, so the roots of one equation can be
+  listed one after another.
+
+Conservative guards (correct steps must not be flagged): a piece is skipped when its LaTeX holds an
+inequality, approximation, text, units, percent, degrees, congruence, sums, limits, integrals,
+sets, matrices, a function name applied to arguments, a digit subscript (bases) or a big exponent;
+a step whose words announce cases, substitutions or assumptions resets the equation sequence; parses
+are capped per solution (:data:`MAX_PARSES`) and every evaluation error skips the piece. Both checks
+report the kind ``arithmetic_slip`` through :func:`algebra_slips` (step index -> reason).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["MAX_PARSES", "algebra_slips", "math_pieces"]
+
+MAX_PARSES = 60
+"""At most this many sides are parsed per solution (each parse costs a few ms)."""
+
+_MATH = re.compile(r"\\begin\{(?:align|equation|gather|eqnarray)\*?\}(.+?)\\end\{(?:align|equation|gather|eqnarray)\*?\}|"
+                   r"\\\[(.+?)\\\]|\\\((.+?)\\\)|\$\$(.+?)\$\$|\$(.+?)\$", re.S)
+_SPLIT = re.compile(r"\\\\|\\implies|\\Rightarrow|\\Longrightarrow|\\rightarrow|\\to\b|\\therefore|"
+                    r"\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus|then)\s*\}|;|\\iff|\\Leftrightarrow")
+_SKIP = re.compile(r"<|>|\\[lg]eq?\b|\\[lg]t\b|\\approx|\\sim|\\neq?\b|\\pm|\\mp|\\equiv|\\pmod|\\mod|\\bmod|"
+                   r"\\text|\\mathrm|\\operatorname|\\%|%|\\circ|\\angle|\\triangle|\\overline|\\vec|\\sum|\\prod|"
+                   r"\\int|\\lim|\\infty|\\[lcv]?dots|\\in\b|\\cup|\\cap|\\subset|\\begin\{[pbv]?matrix|"
+                   r"\\binom|\\choose|!|\\lfloor|\\lceil|\||\\mid|\\frac\{d|\\partial|\\prime|'|\\hat|"
+                   r"\\overrightarrow|\\cdot\s*\\cdot|\[|\]|\\{|\\}|_\s*\{?\s*\d|"
+                   r"\^\s*\{?\s*-?\d{3,}|\d\s*\^\s*\{?\s*\d{2,}|\\sin|\\cos|\\tan|\\cot|\\sec|\\csc|\\log|\\ln|"
+                   r"\\exp|\\arc|\\max|\\min|\\gcd|\\det|\\deg|\b[fghpqFGHPQ]\s*\(")
+_RESET = re.compile(r"\b(?:case|cases|if|suppose|assume|let|substitut\w*|plug\w*|check\w*|verify|"
+                    r"consider|when|otherwise|similarly|another|other|second|alternatively|try|test\w*|instead)\b",
+                    re.I)
+_ALLOWED_CMD = {"frac", "dfrac", "tfrac", "sqrt", "cdot", "times", "div", "left", "right", "pi", "displaystyle"}
+_CMD = re.compile(r"\\([a-zA-Z]+)")
+_DECIMAL = re.compile(r"\d\.(\d+)")
+_POINTS = (0.3719, 1.2833, -0.6178, 2.1417)
+
+
+def math_pieces(text: str) -> list[list[str]]:
+    """The equality chains of a step's LaTeX math, each as its list of sides (``A = B = C`` ->
+    ``["A", "B", "C"]``; an aligned line opening with ``=`` continues the chain above it)."""
+    out: list[list[str]] = []
+    for m in _MATH.finditer(text):
+        body = next(g for g in m.groups() if g is not None)
+        if re.search(r"matrix|array|cases", body):
+            continue
+        body = re.sub(r"(?<=\d)(?:,|\{,\})(?=\d{3}(?!\d))", "", body)  # 16,520.25: thousands
+        body = re.sub(r"\\(?:begin|end)\{[a-z*]+\}", " ", body).replace("&", " ")
+        body = re.sub(r"(?<!\\)\\[,;!: ]|\\left|\\right|\\displaystyle", " ", body)
+        prev: list[str] | None = None
+        for part in _SPLIT.split(body):
+            for piece in _top_level_commas(part):
+                sides = [s.strip().rstrip(".").strip() for s in piece.split("=")]
+                if len(sides) < 2:
+                    prev = None
+                    continue
+                if sides[0] == "" and prev is not None:  # "&= C" continues the chain above
+                    prev.extend(sides[1:])
+                    continue
+                if all(sides):
+                    out.append(sides)
+                    prev = sides
+                else:
+                    prev = None
+    return out
+
+
+def _top_level_commas(s: str) -> list[str]:
+    depth, start, out = 0, 0, []
+    for k, ch in enumerate(s):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(s[start:k])
+            start = k + 1
+    out.append(s[start:])
+    return out
+
+
+def _plain(side: str) -> bool:
+    """A side this module parses: short, only arithmetic LaTeX, no guarded construct."""
+    if len(side) > 80 or _SKIP.search(side) or re.search(r"\d\s*\\[dt]?frac", side):  # 2\frac12: mixed?
+        return False
+    return all(c in _ALLOWED_CMD for c in _CMD.findall(side))
+
+
+@lru_cache(maxsize=4096)
+def _parse(side: str):
+    """The SymPy expression of one side, or ``None`` (unparsed, undefined function, odd symbol)."""
+    try:
+        from latex2sympy2_extended import latex2sympy
+        from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+
+        side = re.sub(r"(\d|\))\s*(?=\()", r"\1 \\cdot ", side)  # the parser reads ``11(13)`` as 11 + 13
+        expr = latex2sympy(side, conversion_config=ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False))
+    except Exception:  # noqa: BLE001 - any parse failure skips the side
+        return None
+    try:
+        import sympy
+
+        if not isinstance(expr, sympy.Expr) or expr.has(sympy.core.function.AppliedUndef):
+            return None
+        if any(len(s.name) != 1 or s.name in "eiI" for s in expr.free_symbols):
+            return None
+        if expr.has(sympy.I) or expr.has(sympy.zoo) or expr.has(sympy.nan):
+            return None
+    except Exception:  # noqa: BLE001
+        return None
+    return expr
+
+
+def _tolerance(*sides: str) -> float:
+    digits = [len(m.group(1)) for s in sides for m in _DECIMAL.finditer(s)]
+    return 10.0 ** -min(digits) if digits else 1e-9
+
+
+def _value(expr, point: dict) -> float | None:
+    try:
+        v = complex(expr.evalf(subs=point, n=15))
+    except Exception:  # noqa: BLE001
+        return None
+    if abs(v.imag) > 1e-9 or v.real != v.real or abs(v.real) > 1e12:
+        return None
+    return v.real
+
+
+def _differs(a, b, tol: float) -> bool:
+    """Two expressions with the same free symbols differ at every sample point where both are finite
+    (at least two such points)."""
+    syms = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    seen = 0
+    for k in range(len(_POINTS)):
+        point = {s: _POINTS[(k + j) % len(_POINTS)] for j, s in enumerate(syms)}
+        va, vb = _value(a, point), _value(b, point)
+        if va is None or vb is None:
+            continue
+        if abs(va - vb) <= tol * max(1.0, abs(va), abs(vb)):
+            return False
+        seen += 1
+    return seen >= 2 if syms else seen >= 1
+
+
+def _roots(expr, sym) -> list[complex] | None:
+    """All roots (with multiplicity) of a polynomial equation ``expr = 0`` in ``sym`` (degree 1-4),
+    else ``None``."""
+    try:
+        import numpy as np
+        import sympy
+
+        num = sympy.numer(sympy.together(expr))
+        poly = sympy.Poly(num, sym)
+        if not 1 <= poly.degree() <= 4 or not all(c.is_number for c in poly.all_coeffs()):
+            return None
+        return [complex(r) for r in np.roots([complex(c.evalf()) for c in poly.all_coeffs()])]
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _close(a: complex, b: complex, tol: float) -> bool:
+    return abs(a - b) <= max(tol, 1e-6) * max(1.0, abs(b))
+
+
+def _real(roots: list[complex]) -> list[float]:
+    return [r.real for r in roots if abs(r.imag) < 1e-7]
+
+
+def _inconsistent(new: list[complex], old: list[complex], tol: float) -> bool:
+    """Roots of an equation that cannot come from the one before: with the same degree, another
+    multiset of roots; otherwise real roots that all miss the old real roots."""
+    if len(new) == len(old):
+        rest = list(old)
+        for r in new:
+            k = next((k for k, o in enumerate(rest) if _close(r, o, tol)), None)
+            if k is None:
+                return True
+            rest.pop(k)
+        return False
+    rn, ro = _real(new), _real(old)
+    return bool(rn) and bool(ro) and all(not _close(a, b, tol) for a in rn for b in ro)
+
+
+def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[int, str]:
+    """Steps holding a symbolic slip (step index -> reason): a chain link that is no identity, or an
+    equation whose roots leave those of the equation before it (module doc)."""
+    out: dict[int, str] = {}
+    budget = [max_parses]
+    last_eq: dict[object, tuple[list[complex], int]] = {}  # unknown -> (roots of its last equation, step)
+
+    def parse(side: str):
+        if not _plain(side) or budget[0] <= 0:
+            return None
+        budget[0] -= 1
+        return _parse(side)
+
+    for i, text in enumerate(step_texts):
+        cases = bool(_RESET.search(_MATH.sub(" ", text)))  # cases, substitutions: equations not compared
+        if cases:
+            last_eq.clear()
+        for sides in math_pieces(text):
+            if i in out:
+                break
+            exprs = [parse(s) for s in sides]
+            for k in range(1, len(sides) - 1):  # later links: identities
+                a, b = exprs[k], exprs[k + 1]
+                if a is None or b is None or a.free_symbols != b.free_symbols or len(a.free_symbols) > 3:
+                    continue
+                if _differs(a, b, _tolerance(sides[k], sides[k + 1])):
+                    out[i] = f"{sides[k]} = {sides[k + 1]} is no identity"
+                    break
+            if i in out:
+                break
+            a, b = exprs[0], exprs[-1]
+            if a is None or b is None or cases:
+                continue
+            syms = a.free_symbols | b.free_symbols
+            if len(syms) != 1 or not _differs(a, b, 1e-9):  # an identity is no equation
+                continue
+            sym = next(iter(syms))
+            roots = _roots(a - b, sym)
+            if roots is None:
+                last_eq.pop(sym, None)
+                continue
+            trivial = (a == sym and not b.free_symbols) or (b == sym and not a.free_symbols)
+            old = last_eq.get(sym)
+            if old is not None and trivial and len(old[0]) > 1:  # a bare root: one of the roots before
+                bad = all(not _close(complex(r), o, _tolerance(*sides)) for r in roots for o in old[0])
+            else:
+                bad = old is not None and _inconsistent(roots, old[0], _tolerance(*sides))
+            if not trivial or bad:
+                last_eq[sym] = (roots, i)  # later steps build on it, right or wrong
+            if bad:
+                out[i] = f"{sides[0]} = {sides[-1]} has none of the roots of the equation before it"
+                break
+    return out

@@ -1,0 +1,66 @@
+r"""Symbolic slips read from LaTeX (hn_lightning.verifier.algebra): a chain link that is no identity
+and an equation rewritten into one with other roots, with the exact first-error index, and correct
+derivations (expansions, factorizations, listed roots, cases, substitutions) that must not be
+flagged."""
+
+from __future__ import annotations
+
+from hn_lightning.verifier.algebra import algebra_slips, math_pieces
+from hn_lightning.verifier.first_error import locate_first_error
+
+Q = "Solve for $x$: $x^2 - 5x + 6 = 0$ and report the larger root."
+
+
+def test_math_pieces_reads_chains_aligned_lines_and_thousands():
+    text = (r"So \[(x-3)^2 = x^2 - 6x + 9 = 0\] and \(2x + 3 = 7\), so \(x = 2\); "
+            r"\begin{align*} a &= b + 1 \\ &= c \end{align*} and \(16,520.25 = 5,000 + y\).")
+    assert math_pieces(text) == [["(x-3)^2", "x^2 - 6x + 9", "0"], ["2x + 3", "7"], ["x", "2"],
+                                 ["a", "b + 1", "c"], ["16520.25", "5000 + y"]]
+
+
+def test_wrong_sign_in_an_expansion_is_flagged_at_its_step():
+    steps = [r"We expand the square.", r"\[y = (x-3)^2 + 1 = x^2 + 6x + 9 + 1 = x^2 + 6x + 10\]",
+             r"So the minimum is \(10\)."]
+    assert list(algebra_slips(steps)) == [1]
+    fe = locate_first_error(steps, "Find the minimum of $(x-3)^2 + 1$.")  # reference-free
+    assert (fe.index, fe.kind) == (1, "arithmetic_slip")
+
+
+def test_wrong_factorization_and_wrong_value_link_are_flagged():
+    assert list(algebra_slips([r"Note \(a = 2\).", r"Then \(y = x^2 - 4 = (x - 2)(x + 4)\)."])) == [1]
+    assert list(algebra_slips([r"\[d = \sqrt{18} = 3\sqrt{3}\]"])) == [0]
+    assert list(algebra_slips([r"\[A = 11(13) = 133\]"])) == [0]  # 11(13) is a product, not 11 + 13
+
+
+def test_equation_rewritten_into_a_non_equivalent_one_is_flagged():
+    steps = [r"The condition reads \(2x + 3 = 11\).", r"Subtracting 3 gives \(2x = 14\).", r"So \(x = 7\)."]
+    assert list(algebra_slips(steps)) == [1]
+    # a quadratic rewritten with a wrong factor: same degree, other roots
+    assert list(algebra_slips([r"\[x^2 - 5x + 6 = 0\]", r"\[(x-2)(x+3) = 0\]"])) == [1]
+    # a root that is none of the roots of the equation before it
+    assert list(algebra_slips([r"\[x^2 - 5x + 6 = 0\]", r"\[(x-2)(x-3) = 0\]", r"\[x = 4\]"])) == [2]
+    fe = locate_first_error(steps, "Solve $2x + 3 = 11$.")
+    assert (fe.index, fe.kind) == (1, "arithmetic_slip")
+
+
+def test_correct_derivations_are_not_flagged():
+    good = [
+        [r"\[(x-3)^2 = x^2 - 6x + 9\]", r"\[x^2 + 2x = x(x + 2)\]"],  # first links: not checked
+        [r"\[y = (x+1)^2 = x^2 + 2x + 1\]", r"\[z = \frac{x^2 - 4}{x - 2} = x + 2\]"],
+        [r"\[x^2 - 5x + 6 = 0\]", r"\[(x-2)(x-3) = 0\]", r"\[x = 2\]", r"or \[x = 3\]"],  # listed roots
+        [r"\(2x + 3 = 7\)", r"\(2x = 4\)", r"\(x = 2\)", r"\(x^2 = 4\)"],  # squaring keeps a root
+        [r"\(x^2 = 4x\)", r"Dividing by \(x\): \(x = 4\)"],  # division drops a root, keeps one
+        [r"\(2x + 3 = 7\) gives \(x = 2\).", r"If instead \(x = 5\), then \(y = 10\)."],  # a case
+        [r"\(\frac{1}{3} = 0.333\)", r"\(\sqrt{50} = 5\sqrt{2}\) and \(1,000 + 24 = 1,024\)."],
+        [r"\(y = 3x = 3(2) = 6\)"],  # substitution: the links change free symbols
+        [r"\(f(x) = x^2 + 1\)", r"\(f (2) = 5\)", r"\(x \le 3 = 3\)"],  # functions, inequalities skipped
+    ]
+    for steps in good:
+        assert algebra_slips(steps) == {}, steps
+
+
+def test_first_error_keeps_the_earlier_slip_and_the_parse_cap():
+    steps = [r"\(2 \cdot 7 = 15\)", r"\[(x-1)^2 = x^2 - 2x + 1 = x^2 + 2x + 1 - 4x + 0\]"]
+    fe = locate_first_error(steps, Q)
+    assert fe.index == 0  # the value trace's slip comes first
+    assert algebra_slips([r"\[y = (x-1)^2 = x^2 + 1\]"], max_parses=2) == {}  # cap reached: unchecked
