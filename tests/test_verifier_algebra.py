@@ -64,3 +64,28 @@ def test_first_error_keeps_the_earlier_slip_and_the_parse_cap():
     fe = locate_first_error(steps, Q)
     assert fe.index == 0  # the value trace's slip comes first
     assert algebra_slips([r"\[y = (x-1)^2 = x^2 + 1\]"], max_parses=2) == {}  # cap reached: unchecked
+
+
+def test_numeric_first_link_and_its_guards():
+    r"""A link between two numbers is checked even first (``\sqrt{18} = 3\sqrt{3}``); an integer
+    quotient (``19 \div 7 = 2``, remainder arithmetic), a rounded decimal and Euler-looking ``e`` (a
+    variable named e) are not slips."""
+    assert list(algebra_slips([r"Then \(\sqrt{18} = 3\sqrt{3}\)."])) == [0]
+    assert list(algebra_slips([r"First \(1 + 1 = 2\).", r"\(5^2 \cdot 7 + 5 \cdot 4 + 1 = 161\)"])) == [1]
+    for ok in [r"\(19 \div 7 = 2\) remainder 5", r"\(\frac{2}{3} = 0.67\)", r"\(9 + e = 9 + 9\)"]:
+        assert algebra_slips([ok]) == {}, ok
+
+
+def test_time_cap_stops_a_runaway_check():
+    import time
+
+    import pytest
+
+    from hn_lightning.verifier.algebra import _time_cap, _Timeout
+
+    with pytest.raises(_Timeout):
+        with _time_cap(0.05):
+            time.sleep(2)
+    with _time_cap(1.0):  # a quick check finishes, and the timer is off afterwards
+        pass
+    time.sleep(0.01)

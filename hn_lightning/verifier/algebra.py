@@ -28,9 +28,15 @@ report the kind ``arithmetic_slip`` through :func:`algebra_slips` (step index ->
 from __future__ import annotations
 
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 __all__ = ["MAX_PARSES", "algebra_slips", "math_pieces"]
+
+PIECE_SECONDS = 0.5
+"""Time cap on one chain's parse and checks (a chain that runs over is skipped)."""
 
 MAX_PARSES = 60
 """At most this many sides are parsed per solution (each parse costs a few ms)."""
@@ -53,6 +59,31 @@ _ALLOWED_CMD = {"frac", "dfrac", "tfrac", "sqrt", "cdot", "times", "div", "left"
 _CMD = re.compile(r"\\([a-zA-Z]+)")
 _DECIMAL = re.compile(r"\d\.(\d+)")
 _POINTS = (0.3719, 1.2833, -0.6178, 2.1417)
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_cap(seconds: float):
+    """Raise :class:`_Timeout` after ``seconds`` (SymPy can hang on a bad input); a no-op off the main
+    thread or while another interval timer is running."""
+    if (threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer")
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
+        yield
+        return
+
+    def _raise(*_):
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def math_pieces(text: str) -> list[list[str]]:
@@ -100,7 +131,7 @@ def _top_level_commas(s: str) -> list[str]:
 
 def _plain(side: str) -> bool:
     """A side this module parses: short, only arithmetic LaTeX, no guarded construct."""
-    if len(side) > 80 or _SKIP.search(side) or re.search(r"\d\s*\\[dt]?frac", side):  # 2\frac12: mixed?
+    if len(side) > 80 or _SKIP.search(side) or re.search(r"(?<![\\a-zA-Z])e(?![a-zA-Z])", side) or re.search(r"\d\s*\\[dt]?frac", side):  # 2\frac12: mixed?
         return False
     return all(c in _ALLOWED_CMD for c in _CMD.findall(side))
 
@@ -181,6 +212,14 @@ def _close(a: complex, b: complex, tol: float) -> bool:
     return abs(a - b) <= max(tol, 1e-6) * max(1.0, abs(b))
 
 
+def _quotient(sa: str, sb: str, a, b) -> bool:
+    """``19 \\div 7 = 2``: an integer quotient (remainder arithmetic), not a slip."""
+    if not re.search(r"\\div|/", sa + sb):
+        return False
+    va, vb = _value(a, {}), _value(b, {})
+    return va is not None and vb is not None and (int(va) == vb or int(vb) == va)
+
+
 def _real(roots: list[complex]) -> list[float]:
     return [r.real for r in roots if abs(r.imag) < 1e-7]
 
@@ -200,12 +239,53 @@ def _inconsistent(new: list[complex], old: list[complex], tol: float) -> bool:
     return bool(rn) and bool(ro) and all(not _close(a, b, tol) for a in rn for b in ro)
 
 
+def _chain_slip(sides: list[str], exprs: list) -> str | None:
+    """The first link of a chain that is no identity (the first link only between numbers)."""
+    for k in range(0, len(sides) - 1):
+        a, b = exprs[k], exprs[k + 1]
+        if a is None or b is None or a.free_symbols != b.free_symbols or len(a.free_symbols) > 3:
+            continue
+        if k == 0 and a.free_symbols:  # the first link may be an equation or a name
+            continue
+        if not a.free_symbols and _quotient(sides[k], sides[k + 1], a, b):
+            continue
+        if _differs(a, b, _tolerance(sides[k], sides[k + 1])):
+            return f"{sides[k]} = {sides[k + 1]} is no identity"
+    return None
+
+
+def _equation_slip(sides: list[str], exprs: list, last_eq: dict) -> str | None:
+    """Compare the chain's equation (first side = last side) in one unknown with the last equation
+    in it (``last_eq``: unknown -> roots, updated here)."""
+    a, b = exprs[0], exprs[-1]
+    if a is None or b is None:
+        return None
+    syms = a.free_symbols | b.free_symbols
+    if len(syms) != 1 or not _differs(a, b, 1e-9):  # an identity is no equation
+        return None
+    sym = next(iter(syms))
+    roots = _roots(a - b, sym)
+    if roots is None:
+        last_eq.pop(sym, None)
+        return None
+    trivial = (a == sym and not b.free_symbols) or (b == sym and not a.free_symbols)
+    old = last_eq.get(sym)
+    if old is not None and trivial and len(old) > 1:  # a bare root: one of the roots before
+        bad = all(not _close(complex(r), o, _tolerance(*sides)) for r in roots for o in old)
+    else:
+        bad = old is not None and _inconsistent(roots, old, _tolerance(*sides))
+    if not trivial or bad:
+        last_eq[sym] = roots  # later steps build on it, right or wrong
+    return f"{sides[0]} = {sides[-1]} has none of the roots of the equation before it" if bad else None
+
+
 def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[int, str]:
     """Steps holding a symbolic slip (step index -> reason): a chain link that is no identity, or an
-    equation whose roots leave those of the equation before it (module doc)."""
+    equation whose roots leave those of the equation before it (module doc). Each chain is checked
+    under a time cap of :data:`PIECE_SECONDS`; a chain that runs over is skipped."""
     out: dict[int, str] = {}
     budget = [max_parses]
-    last_eq: dict[object, tuple[list[complex], int]] = {}  # unknown -> (roots of its last equation, step)
+    last_eq: dict[object, list[complex]] = {}  # unknown -> roots of its last equation
 
     def parse(side: str):
         if not _plain(side) or budget[0] <= 0:
@@ -218,38 +298,13 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
         if cases:
             last_eq.clear()
         for sides in math_pieces(text):
-            if i in out:
-                break
-            exprs = [parse(s) for s in sides]
-            for k in range(1, len(sides) - 1):  # later links: identities
-                a, b = exprs[k], exprs[k + 1]
-                if a is None or b is None or a.free_symbols != b.free_symbols or len(a.free_symbols) > 3:
-                    continue
-                if _differs(a, b, _tolerance(sides[k], sides[k + 1])):
-                    out[i] = f"{sides[k]} = {sides[k + 1]} is no identity"
-                    break
-            if i in out:
-                break
-            a, b = exprs[0], exprs[-1]
-            if a is None or b is None or cases:
+            try:
+                with _time_cap(PIECE_SECONDS):
+                    exprs = [parse(s) for s in sides]
+                    why = _chain_slip(sides, exprs) or (None if cases else _equation_slip(sides, exprs, last_eq))
+            except _Timeout:
                 continue
-            syms = a.free_symbols | b.free_symbols
-            if len(syms) != 1 or not _differs(a, b, 1e-9):  # an identity is no equation
-                continue
-            sym = next(iter(syms))
-            roots = _roots(a - b, sym)
-            if roots is None:
-                last_eq.pop(sym, None)
-                continue
-            trivial = (a == sym and not b.free_symbols) or (b == sym and not a.free_symbols)
-            old = last_eq.get(sym)
-            if old is not None and trivial and len(old[0]) > 1:  # a bare root: one of the roots before
-                bad = all(not _close(complex(r), o, _tolerance(*sides)) for r in roots for o in old[0])
-            else:
-                bad = old is not None and _inconsistent(roots, old[0], _tolerance(*sides))
-            if not trivial or bad:
-                last_eq[sym] = (roots, i)  # later steps build on it, right or wrong
-            if bad:
-                out[i] = f"{sides[0]} = {sides[-1]} has none of the roots of the equation before it"
+            if why:
+                out[i] = why
                 break
     return out
