@@ -89,3 +89,20 @@ def test_time_cap_stops_a_runaway_check():
     with _time_cap(1.0):  # a quick check finishes, and the timer is off afterwards
         pass
     time.sleep(0.01)
+
+
+def test_trig_in_degrees_and_its_guards():
+    r"""``\tan 30^\circ = \sqrt{3}`` is a slip (degrees read as degrees); an ambiguous product of
+    unbracketed functions, a degree sign on a bracket and a unit change of the same unknown
+    (radians to degrees) are not checked."""
+    assert list(algebra_slips([r"Here \(\cos 60^\circ = \frac{1}{2}\).", r"So \(\tan 30^\circ = \sqrt{3}\)."])) == [1]
+    assert list(algebra_slips([r"\(y = \sin^2 \theta + \cos^2 \theta = 2\sin \theta\)"])) == [0]
+    good = [
+        [r"\(\cos 10^\circ \cos 30^\circ = \cos 10^\circ \cdot \frac{\sqrt{3}}{2}\)"],
+        [r"\(\frac{1}{\cos (90^\circ - 2^k)^\circ} = \sec 3^\circ\)"],
+        [r"\(\frac{5\theta}{2} = \frac{5\pi}{3}\)", r"\(\theta = \frac{2\pi}{3}\)",
+         r"In degrees: \(\theta = \frac{2\pi}{3} \times \frac{180}{\pi} = 120\)."],
+        [r"\(y = \sin^2 x + \cos^2 x = 1\)", r"\(\log_2 8 = 3\)"],
+    ]
+    for steps in good:
+        assert algebra_slips(steps) == {}, steps

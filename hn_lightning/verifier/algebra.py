@@ -35,7 +35,7 @@ from functools import lru_cache
 
 __all__ = ["MAX_PARSES", "algebra_slips", "math_pieces"]
 
-PIECE_SECONDS = 0.5
+PIECE_SECONDS = 2.0
 """Time cap on one chain's parse and checks (a chain that runs over is skipped)."""
 
 MAX_PARSES = 60
@@ -46,23 +46,27 @@ _MATH = re.compile(r"\\begin\{(?:align|equation|gather|eqnarray)\*?\}(.+?)\\end\
 _SPLIT = re.compile(r"\\\\|\\implies|\\Rightarrow|\\Longrightarrow|\\rightarrow|\\to\b|\\therefore|"
                     r"\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus|then)\s*\}|;|\\iff|\\Leftrightarrow")
 _SKIP = re.compile(r"<|>|\\[lg]eq?\b|\\[lg]t\b|\\approx|\\sim|\\neq?\b|\\pm|\\mp|\\equiv|\\pmod|\\mod|\\bmod|"
-                   r"\\text|\\mathrm|\\operatorname|\\%|%|\\circ|\\angle|\\triangle|\\overline|\\vec|\\sum|\\prod|"
+                   r"\\text|\\mathrm|\\operatorname|\\%|%|\\angle|\\triangle|\\overline|\\vec|\\sum|\\prod|"
                    r"\\int|\\lim|\\infty|\\[lcv]?dots|\\in\b|\\cup|\\cap|\\subset|\\begin\{[pbv]?matrix|"
-                   r"\\binom|\\choose|!|\\lfloor|\\lceil|\||\\mid|\\frac\{d|\\partial|\\prime|'|\\hat|"
+                   r"\\binom|\\choose|!|\||\\mid|\\frac\{d|\\partial|\\prime|'|\\hat|"
                    r"\\overrightarrow|\\cdot\s*\\cdot|\[|\]|\\{|\\}|_\s*\{?\s*\d|"
-                   r"\^\s*\{?\s*-?\d{3,}|\d\s*\^\s*\{?\s*\d{2,}|\\sin|\\cos|\\tan|\\cot|\\sec|\\csc|\\log|\\ln|"
+                   r"\^\s*\{?\s*-?\d{3,}|\d\s*\^\s*\{?\s*\d{2,}|"
                    r"\\exp|\\arc|\\max|\\min|\\gcd|\\det|\\deg|\b[fghpqFGHPQ]\s*\(")
-_RESET = re.compile(r"\b(?:case|cases|if|suppose|assume|let|substitut\w*|plug\w*|check\w*|verify|"
+_RESET = re.compile(r"\b(?:case|cases|if|suppose|assume|let|substitut\w*|plug\w*|check\w*|verify|convert\w*|"
+                    r"degrees?|radians?|units?|percent|"
                     r"consider|when|otherwise|similarly|another|other|second|alternatively|try|test\w*|instead)\b",
                     re.I)
-_ALLOWED_CMD = {"frac", "dfrac", "tfrac", "sqrt", "cdot", "times", "div", "left", "right", "pi", "displaystyle"}
+_ALLOWED_CMD = {"frac", "dfrac", "tfrac", "sqrt", "cdot", "times", "div", "left", "right", "pi", "displaystyle",
+                "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lfloor", "rfloor", "lceil", "rceil", "circ",
+                "theta", "alpha", "beta", "phi", "gamma"}
+_GREEK = {"theta", "alpha", "beta", "phi", "gamma"}
 _CMD = re.compile(r"\\([a-zA-Z]+)")
 _DECIMAL = re.compile(r"\d\.(\d+)")
 _POINTS = (0.3719, 1.2833, -0.6178, 2.1417)
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """Not an ``Exception``: the parse and evaluation guards must not swallow (and cache) it."""
 
 
 @contextmanager
@@ -129,22 +133,48 @@ def _top_level_commas(s: str) -> list[str]:
     return out
 
 
+_FUNC = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln)(?:\s*[\^_]\s*(?:\{[^{}]*\}|\w))*\s*")
+_ARG = re.compile(r"\s*(?:-?\d+(?:\.\d+)?(?:\s*\^\s*\{?\s*\\circ\s*\}?)?|\\[a-zA-Z]+|[a-zA-Z]|\{[^{}]*\})\s*")
+
+
+def _clear_calls(side: str) -> bool:
+    """Every function written without parentheses (``\\cos 30^\\circ``) takes one token, and nothing
+    but ``+``, ``-``, ``=`` or the end follows it (``\\cos 10^\\circ \\cos 30^\\circ`` is ambiguous);
+    no degree sign on a bracket (``(90 - x)^\\circ``)."""
+    if re.search(r"[)}]\s*\^\s*\{?\s*\\circ", side):
+        return False
+    for m in _FUNC.finditer(side):
+        rest = side[m.end():]
+        if rest.startswith("("):
+            continue
+        arg = _ARG.match(rest)
+        if arg is None or not re.match(r"\s*(?:$|[-+=)])", rest[arg.end():]):
+            return False
+    return True
+
+
 def _plain(side: str) -> bool:
     """A side this module parses: short, only arithmetic LaTeX, no guarded construct."""
     if len(side) > 80 or _SKIP.search(side) or re.search(r"(?<![\\a-zA-Z])e(?![a-zA-Z])", side) or re.search(r"\d\s*\\[dt]?frac", side):  # 2\frac12: mixed?
         return False
-    return all(c in _ALLOWED_CMD for c in _CMD.findall(side))
+    return all(c in _ALLOWED_CMD for c in _CMD.findall(side)) and _clear_calls(side)
+
+
+@lru_cache(maxsize=1)
+def _load_parser():
+    from latex2sympy2_extended import latex2sympy
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+
+    return latex2sympy, ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
 
 
 @lru_cache(maxsize=4096)
 def _parse(side: str):
     """The SymPy expression of one side, or ``None`` (unparsed, undefined function, odd symbol)."""
+    latex2sympy, config = _load_parser()
     try:
-        from latex2sympy2_extended import latex2sympy
-        from latex2sympy2_extended.latex2sympy2 import ConversionConfig
-
         side = re.sub(r"(\d|\))\s*(?=\()", r"\1 \\cdot ", side)  # the parser reads ``11(13)`` as 11 + 13
-        expr = latex2sympy(side, conversion_config=ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False))
+        expr = latex2sympy(side, conversion_config=config, convert_degrees=True)
     except Exception:  # noqa: BLE001 - any parse failure skips the side
         return None
     try:
@@ -152,7 +182,7 @@ def _parse(side: str):
 
         if not isinstance(expr, sympy.Expr) or expr.has(sympy.core.function.AppliedUndef):
             return None
-        if any(len(s.name) != 1 or s.name in "eiI" for s in expr.free_symbols):
+        if any((len(s.name) != 1 and s.name not in _GREEK) or s.name in "eiI" for s in expr.free_symbols):
             return None
         if expr.has(sympy.I) or expr.has(sympy.zoo) or expr.has(sympy.nan):
             return None
