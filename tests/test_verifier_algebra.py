@@ -106,3 +106,11 @@ def test_trig_in_degrees_and_its_guards():
     ]
     for steps in good:
         assert algebra_slips(steps) == {}, steps
+
+
+def test_substituting_a_known_relation_is_no_slip():
+    r"""After ``x^2 = 3x - 1``, ``x^3 = x \cdot x^2 = x(3x - 1)`` holds at its roots: not flagged;
+    the same link with no such relation before is."""
+    steps = [r"We know \(x^2 = 3x - 1\).", r"So \(x^3 = x \cdot x^2 = x(3x - 1) = 3x^2 - x\)."]
+    assert algebra_slips(steps) == {}
+    assert list(algebra_slips(steps[1:])) == [0]

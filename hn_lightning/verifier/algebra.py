@@ -269,7 +269,21 @@ def _inconsistent(new: list[complex], old: list[complex], tol: float) -> bool:
     return bool(rn) and bool(ro) and all(not _close(a, b, tol) for a in rn for b in ro)
 
 
-def _chain_slip(sides: list[str], exprs: list) -> str | None:
+def _holds_at_roots(a, b, known: dict) -> bool:
+    """``a = b`` in one unknown holds at a real root of an equation seen before in it (``x^3 = x \\cdot
+    x^2 = x(3x - 1)`` after ``x^2 = 3x - 1``: a substitution, not a slip)."""
+    syms = a.free_symbols | b.free_symbols
+    if len(syms) != 1:
+        return False
+    sym = next(iter(syms))
+    for r in _real(known.get(sym, [])):
+        va, vb = _value(a, {sym: r}), _value(b, {sym: r})
+        if va is not None and vb is not None and abs(va - vb) <= 1e-6 * max(1.0, abs(va)):
+            return True
+    return False
+
+
+def _chain_slip(sides: list[str], exprs: list, known: dict) -> str | None:
     """The first link of a chain that is no identity (the first link only between numbers)."""
     for k in range(0, len(sides) - 1):
         a, b = exprs[k], exprs[k + 1]
@@ -279,12 +293,12 @@ def _chain_slip(sides: list[str], exprs: list) -> str | None:
             continue
         if not a.free_symbols and _quotient(sides[k], sides[k + 1], a, b):
             continue
-        if _differs(a, b, _tolerance(sides[k], sides[k + 1])):
+        if _differs(a, b, _tolerance(sides[k], sides[k + 1])) and not _holds_at_roots(a, b, known):
             return f"{sides[k]} = {sides[k + 1]} is no identity"
     return None
 
 
-def _equation_slip(sides: list[str], exprs: list, last_eq: dict) -> str | None:
+def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) -> str | None:
     """Compare the chain's equation (first side = last side) in one unknown with the last equation
     in it (``last_eq``: unknown -> roots, updated here)."""
     a, b = exprs[0], exprs[-1]
@@ -306,6 +320,7 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict) -> str | None:
         bad = old is not None and _inconsistent(roots, old, _tolerance(*sides))
     if not trivial or bad:
         last_eq[sym] = roots  # later steps build on it, right or wrong
+        known[sym] = roots
     return f"{sides[0]} = {sides[-1]} has none of the roots of the equation before it" if bad else None
 
 
@@ -316,6 +331,7 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
     out: dict[int, str] = {}
     budget = [max_parses]
     last_eq: dict[object, list[complex]] = {}  # unknown -> roots of its last equation
+    known: dict[object, list[complex]] = {}  # the same, never reset (substitutions of a relation)
 
     def parse(side: str):
         if not _plain(side) or budget[0] <= 0:
@@ -331,7 +347,8 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
             try:
                 with _time_cap(PIECE_SECONDS):
                     exprs = [parse(s) for s in sides]
-                    why = _chain_slip(sides, exprs) or (None if cases else _equation_slip(sides, exprs, last_eq))
+                    why = _chain_slip(sides, exprs, known) or (
+                        _equation_slip(sides, exprs, {} if cases else last_eq, known))
             except _Timeout:
                 continue
             if why:
