@@ -114,3 +114,13 @@ def test_substituting_a_known_relation_is_no_slip():
     steps = [r"We know \(x^2 = 3x - 1\).", r"So \(x^3 = x \cdot x^2 = x(3x - 1) = 3x^2 - x\)."]
     assert algebra_slips(steps) == {}
     assert list(algebra_slips(steps[1:])) == [0]
+
+
+def test_plus_minus_pairs():
+    r"""``\pm``: the two values of a pair must be the same on both sides of a link, and the roots
+    written as ``x = p \pm q`` must be roots of the equation before."""
+    eq = r"\(x^2 - 5x + 5 = 0\)"
+    assert algebra_slips([eq, r"\(x = \frac{5 \pm \sqrt{5}}{2}\)"]) == {}
+    assert algebra_slips([r"\(x^2 = 4\)", r"so \(x = \pm 2\)"]) == {}
+    assert list(algebra_slips([eq, r"\(x = \frac{5 \pm \sqrt{25 - 20}}{2} = \frac{5 \pm \sqrt{15}}{2}\)"])) == [1]
+    assert list(algebra_slips([eq, r"\(x = \frac{-5 \pm \sqrt{5}}{2}\)"])) == [1]

@@ -45,7 +45,7 @@ _MATH = re.compile(r"\\begin\{(?:align|equation|gather|eqnarray)\*?\}(.+?)\\end\
                    r"\\\[(.+?)\\\]|\\\((.+?)\\\)|\$\$(.+?)\$\$|\$(.+?)\$", re.S)
 _SPLIT = re.compile(r"\\\\|\\implies|\\Rightarrow|\\Longrightarrow|\\rightarrow|\\to\b|\\therefore|"
                     r"\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus|then)\s*\}|;|\\iff|\\Leftrightarrow")
-_SKIP = re.compile(r"<|>|\\[lg]eq?\b|\\[lg]t\b|\\approx|\\sim|\\neq?\b|\\pm|\\mp|\\equiv|\\pmod|\\mod|\\bmod|"
+_SKIP = re.compile(r"<|>|\\[lg]eq?\b|\\[lg]t\b|\\approx|\\sim|\\neq?\b|\\mp|\\equiv|\\pmod|\\mod|\\bmod|"
                    r"\\text|\\mathrm|\\operatorname|\\%|%|\\angle|\\triangle|\\overline|\\vec|\\sum|\\prod|"
                    r"\\int|\\lim|\\infty|\\[lcv]?dots|\\in\b|\\cup|\\cap|\\subset|\\begin\{[pbv]?matrix|"
                    r"\\binom|\\choose|!|\||\\mid|\\frac\{d|\\partial|\\prime|'|\\hat|"
@@ -250,6 +250,14 @@ def _quotient(sa: str, sb: str, a, b) -> bool:
     return va is not None and vb is not None and (int(va) == vb or int(vb) == va)
 
 
+def _pair_differs(a: tuple, b: tuple, tol: float) -> bool:
+    """Two ``\\pm`` pairs of numbers that are not the same two values."""
+    va, vb = sorted(_value(e, {}) or 0.0 for e in a), sorted(_value(e, {}) or 0.0 for e in b)
+    if any(_value(e, {}) is None for e in (*a, *b)):
+        return False
+    return any(abs(x - y) > tol * max(1.0, abs(x), abs(y)) for x, y in zip(va, vb, strict=True))
+
+
 def _real(roots: list[complex]) -> list[float]:
     return [r.real for r in roots if abs(r.imag) < 1e-7]
 
@@ -287,6 +295,10 @@ def _chain_slip(sides: list[str], exprs: list, known: dict) -> str | None:
     """The first link of a chain that is no identity (the first link only between numbers)."""
     for k in range(0, len(sides) - 1):
         a, b = exprs[k], exprs[k + 1]
+        if isinstance(a, tuple) or isinstance(b, tuple):
+            if isinstance(a, tuple) and isinstance(b, tuple) and _pair_differs(a, b, _tolerance(sides[k], sides[k + 1])):
+                return f"{sides[k]} = {sides[k + 1]} is no identity"
+            continue
         if a is None or b is None or a.free_symbols != b.free_symbols or len(a.free_symbols) > 3:
             continue
         if k == 0 and a.free_symbols:  # the first link may be an equation or a name
@@ -304,6 +316,15 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
     a, b = exprs[0], exprs[-1]
     if a is None or b is None:
         return None
+    if isinstance(a, tuple) or isinstance(b, tuple):  # x = p \pm q: both are roots of the equation before
+        sym, pair = (b, a) if isinstance(a, tuple) else (a, b)
+        old = last_eq.get(sym) if isinstance(pair, tuple) and not isinstance(sym, tuple) and sym.is_Symbol else None
+        if old is None:
+            return None
+        vals = [_value(e, {}) for e in pair]
+        if None in vals or all(any(_close(complex(v), o, _tolerance(*sides)) for o in old) for v in vals):
+            return None
+        return f"{sides[0]} = {sides[-1]} is not the roots of the equation before it"
     syms = a.free_symbols | b.free_symbols
     if len(syms) != 1 or not _differs(a, b, 1e-9):  # an identity is no equation
         return None
@@ -334,7 +355,10 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
     known: dict[object, list[complex]] = {}  # the same, never reset (substitutions of a relation)
 
     def parse(side: str):
-        if not _plain(side) or budget[0] <= 0:
+        if side.count("\\pm") == 1:  # both signs: a pair of values (numbers only)
+            pair = (parse(side.replace("\\pm", "+")), parse(side.replace("\\pm", "-")))
+            return pair if all(e is not None and not e.free_symbols for e in pair) else None
+        if "\\pm" in side or not _plain(side) or budget[0] <= 0:
             return None
         budget[0] -= 1
         return _parse(side)
