@@ -53,6 +53,8 @@ def test_correct_derivations_are_not_flagged():
         [r"\(2x + 3 = 7\) gives \(x = 2\).", r"If instead \(x = 5\), then \(y = 10\)."],  # a case
         [r"\(\frac{1}{3} = 0.333\)", r"\(\sqrt{50} = 5\sqrt{2}\) and \(1,000 + 24 = 1,024\)."],
         [r"\(y = 3x = 3(2) = 6\)"],  # substitution: the links change free symbols
+        [r"Adding them gives \(-8 = -3\), which is impossible, so there is no solution."],  # stated, not computed
+        [r"\(x + 2 = 5\)", r"\(y = 3x + 2\)", r"\(x = 3\)"],  # a letter named by other letters
         [r"\(f(x) = x^2 + 1\)", r"\(f (2) = 5\)", r"\(x \le 3 = 3\)"],  # functions, inequalities skipped
     ]
     for steps in good:
@@ -63,7 +65,8 @@ def test_first_error_keeps_the_earlier_slip_and_the_parse_cap():
     steps = [r"\(2 \cdot 7 = 15\)", r"\[(x-1)^2 = x^2 - 2x + 1 = x^2 + 2x + 1 - 4x + 0\]"]
     fe = locate_first_error(steps, Q)
     assert fe.index == 0  # the value trace's slip comes first
-    assert algebra_slips([r"\[y = (x-1)^2 = x^2 + 1\]"], max_parses=2) == {}  # cap reached: unchecked
+    assert algebra_slips([r"\[y = (x-1)^2 = x^2 + 1\]"], max_parses=1) == {}  # cap reached: unchecked
+    assert list(algebra_slips([r"\[y = (x-1)^2 = x^2 + 1\]"], max_parses=2)) == [0]  # letters cost no parse
 
 
 def test_numeric_first_link_and_its_guards():

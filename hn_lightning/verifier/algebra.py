@@ -168,6 +168,25 @@ def _load_parser():
     return latex2sympy, ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
 
 
+def _atom(side: str):
+    """A bare integer, decimal or letter, without the parser (which costs a few ms a side)."""
+    import sympy
+
+    if re.fullmatch(r"-?\d+", side):
+        return sympy.Integer(side)
+    if re.fullmatch(r"-?\d+\.\d+", side):
+        return sympy.Float(side)
+    if re.fullmatch(r"[a-zA-Z]", side) and side not in "eiI":
+        return sympy.Symbol(side)
+    return None
+
+
+def _named(sides: list[str]) -> bool:
+    """``y = 3x + 2``: a letter named by an expression in other letters, which no check here uses."""
+    letters = set(re.findall(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", " ", sides[1])))
+    return len(sides) == 2 and bool(re.fullmatch(r"[a-zA-Z]", sides[0])) and bool(letters) and sides[0] not in letters
+
+
 @lru_cache(maxsize=4096)
 def _parse(side: str):
     """The SymPy expression of one side, or ``None`` (unparsed, undefined function, odd symbol)."""
@@ -303,8 +322,8 @@ def _chain_slip(sides: list[str], exprs: list, known: dict) -> str | None:
             continue
         if k == 0 and a.free_symbols:  # the first link may be an equation or a name
             continue
-        if not a.free_symbols and _quotient(sides[k], sides[k + 1], a, b):
-            continue
+        if not a.free_symbols and (_quotient(sides[k], sides[k + 1], a, b) or (a.is_Atom and b.is_Atom)):
+            continue  # 19 \div 7 = 2 (a quotient); -8 = -3 (a contradiction stated, no computation)
         if _differs(a, b, _tolerance(sides[k], sides[k + 1])) and not _holds_at_roots(a, b, known):
             return f"{sides[k]} = {sides[k + 1]} is no identity"
     return None
@@ -358,6 +377,9 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
         if side.count("\\pm") == 1:  # both signs: a pair of values (numbers only)
             pair = (parse(side.replace("\\pm", "+")), parse(side.replace("\\pm", "-")))
             return pair if all(e is not None and not e.free_symbols for e in pair) else None
+        atom = _atom(side)
+        if atom is not None:
+            return atom
         if "\\pm" in side or not _plain(side) or budget[0] <= 0:
             return None
         budget[0] -= 1
@@ -368,6 +390,8 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
         if cases:
             last_eq.clear()
         for sides in math_pieces(text):
+            if _named(sides):
+                continue
             try:
                 with _time_cap(PIECE_SECONDS):
                     exprs = [parse(s) for s in sides]
