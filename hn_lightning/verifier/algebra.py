@@ -28,10 +28,18 @@ report the kind ``arithmetic_slip`` through :func:`algebra_slips` (step index ->
 from __future__ import annotations
 
 import re
-import signal
-import threading
-from contextlib import contextmanager
-from functools import lru_cache
+
+from hn_lightning.verifier.latex_math import (
+    MATH,
+    Timeout,
+    atom,
+    load_parser,
+    math_pieces,
+    named,
+    parse_side,
+    plain,
+    time_cap,
+)
 
 __all__ = ["MAX_PARSES", "algebra_slips", "math_pieces"]
 
@@ -41,173 +49,14 @@ PIECE_SECONDS = 2.0
 MAX_PARSES = 60
 """At most this many sides are parsed per solution (each parse costs a few ms)."""
 
-_MATH = re.compile(r"\\begin\{(?:align|equation|gather|eqnarray)\*?\}(.+?)\\end\{(?:align|equation|gather|eqnarray)\*?\}|"
-                   r"\\\[(.+?)\\\]|\\\((.+?)\\\)|\$\$(.+?)\$\$|\$(.+?)\$", re.S)
-_SPLIT = re.compile(r"\\\\|\\implies|\\Rightarrow|\\Longrightarrow|\\rightarrow|\\to\b|\\therefore|"
-                    r"\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus|then)\s*\}|;|\\iff|\\Leftrightarrow")
-_SKIP = re.compile(r"<|>|\\[lg]eq?\b|\\[lg]t\b|\\approx|\\sim|\\neq?\b|\\mp|\\equiv|\\pmod|\\mod|\\bmod|"
-                   r"\\text|\\mathrm|\\operatorname|\\%|%|\\angle|\\triangle|\\overline|\\vec|\\sum|\\prod|"
-                   r"\\int|\\lim|\\infty|\\[lcv]?dots|\\in\b|\\cup|\\cap|\\subset|\\begin\{[pbv]?matrix|"
-                   r"\\binom|\\choose|!|\||\\mid|\\frac\{d|\\partial|\\prime|'|\\hat|"
-                   r"\\overrightarrow|\\cdot\s*\\cdot|\[|\]|\\{|\\}|_\s*\{?\s*\d|"
-                   r"\^\s*\{?\s*-?\d{3,}|\d\s*\^\s*\{?\s*\d{2,}|"
-                   r"\\exp|\\arc|\\max|\\min|\\gcd|\\det|\\deg|\b[fghpqFGHPQ]\s*\(")
-_RESET = re.compile(r"\b(?:case|cases|if|suppose|assume|let|substitut\w*|plug\w*|check\w*|verify|convert\w*|"
-                    r"degrees?|radians?|units?|percent|"
-                    r"consider|when|otherwise|similarly|another|other|second|alternatively|try|test\w*|instead)\b",
-                    re.I)
-_ALLOWED_CMD = {"frac", "dfrac", "tfrac", "sqrt", "cdot", "times", "div", "left", "right", "pi", "displaystyle",
-                "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lfloor", "rfloor", "lceil", "rceil", "circ",
-                "theta", "alpha", "beta", "phi", "gamma"}
-_GREEK = {"theta", "alpha", "beta", "phi", "gamma"}
-_CMD = re.compile(r"\\([a-zA-Z]+)")
+_RESET = re.compile(
+    r"\b(?:case|cases|if|suppose|assume|let|substitut\w*|plug\w*|check\w*|verify|convert\w*|"
+    r"degrees?|radians?|units?|percent|"
+    r"consider|when|otherwise|similarly|another|other|second|alternatively|try|test\w*|instead)\b",
+    re.I,
+)
 _DECIMAL = re.compile(r"\d\.(\d+)")
 _POINTS = (0.3719, 1.2833, -0.6178, 2.1417)
-
-
-class _Timeout(BaseException):
-    """Not an ``Exception``: the parse and evaluation guards must not swallow (and cache) it."""
-
-
-@contextmanager
-def _time_cap(seconds: float):
-    """Raise :class:`_Timeout` after ``seconds`` (SymPy can hang on a bad input); a no-op off the main
-    thread or while another interval timer is running."""
-    if (threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer")
-            or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
-        yield
-        return
-
-    def _raise(*_):
-        raise _Timeout
-
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def math_pieces(text: str) -> list[list[str]]:
-    """The equality chains of a step's LaTeX math, each as its list of sides (``A = B = C`` ->
-    ``["A", "B", "C"]``; an aligned line opening with ``=`` continues the chain above it)."""
-    out: list[list[str]] = []
-    for m in _MATH.finditer(text):
-        body = next(g for g in m.groups() if g is not None)
-        if re.search(r"matrix|array|cases", body):
-            continue
-        body = re.sub(r"(?<=\d)(?:,|\{,\})(?=\d{3}(?!\d))", "", body)  # 16,520.25: thousands
-        body = re.sub(r"\\(?:begin|end)\{[a-z*]+\}", " ", body).replace("&", " ")
-        body = re.sub(r"(?<!\\)\\[,;!: ]|\\left|\\right|\\displaystyle", " ", body)
-        prev: list[str] | None = None
-        for part in _SPLIT.split(body):
-            for piece in _top_level_commas(part):
-                sides = [s.strip().rstrip(".").strip() for s in piece.split("=")]
-                if len(sides) < 2:
-                    prev = None
-                    continue
-                if sides[0] == "" and prev is not None:  # "&= C" continues the chain above
-                    prev.extend(sides[1:])
-                    continue
-                if all(sides):
-                    out.append(sides)
-                    prev = sides
-                else:
-                    prev = None
-    return out
-
-
-def _top_level_commas(s: str) -> list[str]:
-    depth, start, out = 0, 0, []
-    for k, ch in enumerate(s):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(s[start:k])
-            start = k + 1
-    out.append(s[start:])
-    return out
-
-
-_FUNC = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln)(?:\s*[\^_]\s*(?:\{[^{}]*\}|\w))*\s*")
-_ARG = re.compile(r"\s*(?:-?\d+(?:\.\d+)?(?:\s*\^\s*\{?\s*\\circ\s*\}?)?|\\[a-zA-Z]+|[a-zA-Z]|\{[^{}]*\})\s*")
-
-
-def _clear_calls(side: str) -> bool:
-    """Every function written without parentheses (``\\cos 30^\\circ``) takes one token, and nothing
-    but ``+``, ``-``, ``=`` or the end follows it (``\\cos 10^\\circ \\cos 30^\\circ`` is ambiguous);
-    no degree sign on a bracket (``(90 - x)^\\circ``)."""
-    if re.search(r"[)}]\s*\^\s*\{?\s*\\circ", side):
-        return False
-    for m in _FUNC.finditer(side):
-        rest = side[m.end():]
-        if rest.startswith("("):
-            continue
-        arg = _ARG.match(rest)
-        if arg is None or not re.match(r"\s*(?:$|[-+=)])", rest[arg.end():]):
-            return False
-    return True
-
-
-def _plain(side: str) -> bool:
-    """A side this module parses: short, only arithmetic LaTeX, no guarded construct."""
-    if len(side) > 80 or _SKIP.search(side) or re.search(r"(?<![\\a-zA-Z])e(?![a-zA-Z])", side) or re.search(r"\d\s*\\[dt]?frac", side):  # 2\frac12: mixed?
-        return False
-    return all(c in _ALLOWED_CMD for c in _CMD.findall(side)) and _clear_calls(side)
-
-
-@lru_cache(maxsize=1)
-def _load_parser():
-    from latex2sympy2_extended import latex2sympy
-    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
-
-    return latex2sympy, ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
-
-
-def _atom(side: str):
-    """A bare integer, decimal or letter, without the parser (which costs a few ms a side)."""
-    import sympy
-
-    if re.fullmatch(r"-?\d+", side):
-        return sympy.Integer(side)
-    if re.fullmatch(r"-?\d+\.\d+", side):
-        return sympy.Float(side)
-    if re.fullmatch(r"[a-zA-Z]", side) and side not in "eiI":
-        return sympy.Symbol(side)
-    return None
-
-
-def _named(sides: list[str]) -> bool:
-    """``y = 3x + 2``: a letter named by an expression in other letters, which no check here uses."""
-    letters = set(re.findall(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", " ", sides[1])))
-    return len(sides) == 2 and bool(re.fullmatch(r"[a-zA-Z]", sides[0])) and bool(letters) and sides[0] not in letters
-
-
-@lru_cache(maxsize=4096)
-def _parse(side: str):
-    """The SymPy expression of one side, or ``None`` (unparsed, undefined function, odd symbol)."""
-    latex2sympy, config = _load_parser()
-    try:
-        side = re.sub(r"(\d|\))\s*(?=\()", r"\1 \\cdot ", side)  # the parser reads ``11(13)`` as 11 + 13
-        expr = latex2sympy(side, conversion_config=config, convert_degrees=True)
-    except Exception:  # noqa: BLE001 - any parse failure skips the side
-        return None
-    try:
-        import sympy
-
-        if not isinstance(expr, sympy.Expr) or expr.has(sympy.core.function.AppliedUndef):
-            return None
-        if any((len(s.name) != 1 and s.name not in _GREEK) or s.name in "eiI" for s in expr.free_symbols):
-            return None
-        if expr.has(sympy.I) or expr.has(sympy.zoo) or expr.has(sympy.nan):
-            return None
-    except Exception:  # noqa: BLE001
-        return None
-    return expr
 
 
 def _tolerance(*sides: str) -> float:
@@ -315,7 +164,11 @@ def _chain_slip(sides: list[str], exprs: list, known: dict) -> str | None:
     for k in range(0, len(sides) - 1):
         a, b = exprs[k], exprs[k + 1]
         if isinstance(a, tuple) or isinstance(b, tuple):
-            if isinstance(a, tuple) and isinstance(b, tuple) and _pair_differs(a, b, _tolerance(sides[k], sides[k + 1])):
+            if (
+                isinstance(a, tuple)
+                and isinstance(b, tuple)
+                and _pair_differs(a, b, _tolerance(sides[k], sides[k + 1]))
+            ):
                 return f"{sides[k]} = {sides[k + 1]} is no identity"
             continue
         if a is None or b is None or a.free_symbols != b.free_symbols or len(a.free_symbols) > 3:
@@ -337,7 +190,11 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
         return None
     if isinstance(a, tuple) or isinstance(b, tuple):  # x = p \pm q: both are roots of the equation before
         sym, pair = (b, a) if isinstance(a, tuple) else (a, b)
-        old = last_eq.get(sym) if isinstance(pair, tuple) and not isinstance(sym, tuple) and sym.is_Symbol else None
+        old = (
+            last_eq.get(sym)
+            if isinstance(pair, tuple) and not isinstance(sym, tuple) and sym.is_Symbol
+            else None
+        )
         if old is None:
             return None
         vals = [_value(e, {}) for e in pair]
@@ -377,27 +234,29 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
         if side.count("\\pm") == 1:  # both signs: a pair of values (numbers only)
             pair = (parse(side.replace("\\pm", "+")), parse(side.replace("\\pm", "-")))
             return pair if all(e is not None and not e.free_symbols for e in pair) else None
-        atom = _atom(side)
-        if atom is not None:
-            return atom
-        if "\\pm" in side or not _plain(side) or budget[0] <= 0:
+        leaf = atom(side)
+        if leaf is not None:
+            return leaf
+        if "\\pm" in side or not plain(side) or budget[0] <= 0:
             return None
         budget[0] -= 1
-        return _parse(side)
+        return parse_side(side)
 
+    load_parser()  # the first import is slow: outside the time cap
     for i, text in enumerate(step_texts):
-        cases = bool(_RESET.search(_MATH.sub(" ", text)))  # cases, substitutions: equations not compared
+        cases = bool(_RESET.search(MATH.sub(" ", text)))  # cases, substitutions: equations not compared
         if cases:
             last_eq.clear()
         for sides in math_pieces(text):
-            if _named(sides):
+            if named(sides):
                 continue
             try:
-                with _time_cap(PIECE_SECONDS):
+                with time_cap(PIECE_SECONDS):
                     exprs = [parse(s) for s in sides]
                     why = _chain_slip(sides, exprs, known) or (
-                        _equation_slip(sides, exprs, {} if cases else last_eq, known))
-            except _Timeout:
+                        _equation_slip(sides, exprs, {} if cases else last_eq, known)
+                    )
+            except Timeout:
                 continue
             if why:
                 out[i] = why
