@@ -28,12 +28,12 @@ Guards (correct steps must not be flagged; on the ProcessBench dev half none of 
 records, 96 GSM8K and 201 MATH, is): a side is skipped when it holds an inequality, approximation,
 text or units, percent, angles, congruences, sums, limits, integrals, sets, matrices, factorials,
 binomials, absolute values, a named function applied to arguments (``f(x)``), a function written
-without brackets and followed by more than its one-token argument (``\cos 10^\circ \cos
-30^\circ``), a digit subscript (bases), a big exponent, a lone ``e`` or a mixed number; a step
-whose words announce cases, substitutions, checks, unit conversions or assumptions compares no
-equations and resets the sequence; parses are capped per solution (:data:`MAX_PARSES`), each chain runs under a time cap
-(:data:`PIECE_SECONDS`) and any parse or evaluation error skips the side. Both checks report the
-kind ``arithmetic_slip`` through :func:`algebra_slips` (step index -> reason).
+without brackets and followed by more than its one-token argument (``\cos 10^\circ \cos 30^\circ``),
+a digit subscript (bases), a big exponent, a lone ``e`` or a mixed number; a step whose words
+announce cases, substitutions, checks, unit conversions or assumptions compares no equations and
+resets the sequence; parses are capped per solution (:data:`MAX_PARSES`), each chain runs under a
+time cap (:data:`PIECE_SECONDS`) and any parse or evaluation error skips the side. Both checks
+report the kind ``arithmetic_slip`` through :func:`algebra_slips` (step index -> reason).
 """
 
 from __future__ import annotations
