@@ -146,3 +146,9 @@ def test_plus_minus_pairs():
         algebra_slips([eq, r"\(x = \frac{5 \pm \sqrt{25 - 20}}{2} = \frac{5 \pm \sqrt{15}}{2}\)"])
     ) == [1]
     assert list(algebra_slips([eq, r"\(x = \frac{-5 \pm \sqrt{5}}{2}\)"])) == [1]
+
+
+def test_malformed_latex_is_skipped_not_raised():
+    steps = [r"\( = = \)", r"\[ \frac{ = 3 \]", r"$x^{ = 2$ and $$ \sqrt{} = $$", r"\(1/0 = 5\)", r"\(x = \)"]
+    assert algebra_slips(steps) == {}
+    assert locate_first_error(steps, Q).index is None
