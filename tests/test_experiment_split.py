@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hn_lightning.commands.experiment import config_from_args
-from hn_lightning.commands.experiment_cells import cell_run_config, heldout_files
+from hn_lightning.commands.experiment_cells import cell_run_config, heldout_files, run_cell
 from hn_lightning.commands.experiment_split import problem_key, split_files
 from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ArmSpec, ExperimentConfig, GridSpec, cells, check
@@ -58,11 +58,51 @@ def test_split_holds_out_whole_problems_for_every_arm(tmp_path):
     assert run["data"]["init_args"]["val_files"] == [str(root / "split" / "val.jsonl")]
     assert run["data"]["init_args"]["train_files"] in ([str(root / "split" / "a")], [str(root / "split" / "b")])
 
-    # an identical split is not rewritten; changed inputs change the fingerprint (finished cells are refused)
+    # an identical split is not rewritten; a changed arm changes its own fingerprint (its finished cells
+    # are refused), not the other arm's; a changed first arm (it decides the held-out problems) changes both
     stamp = (root / "split" / "val.jsonl").stat().st_mtime_ns
     assert split_files(cfg, root) == result and (root / "split" / "val.jsonl").stat().st_mtime_ns == stamp
     write_jsonl(tmp_path / "b.jsonl", read(tmp_path / "b.jsonl")[:9])
-    assert split_files(cfg, root)["fingerprint"] != result["fingerprint"]
+    changed = split_files(cfg, root)["fingerprint"]
+    assert changed["a"] == result["fingerprint"]["a"] and changed["b"] != result["fingerprint"]["b"]
+    write_jsonl(tmp_path / "a.jsonl", read(tmp_path / "a.jsonl")[:20])
+    again = split_files(cfg, root)["fingerprint"]
+    assert again["a"] != changed["a"] and again["b"] != changed["b"]
+
+
+def test_arms_naming_problems_differently_hold_out_the_same_problems(tmp_path):
+    pairs = read(pairs_file(tmp_path, 20))
+    with_ids = [dict(p, meta={"problem_id": f"gsm8k-{i}"}) for i, p in enumerate(pairs)]  # like mined pairs
+    write_jsonl(tmp_path / "mined.jsonl", with_ids)
+    write_jsonl(tmp_path / "plain.jsonl", [dict(p, id=p["id"] + "-plain", prompt="  " + p["prompt"]) for p in pairs])
+    grid = GridSpec(arms=[ArmSpec("mined", [str(tmp_path / "mined.jsonl")]), ArmSpec("plain", [str(tmp_path / "plain.jsonl")])])
+    cfg = ExperimentConfig(grid=grid, out=str(tmp_path / "exp"), val_split=0.25)
+    result = split_files(cfg, Path(cfg.out))
+    held = {" ".join(r["prompt"].split()) for r in read(Path(cfg.out) / "split" / "val.jsonl")}
+    plain = read(Path(cfg.out) / "split" / "plain" / "pairs.jsonl")
+    assert len(held) == 5 and result["pairs"] == {"mined": 15, "plain": 15}
+    assert not held & {" ".join(r["prompt"].split()) for r in plain}
+
+
+def test_test_files_are_refused_as_in_training(tmp_path):
+    from hn_lightning.catalog import TestDataRefused
+
+    (tmp_path / "test").mkdir()
+    write_jsonl(tmp_path / "test" / "pairs.jsonl", read(pairs_file(tmp_path, 4)))
+    cfg = ExperimentConfig(grid=GridSpec(arms=[ArmSpec("a", [str(tmp_path / "test" / "pairs.jsonl")])]),
+                           out=str(tmp_path / "exp"), val_split=0.25)
+    with pytest.raises(TestDataRefused, match="folder named 'test'"):
+        split_files(cfg, Path(cfg.out))
+    assert not (tmp_path / "exp" / "split").exists()
+
+
+def test_an_interrupted_cell_started_with_other_settings_is_refused(tmp_path):
+    cfg, _ = config_from_args(["--config", str(REPO / "configs" / "experiments" / "loss_variants.yaml"), "--out", str(tmp_path)])
+    cell = cells(cfg.grid)[0]
+    (tmp_path / "cells" / cell.id).mkdir(parents=True)
+    (tmp_path / "cells" / cell.id / "settings.json").write_text(json.dumps({"settings": "0000"}))  # no cell.json yet
+    with pytest.raises(UserError, match="started with other settings"):
+        run_cell(cfg, cell, tmp_path, split_files(cfg, tmp_path)["fingerprint"]["hardneg"])
 
 
 def test_split_errors(tmp_path):

@@ -5,6 +5,8 @@ flagged."""
 
 from __future__ import annotations
 
+import signal
+
 from hn_lightning.verifier.algebra import algebra_slips, math_pieces
 from hn_lightning.verifier.first_error import locate_first_error
 
@@ -101,9 +103,42 @@ def test_time_cap_stops_a_runaway_check():
     with pytest.raises(Timeout):
         with time_cap(0.05):
             time.sleep(2)
+    before = signal.getsignal(signal.SIGALRM)
     with time_cap(1.0):  # a quick check finishes, and the timer is off afterwards
         pass
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0 and signal.getsignal(signal.SIGALRM) == before
     time.sleep(0.01)
+
+
+def test_no_check_where_the_time_cap_cannot_be_set():
+    """Off the main thread (or under another interval timer) SIGALRM cannot cap SymPy: no check runs,
+    so a runaway input cannot hang the thread."""
+    import threading
+
+    slip = [r"\(y = (x-3)^2 = x^2 + 6x + 9\)"]
+    assert algebra_slips(slip) == {0: "(x-3)^2 = x^2 + 6x + 9 is no identity"}
+    found = []
+    worker = threading.Thread(target=lambda: found.append(algebra_slips(slip + [r"\(x + \frac{1}{9^{9^{9}}} = 1\)"])))
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and found == [{}]
+    signal.setitimer(signal.ITIMER_REAL, 30)  # someone else's timer
+    try:
+        assert algebra_slips(slip) == {}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def test_decimals_integer_quotients_and_numbers_as_written():
+    """A decimal side may be off by one unit in its last digit, a decimal operand carries its rounding
+    (relative), anything more is a slip; ``\div`` / ``\frac`` equal to the integer below them is a
+    quotient; a number = number as written is a statement, not a computation."""
+    for slip in [r"\(\frac{1000}{3} = 300.5\)", r"\(2.5 \cdot 4 = 10.9\)", r"\(12 \div 4 = 3.5\)",
+                 r"\(\frac{36}{5} = 8\)", r"\(1.5 \cdot 2000 = 3300\)"]:
+        assert list(algebra_slips([slip])) == [0], slip
+    for ok in [r"\(\frac{1000}{3} = 333.33\)", r"\(\frac{-6 + \sqrt{42068}}{2} = \frac{-6 + 205.1}{2}\)",
+               r"\(3.14 \cdot 100 = 314.16\)", r"\(\frac{36}{5} = 7\) full boxes", r"\(-8 = -3\)"]:
+        assert algebra_slips([ok]) == {}, ok
 
 
 def test_trig_in_degrees_and_its_guards():

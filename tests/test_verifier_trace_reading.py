@@ -63,3 +63,18 @@ def test_list_marker_is_not_a_minus_sign():
     assert tr.slips == [] and [c.stated for c in tr.computations] == [Fraction(512), Fraction(1024)], tr.computations
     wrong = trace_solution(["So:\n- \\(10 - 2^3 = 3\\)"], "Find 10 - 2^3.")[0]
     assert [c.stated for c in wrong.slips] == [Fraction(3)]
+
+
+def test_a_power_with_a_two_digit_exponent_is_not_read_as_its_first_digit():
+    """``13^{12}`` and ``2^10`` are not 13^1 and 2^1: no spurious source value from them."""
+    from hn_lightning.verifier.trace import _POWER
+
+    read = [(m.group(1), m.group(2) or m.group(3)) for m in _POWER.finditer(r"13^{12}, 2^10, 8^2, 7^{3}, 3^2.5")]
+    assert read == [("8", "2"), ("7", "3")]
+
+
+def test_spaced_thousands_with_cents_are_one_number():
+    from hn_lightning.verifier.trace import join_spaced_thousands
+
+    assert join_spaced_thousands("costs $1 000 000.50 in all") == "costs $1000000.50 in all"
+    assert join_spaced_thousands("paid $400 000. Then") == "paid $400000. Then"

@@ -112,7 +112,10 @@ def run_round(cfg, report_only: bool) -> list[dict] | None:
             continue
         print(f"experiment: cell {i}/{len(grid)} {cell.id}", flush=True)
         t_cell = time.time()
-        results.append(run_cell(cfg, cell, root, mining["fingerprint"] if mining else None))
+        fingerprint = mining["fingerprint"] if mining else None
+        if isinstance(fingerprint, dict):  # a file split: one fingerprint per arm
+            fingerprint = fingerprint.get(cell.arm)
+        results.append(run_cell(cfg, cell, root, fingerprint))
         stages[f"cell {cell.id}"] = time.time() - t_cell
     if not [r for r in results if not r.get("baseline")]:
         print(f"experiment: no finished cell under {root}/cells", flush=True)

@@ -174,6 +174,11 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
             return result
         raise UserError(f"cell {cell.id}: {done} was made with other settings; delete {cell_dir} to rerun it")
     cell_dir.mkdir(parents=True, exist_ok=True)
+    started = cell_dir / "settings.json"  # an interrupted cell resumes only with the settings it started with
+    if started.is_file() and json.loads(started.read_text()).get("settings") != digest:
+        raise UserError(f"cell {cell.id}: {cell_dir} was started with other settings (pairs, split or run config); "
+                        f"delete {cell_dir} to rerun it")
+    atomic_write_json(started, {"settings": digest})
     write_config(run, cell_dir / "run_config.yaml")
     train_file = cell_dir / "train.json"
     if not (cell_dir / "hf_model" / "config.json").is_file():

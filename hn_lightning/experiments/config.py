@@ -161,7 +161,7 @@ class ExperimentConfig:
     cell trained on. Without ``mine``: the problems of the arms' ``train_files`` are split (seed 0; a
     problem is ``meta.problem_id`` or the prompt): every file arm trains on its pairs of the other problems
     (``<out>/split/<arm>``), the first arm's pairs of the held-out problems are every cell's held-out pairs
-    (``<out>/split/val.jsonl``). 0: no split."""
+    (``<out>/split/val.jsonl``); with ``mine``, arms that name files are not split. 0: no split."""
     max_steps: int = 8
     """Optimizer steps per cell (the same for every cell: same number of pairs seen)."""
     val_files: list[str] | None = None

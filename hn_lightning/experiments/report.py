@@ -158,7 +158,9 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
              f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
              "plots in `plots/`.", "", "## Cells", ""]
     columns = ["cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin"]
-    heldout = (["mining/split/val.jsonl (val_split of the mined problems)"] if cfg.val_split else []) + list(cfg.val_files or [])
+    split = ("mining/split/val.jsonl (val_split of the mined problems)" if cfg.mine is not None
+             else "split/val.jsonl (val_split of the arms' pair files)")
+    heldout = ([split] if cfg.val_split else []) + list(cfg.val_files or [])
     if heldout:
         columns += ["val_reward_accuracy", "val_reward_margin", "val_chosen_drift_per_token", "val_rejected_drift_per_token"]
     if any(r.get("kl_sampled") is not None for r in rows):

@@ -14,7 +14,8 @@ checks, reference-free:
   finite (at least two), unless it holds at a root of an equation seen before in that unknown (a
   substitution of a known relation). A link between two numbers is checked even when it is the
   first (``\sqrt{18} = 3\sqrt{3}``, ``\tan 30^\circ = \sqrt{3}``; degrees read as degrees; a
-  decimal side is allowed the rounding of its last digit), but not an integer quotient (``19 \div
+  side that is a decimal number may be off by one unit in its last digit, a decimal operand carries its
+  rounding, relative), but not an integer quotient (``19 \div
   7 = 2``, remainder arithmetic) nor a bare number = number (a contradiction stated on purpose).
   Other first links are not checked (an equation or a name). ``\pm`` sides are pairs of numbers:
   both values must agree.
@@ -38,6 +39,7 @@ report the kind ``arithmetic_slip`` through :func:`algebra_slips` (step index ->
 
 from __future__ import annotations
 
+import math
 import re
 
 from hn_lightning.verifier.latex_math import (
@@ -49,6 +51,7 @@ from hn_lightning.verifier.latex_math import (
     named,
     parse_side,
     plain,
+    can_cap_time,
     time_cap,
 )
 
@@ -66,13 +69,37 @@ _RESET = re.compile(
     r"consider|when|otherwise|similarly|another|other|second|alternatively|try|test\w*|instead)\b",
     re.I,
 )
-_DECIMAL = re.compile(r"\d\.(\d+)")
+_BARE_DECIMAL = re.compile(r"^\s*-?\d[\d,{}]*\.(\d+)\s*$")
+"""A side that is a decimal number (``333.33``): it may be rounded in its last digit."""
+_BARE_NUMBER = re.compile(r"^\s*-?\d[\d,{}]*(?:\.\d+)?\s*$")
+"""A side that is a number as written (``-8``, ``2.5``), not a computation."""
 _POINTS = (0.3719, 1.2833, -0.6178, 2.1417)
 
 
-def _tolerance(*sides: str) -> float:
-    digits = [len(m.group(1)) for s in sides for m in _DECIMAL.finditer(s)]
-    return 10.0 ** -min(digits) if digits else 1e-9
+Tolerance = tuple[float, float]
+"""``(absolute, relative)`` slack of a comparison."""
+
+_OPERAND_DECIMAL = re.compile(r"(?<![\d.])(\d+\.(\d+))")
+
+
+def _tolerance(*sides: str) -> Tolerance:
+    """The slack of a comparison between ``sides``: one unit in the last digit of a side that is a
+    decimal number (``\frac{1000}{3} = 333.33``), and a relative one unit in the last digit of each
+    decimal operand (``\frac{-6 \pm 205.1}{2}`` for ``\sqrt{42068}``: 0.1 / 205.1), so a rounded
+    operand carries its rounding through a product (``1.5 \cdot 2000`` is allowed 3000 +- 6.7%, not the
+    10% of its first digit). No decimals: exact up to 1e-9 relative."""
+    digits = [len(m.group(1)) for s in sides if (m := _BARE_DECIMAL.match(s))]
+    absolute = 10.0 ** -min(digits) if digits else 0.0
+    relative = [10.0 ** -len(m.group(2)) / float(m.group(1)) for s in sides if not _BARE_DECIMAL.match(s)
+                for m in _OPERAND_DECIMAL.finditer(s) if float(m.group(1)) > 0]
+    return absolute, max(relative, default=0.0)
+
+
+EXACT: Tolerance = (0.0, 0.0)
+
+
+def _near(a: complex, b: complex, tol: Tolerance, rel: float = 1e-9) -> bool:
+    return abs(a - b) <= tol[0] + max(tol[1], rel) * max(1.0, abs(a), abs(b))
 
 
 def _value(expr, point: dict) -> float | None:
@@ -85,7 +112,7 @@ def _value(expr, point: dict) -> float | None:
     return v.real
 
 
-def _differs(a, b, tol: float) -> bool:
+def _differs(a, b, tol: Tolerance) -> bool:
     """Two expressions with the same free symbols differ at every sample point where both are finite
     (at least two such points)."""
     syms = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
@@ -95,7 +122,7 @@ def _differs(a, b, tol: float) -> bool:
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
             continue
-        if abs(va - vb) <= tol * max(1.0, abs(va), abs(vb)):
+        if _near(va, vb, tol):
             return False
         seen += 1
     return seen >= 2 if syms else seen >= 1
@@ -117,31 +144,36 @@ def _roots(expr, sym) -> list[complex] | None:
         return None
 
 
-def _close(a: complex, b: complex, tol: float) -> bool:
-    return abs(a - b) <= max(tol, 1e-6) * max(1.0, abs(b))
+def _close(a: complex, b: complex, tol: Tolerance) -> bool:
+    """Two roots agree (numerical roots: 1e-6 relative, plus the decimal slack)."""
+    return _near(a, b, tol, rel=1e-6)
 
 
 def _quotient(sa: str, sb: str, a, b) -> bool:
     """``19 \\div 7 = 2``: an integer quotient (remainder arithmetic), not a slip."""
-    if not re.search(r"\\div|/", sa + sb):
+    quotient_a, quotient_b = (bool(re.search(r"\\div|/|\\d?frac", side)) for side in (sa, sb))
+    if quotient_a == quotient_b:
         return False
     va, vb = _value(a, {}), _value(b, {})
-    return va is not None and vb is not None and (int(va) == vb or int(vb) == va)
+    if va is None or vb is None:
+        return False
+    q, n = (va, vb) if quotient_a else (vb, va)  # the quotient, and the integer said to be it
+    return float(n).is_integer() and n == math.floor(q + 1e-9)
 
 
-def _pair_differs(a: tuple, b: tuple, tol: float) -> bool:
+def _pair_differs(a: tuple, b: tuple, tol: Tolerance) -> bool:
     """Two ``\\pm`` pairs of numbers that are not the same two values."""
     va, vb = sorted(_value(e, {}) or 0.0 for e in a), sorted(_value(e, {}) or 0.0 for e in b)
     if any(_value(e, {}) is None for e in (*a, *b)):
         return False
-    return any(abs(x - y) > tol * max(1.0, abs(x), abs(y)) for x, y in zip(va, vb, strict=True))
+    return any(not _near(x, y, tol) for x, y in zip(va, vb, strict=True))
 
 
 def _real(roots: list[complex]) -> list[float]:
     return [r.real for r in roots if abs(r.imag) < 1e-7]
 
 
-def _inconsistent(new: list[complex], old: list[complex], tol: float) -> bool:
+def _inconsistent(new: list[complex], old: list[complex], tol: Tolerance) -> bool:
     """Roots of an equation that cannot come from the one before: with the same degree, another
     multiset of roots; otherwise real roots that all miss the old real roots."""
     if len(new) == len(old):
@@ -186,7 +218,8 @@ def _chain_slip(sides: list[str], exprs: list, known: dict) -> str | None:
             continue
         if k == 0 and a.free_symbols:  # the first link may be an equation or a name
             continue
-        if not a.free_symbols and (_quotient(sides[k], sides[k + 1], a, b) or (a.is_Atom and b.is_Atom)):
+        if not a.free_symbols and (_quotient(sides[k], sides[k + 1], a, b)
+                                   or (_BARE_NUMBER.match(sides[k]) and _BARE_NUMBER.match(sides[k + 1]))):
             continue  # 19 \div 7 = 2 (a quotient); -8 = -3 (a contradiction stated, no computation)
         if _differs(a, b, _tolerance(sides[k], sides[k + 1])) and not _holds_at_roots(a, b, known):
             return f"{sides[k]} = {sides[k + 1]} is no identity"
@@ -213,7 +246,7 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
             return None
         return f"{sides[0]} = {sides[-1]} is not the roots of the equation before it"
     syms = a.free_symbols | b.free_symbols
-    if len(syms) != 1 or not _differs(a, b, 1e-9):  # an identity is no equation
+    if len(syms) != 1 or not _differs(a, b, EXACT):  # an identity is no equation
         return None
     sym = next(iter(syms))
     roots = _roots(a - b, sym)
@@ -235,8 +268,12 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
 def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[int, str]:
     """Steps holding a symbolic slip (step index -> reason): a chain link that is no identity, or an
     equation whose roots leave those of the equation before it (module doc). Each chain is checked
-    under a time cap of :data:`PIECE_SECONDS`; a chain that runs over is skipped."""
+    under a time cap of :data:`PIECE_SECONDS`; a chain that runs over is skipped. The cap is a SIGALRM
+    timer, which only the main thread can set: off the main thread (or while another interval timer
+    runs) no check is made and nothing is reported, since an uncapped SymPy call can hang."""
     out: dict[int, str] = {}
+    if not can_cap_time():
+        return out
     budget = [max_parses]
     last_eq: dict[object, list[complex]] = {}  # unknown -> roots of its last equation
     known: dict[object, list[complex]] = {}  # the same, never reset (substitutions of a relation)

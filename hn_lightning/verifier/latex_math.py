@@ -13,6 +13,7 @@ from functools import lru_cache
 __all__ = [
     "MATH",
     "Timeout",
+    "can_cap_time",
     "atom",
     "load_parser",
     "math_pieces",
@@ -79,15 +80,21 @@ class Timeout(BaseException):
     """Not an ``Exception``: the parse and evaluation guards must not swallow (and cache) it."""
 
 
+def can_cap_time() -> bool:
+    """:func:`time_cap` can set its timer here: the main thread, a platform with ``setitimer``, and no
+    other interval timer running."""
+    return (
+        threading.current_thread() is threading.main_thread()
+        and hasattr(signal, "setitimer")
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+
+
 @contextmanager
 def time_cap(seconds: float):
-    """Raise :class:`Timeout` after ``seconds`` (SymPy can hang on a bad input); a no-op off the main
-    thread or while another interval timer is running."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or not hasattr(signal, "setitimer")
-        or signal.getitimer(signal.ITIMER_REAL)[0] > 0
-    ):
+    """Raise :class:`Timeout` after ``seconds`` (SymPy can hang on a bad input); a no-op where
+    :func:`can_cap_time` is false (callers check it first)."""
+    if not can_cap_time():
         yield
         return
 
@@ -100,7 +107,7 @@ def time_cap(seconds: float):
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGALRM, old if old is not None else signal.SIG_DFL)  # None: not set from Python
 
 
 def math_pieces(text: str) -> list[list[str]]:

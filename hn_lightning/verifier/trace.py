@@ -43,7 +43,7 @@ _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
 _DELIMS = re.compile(r"\\[()\[\]]|\\\$|\$|\\[,;!]")
 
 
-_POWER = re.compile(r"(?<![\d.])(\d{1,3})\s*\^\s*\{?\s*(\d)\s*\}?")
+_POWER = re.compile(r"(?<![\d.])(\d{1,3})\s*\^\s*(?:\{\s*(\d)\s*\}|(\d)(?![\d.]))")
 """A power written in a step (``8^2``, ``7^{3}``): its value is a part of the step, as an operand elsewhere."""
 _BULLET = re.compile(r"(?m)^[ \t]*[-*\u2022][ \t]+(?=\S)")
 """A list marker at the start of a line (``- \\(2^9 = 512\\)``): not a minus sign."""
@@ -173,7 +173,7 @@ def _problem_values(question: str) -> tuple[Fraction, ...]:
     return tuple(vals)
 
 
-_SPACED_THOUSANDS = re.compile(r"(?<=\$)(\d{1,3})((?: \d{3})+)(?![\d.,]?\d)")
+_SPACED_THOUSANDS = re.compile(r"(?<=\$)(\d{1,3})((?: \d{3})+)(?=\.\d|(?![\d,]?\d))")
 
 
 def join_spaced_thousands(text: str) -> str:
@@ -212,7 +212,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
         tr.computations = extract_computations(computable_text(text), i)
         results = ValueSet(c.stated for c in tr.computations if c.stated is not None)
         parts = ValueSet(v for c in tr.computations for v in c.subvalues)  # "3*2 + 4*5 = 6 + 20 = 26"
-        parts.add_all(Fraction(int(m.group(1)) ** int(m.group(2))) for m in _POWER.finditer(text))  # "3 \cdot 8^2" -> 64
+        parts.add_all(Fraction(int(m.group(1)) ** int(m.group(2) or m.group(3))) for m in _POWER.finditer(text))  # "3 \cdot 8^2" -> 64
         tr.values = step_values(text)
         mentioned = [v for v in tr.values]
         for c in tr.computations:
