@@ -64,7 +64,7 @@ def split_mined(root: Path, fraction: float, seed: int, fingerprint: str) -> dic
     import random
 
     from hn_lightning.catalog import expand_paths
-    from hn_lightning.io.atomic import atomic_write_json, atomic_writer
+    from hn_lightning.io.atomic import atomic_write_json, atomic_write_jsonl
     from hn_lightning.io.jsonl import iter_jsonl
 
     split_dir = root / "mining" / "split"
@@ -81,12 +81,10 @@ def split_mined(root: Path, fraction: float, seed: int, fingerprint: str) -> dic
     for arm, records in pairs.items():
         keep = [r for r in records if r["meta"]["problem_id"] not in held]
         (split_dir / arm).mkdir(parents=True, exist_ok=True)
-        with atomic_writer(split_dir / arm / "pairs.jsonl") as fh:
-            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in keep)
+        atomic_write_jsonl(split_dir / arm / "pairs.jsonl", keep)
         counts[arm] = len(keep)
     val = [r for r in pairs.get("hardneg", []) if r["meta"]["problem_id"] in held]
-    with atomic_writer(heldout_pairs_file(root)) as fh:
-        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in val)
+    atomic_write_jsonl(heldout_pairs_file(root), val)
     result = {"settings": settings, "heldout_problems": sorted(held), "heldout_pairs": len(val), "train_pairs": counts}
     atomic_write_json(marker, result)
     return result

@@ -80,7 +80,7 @@ def split_files(cfg: ExperimentConfig, root: Path, seed: int = 0) -> dict[str, A
     "pairs": {arm: n}, "heldout_pairs": n, "heldout_problems": n}``. An arm's fingerprint covers the split
     settings, the first arm's files (they decide the held-out problems) and its own files, so editing or
     adding another arm leaves its finished cells valid."""
-    from hn_lightning.io.atomic import atomic_write_json, atomic_writer
+    from hn_lightning.io.atomic import atomic_write_json, atomic_write_jsonl
 
     arms = [a for a in cfg.grid.arms if a.train_files]
     if not arms:
@@ -116,11 +116,9 @@ def split_files(cfg: ExperimentConfig, root: Path, seed: int = 0) -> dict[str, A
         if not keep:
             raise UserError(f"val_split: every pair of arm {arm.name!r} belongs to a held-out problem")
         file_split_dir(root, arm.name).mkdir(parents=True, exist_ok=True)
-        with atomic_writer(file_split_dir(root, arm.name) / "pairs.jsonl") as fh:
-            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in keep)
+        atomic_write_jsonl(file_split_dir(root, arm.name) / "pairs.jsonl", keep)
         counts[arm.name] = len(keep)
-    with atomic_writer(file_heldout_file(root)) as fh:
-        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in val)
+    atomic_write_jsonl(file_heldout_file(root), val)
     result = {"settings": settings, "fingerprint": fingerprints, "pairs": counts, "heldout_pairs": len(val),
               "heldout_problems": len(held)}
     atomic_write_json(marker, result)
