@@ -194,17 +194,17 @@ def _find_user_error(exc: BaseException) -> BaseException | None:
 def _from_worker_of(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
     """A user error raised in a DataLoader worker: torch re-raises it as its own class when that class
     takes one message, else as ``RuntimeError("Caught <Class> in DataLoader worker process N. ...")``."""
-    import re
+    from hn_lightning.errors import worker_error_class
 
-    found = re.match(r"Caught (\w+) in DataLoader worker process", str(exc))
-    if not found:
+    name = worker_error_class(str(exc))
+    if name is None:
         return False
     names, todo = set(), list(kinds)
     while todo:
         cls = todo.pop()
         names.add(cls.__name__)
         todo.extend(cls.__subclasses__())
-    return found.group(1) in names
+    return name in names
 
 
 EXIT_PEER_LOST = 3

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-__all__ = ["UserError", "EXIT_USER_ERROR", "debug_enabled", "from_worker", "print_error", "one_line"]
+__all__ = ["UserError", "EXIT_USER_ERROR", "debug_enabled", "from_worker", "worker_error_class", "print_error", "one_line"]
 
 EXIT_USER_ERROR = 2
 """Exit code of a run stopped by bad input or settings (argparse and jsonargparse use 2 as well)."""
@@ -32,21 +32,31 @@ def debug_enabled() -> bool:
     return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+_WORKER = re.compile(r"Caught (\w+) (in DataLoader worker process \d+)")
+"""How torch's ``ExceptionWrapper.reraise`` opens the message of an error raised in a worker."""
+
+
+def worker_error_class(text: str) -> str | None:
+    """The class name of the error a DataLoader worker raised, when ``text`` is torch's re-raised
+    message (``Caught JsonlError in DataLoader worker process 0. ...``), else ``None``."""
+    found = _WORKER.match(text)
+    return found.group(1) if found else None
+
+
 def from_worker(text: str) -> str:
     """The message of an error raised in a DataLoader worker process. torch re-raises it in the main
     process as the same class with ``"Caught X in DataLoader worker process N.\nOriginal Traceback ...\nX:
     message"``: keep the original message and say which worker it came from."""
     head, sep, rest = text.partition("\nOriginal Traceback (most recent call last):")
-    if not sep or not head.startswith("Caught "):
+    worker = _WORKER.match(head)
+    if not sep or not worker:
         return text
-    kind = head.removeprefix("Caught ").split(" ", 1)[0]
+    kind = worker.group(1)
     # the original "module.Class: message" is the last unindented line naming the class, then its lines
     found = list(re.finditer(rf"^(?:[\w.]+\.)?{re.escape(kind)}: ", rest, flags=re.MULTILINE))
     if not found:
         return text
-    original = rest[found[-1].end():].rstrip()
-    where = head.removeprefix("Caught ").split(" in ", 1)
-    return f"{original} (in {where[1].rstrip('.')})" if len(where) == 2 else original
+    return f"{rest[found[-1].end():].rstrip()} ({worker.group(2)})"
 
 
 def one_line(message: object) -> str:
