@@ -10,7 +10,15 @@ the confusion of true vs predicted positions, the error kinds found and samples/
 
 Two passes per split: a **cold** pass with the reference (fresh caches in a temporary folder, or ``--cache_dir``) and a
 **warm** pass in reference-free mode (``first_error_reference: false``) on the same caches; the
-embeddings and NLI are the same in both modes, so the second pass times the warm cache. Two trivial
+embeddings and NLI are the same in both modes, so the second pass times the warm cache.
+
+A third mode, ``self_reference``, is reference-free too (no reference solution, no gold answer) but
+lets a *solver* model write its own: ``--solver_samples`` names ``samples.jsonl`` files written by
+``cli.py eval`` on the split's problems (``benchmarks/processbench_solver.sh`` runs it); each record's
+problem is matched by its text, the solver's completion becomes the reference and its extracted answer
+the gold, and the verifier runs in its with-reference mode. Records whose problem the solver did not
+answer fall back to the rules-only reference-free mode. The pass also reports the solver's own accuracy
+(against the real gold, measurement only) and F1 on the records where it was right / wrong. Two trivial
 baselines use only the answer check: ``-1`` when the final answer is right, else step index 0 (or
 index 1, the second step: the issue's baseline, F1 44.4 / 35.9).
 
@@ -36,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hn_lightning.verifier import MathVerifier, VerifierConfig, VerifierInput  # noqa: E402
+from hn_lightning.verifier.plain_math import plain_math  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -66,6 +75,40 @@ def load_split(split: str, data: Path, limit: int | None) -> list[dict]:
     if limit and limit < len(out):  # evenly spaced, so both labels stay represented
         out = [out[i * len(out) // limit] for i in range(limit)]
     return out
+
+
+def load_solver(paths: list[Path]) -> dict[str, dict]:
+    """``{normalized question: sample}`` from ``cli.py eval`` samples files (the first sample of a
+    question wins; a sample without an extracted answer is kept, it means "no answer")."""
+    out: dict[str, dict] = {}
+    for path in paths:
+        for lineno, line in enumerate(open(path, encoding="utf-8"), 1):
+            try:
+                r = json.loads(line)
+                key, completion = _norm(r["question"]), r["completion"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{lineno}: not a `cli.py eval` sample ({exc})") from None
+            out.setdefault(key, {"completion": completion, "extracted": r.get("extracted"),
+                                 "correct": r.get("correct")})
+    return out
+
+
+def write_problems(split: str, records: list[dict], out_dir: Path) -> Path:
+    """The split's distinct problems as ``{id, question, answer}`` JSONL, the input of ``cli.py eval``
+    for a solver (``answer`` is the real gold: the eval scores the solver with it; the verifier never
+    sees it in self_reference mode)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path, seen, lines = out_dir / f"{split}_problems.jsonl", set(), []
+    for r in records:
+        key = _norm(r["problem"])
+        if key not in seen:
+            seen.add(key)
+            gold = r["gold"] if isinstance(r["gold"], str) else r["gold"][0]
+            lines.append(json.dumps({"id": r["id"], "question": r["problem"], "answer": gold}))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def joined(steps: list[str]) -> tuple[str, list[int]]:
@@ -106,12 +149,21 @@ def confusion(labels: list[int], preds: list[int], top: int = 4) -> dict[str, di
     return out
 
 
-def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int) -> tuple[list, float]:
+def solver_reference(r: dict, style: str) -> str:
+    """The solver's completion as the reference: as written (``raw``) or with its LaTeX arithmetic as
+    plain text (``plain``, :func:`plain_math`: a word problem's solution then gets the GSM8K rules)."""
+    text = r["solver"]["completion"]
+    return plain_math(text) if style == "plain" else text
+
+
+def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, self_reference: str | None = None) -> tuple[list, float]:
     t0 = time.perf_counter()
     results = []
     for i in range(0, len(records), batch_size):
         chunk = records[i:i + batch_size]
-        inputs = [VerifierInput(id=r["id"], question=r["problem"], reference=r["reference"], gold=r["gold"],
+        inputs = [VerifierInput(id=r["id"], question=r["problem"],
+                                reference=solver_reference(r, self_reference) if self_reference else r["reference"],
+                                gold=r["solver"]["extracted"] if self_reference else r["gold"],
                                 prediction=joined(r["steps"])[0]) for r in chunk]
         results += verifier.score_batch(inputs)
     return results, time.perf_counter() - t0
@@ -125,19 +177,43 @@ def _warm_up(verifier: MathVerifier) -> None:
     verifier.reset_stats()
 
 
+def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int,
+               solver_style: str = "plain") -> tuple[list, float, dict]:
+    """One verifier over ``records`` in ``mode``; self_reference sends the records the solver did not
+    answer to a reference-free verifier on the same caches."""
+    if mode != "self_reference":
+        verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=mode == "with_reference"))
+        _warm_up(verifier)
+        results, secs = run_pass(verifier, records, batch_size)
+        return results, secs, verifier.cache_stats()
+    answered = [i for i, r in enumerate(records) if r.get("solver") and r["solver"]["extracted"]]
+    rest = [i for i in range(len(records)) if i not in set(answered)]
+    results: list = [None] * len(records)
+    secs, stats = 0.0, Counter()
+    for idx, ref in ((answered, True), (rest, False)):
+        if not idx:
+            continue
+        verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=ref))
+        _warm_up(verifier)
+        part, t = run_pass(verifier, [records[i] for i in idx], batch_size, self_reference=solver_style if ref else None)
+        for i, res in zip(idx, part, strict=True):
+            results[i] = res
+        secs += t
+        stats.update(verifier.cache_stats())
+    return results, secs, dict(stats)
+
+
 def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int, cache_dir: str | None = None,
-             modes: tuple[str, ...] = ("with_reference", "reference_free")) -> dict:
+             modes: tuple[str, ...] = ("with_reference", "reference_free"), solver_style: str = "plain") -> dict:
     labels = [r["label"] for r in records]
     out: dict = {"split": split, "records": len(records), "fine_channel": fine_channel}
     with tempfile.TemporaryDirectory() as tmp:
         cache = cache_dir or tmp
-        for mode, ref in (("with_reference", True), ("reference_free", False)):
+        for mode in ("with_reference", "reference_free", "self_reference"):
             if mode not in modes:
                 continue
-            cfg = VerifierConfig(fine_channel=fine_channel, cache_dir=cache, first_error_reference=ref)
-            verifier = MathVerifier(cfg)
-            _warm_up(verifier)
-            results, secs = run_pass(verifier, records, batch_size)
+            results, secs, stats = _mode_pass(mode, {"fine_channel": fine_channel, "cache_dir": cache}, records, batch_size,
+                                              solver_style)
             preds = [to_step(res.first_error_span, joined(r["steps"])[1]) for r, res in zip(records, results, strict=True)]
             kinds = Counter(res.first_error_kind for res, y in zip(results, labels, strict=True) if y >= 0)
             kinds_right = Counter(res.first_error_kind for res, y, p in zip(results, labels, preds, strict=True) if y >= 0 and p == y)
@@ -146,15 +222,33 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
                          "kinds_false_alarms": dict(Counter(res.first_error_kind for res, y in zip(results, labels, strict=True)
                                                             if y < 0 and res.first_error_step is not None)),
                          "seconds": round(secs, 2),
-                         "samples_per_s": round(len(records) / secs, 2)}
-            stats = verifier.cache_stats()
+                         "samples_per_s": round(len(records) / secs, 2),
+                         "predicted_steps": dict(zip((r["id"] for r in records), preds, strict=True))}
             out[mode]["cache_stats"] = stats
             out[mode]["cache"] = "cold" if stats["embedding_misses"] > stats["embedding_hits"] else "warm"
-            if ref:
+            if mode == "self_reference":
+                out[mode]["solver"] = solver_breakdown(records, labels, preds)
+            if mode == "with_reference":
                 answer = [res.answer_correct for res in results]
                 for name, k in (("step_0", 0), ("step_1", 1)):
                     out[f"baseline_answer_then_{name}"] = metrics(
                         labels, [-1 if a else min(k, len(r["steps"]) - 1) for a, r in zip(answer, records, strict=True)])
+    return out
+
+
+def solver_breakdown(records: list[dict], labels: list[int], preds: list[int]) -> dict:
+    """The solver's accuracy on the records' problems (against the real gold: measurement only) and
+    the F1 on the records whose problem it solved / got wrong / did not answer."""
+    groups: dict[str, list[int]] = {"solver_right": [], "solver_wrong": [], "no_solver_answer": []}
+    for i, r in enumerate(records):
+        s = r.get("solver")
+        key = "no_solver_answer" if not s or not s["extracted"] else "solver_right" if s["correct"] else "solver_wrong"
+        groups[key].append(i)
+    problems = {_norm(r["problem"]): r["solver"] for r in records if r.get("solver")}
+    right = sum(1 for s in problems.values() if s["correct"])
+    out: dict = {"problems": len(problems), "solver_accuracy": round(100 * right / max(1, len(problems)), 1)}
+    for key, idx in groups.items():
+        out[key] = {"records": len(idx), **(metrics([labels[i] for i in idx], [preds[i] for i in idx]) if idx else {})}
     return out
 
 
@@ -167,17 +261,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch_size", type=int, default=32)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     ap.add_argument("--cache_dir", default=None, help="keep the verifier caches here (default: a fresh temporary folder: cold)")
-    ap.add_argument("--modes", nargs="+", default=["with_reference", "reference_free"], choices=["with_reference", "reference_free"])
+    ap.add_argument("--modes", nargs="+", default=["with_reference", "reference_free"],
+                    choices=["with_reference", "reference_free", "self_reference"])
+    ap.add_argument("--solver_samples", type=Path, nargs="+", default=[],
+                    help="samples.jsonl files of `cli.py eval` on the split's problems (mode self_reference)")
+    ap.add_argument("--solver_reference", default="plain", choices=["plain", "raw"],
+                    help="self_reference: the solver's LaTeX arithmetic as plain text (plain) or as written (raw)")
+    ap.add_argument("--write_problems", type=Path, default=None,
+                    help="only write each split's distinct problems to DIR/<split>_problems.jsonl (the solver's input) and stop")
     args = ap.parse_args(argv)
+    if args.write_problems:
+        for split in args.splits:
+            print(write_problems(split, load_split(split, args.data, args.limit), args.write_problems))
+        return 0
+    if "self_reference" in args.modes and not args.solver_samples:
+        ap.error("--modes self_reference needs --solver_samples (see benchmarks/processbench_solver.sh)")
+    solver = load_solver(args.solver_samples) if args.solver_samples else {}
     report = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "splits": []}
     for split in args.splits:
-        res = evaluate(split, load_split(split, args.data, args.limit), args.fine_channel, args.batch_size,
-                       args.cache_dir, tuple(args.modes))
+        records = load_split(split, args.data, args.limit)
+        for r in records:
+            r["solver"] = solver.get(_norm(r["problem"]))
+        res = evaluate(split, records, args.fine_channel, args.batch_size, args.cache_dir, tuple(args.modes),
+                       args.solver_reference)
         report["splits"].append(res)
         for mode in args.modes:
             m = res[mode]
             print(f"{split:6s} {mode:15s} err {m['acc_erroneous']:5.1f} cor {m['acc_correct']:5.1f} F1 {m['f1']:5.1f} "
                   f"| {m['samples_per_s']:.2f}/s ({m['cache']}) | {m['erroneous_outcome']} | kinds {m['kinds_on_erroneous']}")
+            if "solver" in m:
+                print(f"{split:6s} {mode:15s} solver {m['solver']}")
         for b in ("baseline_answer_then_step_0", "baseline_answer_then_step_1") if "with_reference" in args.modes else ():
             print(f"{split:6s} {b}: F1 {res[b]['f1']} (err {res[b]['acc_erroneous']}, cor {res[b]['acc_correct']})")
     if args.out:

