@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hn_lightning.verifier import MathVerifier, VerifierConfig, VerifierInput  # noqa: E402
-from hn_lightning.verifier.plain_math import plain_math  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -149,20 +148,13 @@ def confusion(labels: list[int], preds: list[int], top: int = 4) -> dict[str, di
     return out
 
 
-def solver_reference(r: dict, style: str) -> str:
-    """The solver's completion as the reference: as written (``raw``) or with its LaTeX arithmetic as
-    plain text (``plain``, :func:`plain_math`: a word problem's solution then gets the GSM8K rules)."""
-    text = r["solver"]["completion"]
-    return plain_math(text) if style == "plain" else text
-
-
-def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, self_reference: str | None = None) -> tuple[list, float]:
+def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, self_reference: bool = False) -> tuple[list, float]:
     t0 = time.perf_counter()
     results = []
     for i in range(0, len(records), batch_size):
         chunk = records[i:i + batch_size]
         inputs = [VerifierInput(id=r["id"], question=r["problem"],
-                                reference=solver_reference(r, self_reference) if self_reference else r["reference"],
+                                reference=r["solver"]["completion"] if self_reference else r["reference"],
                                 gold=r["solver"]["extracted"] if self_reference else r["gold"],
                                 prediction=joined(r["steps"])[0]) for r in chunk]
         results += verifier.score_batch(inputs)
@@ -193,9 +185,10 @@ def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int
     for idx, ref in ((answered, True), (rest, False)):
         if not idx:
             continue
-        verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=ref))
+        verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=ref,
+                                               reference_plain_math=ref and solver_style == "plain"))
         _warm_up(verifier)
-        part, t = run_pass(verifier, [records[i] for i in idx], batch_size, self_reference=solver_style if ref else None)
+        part, t = run_pass(verifier, [records[i] for i in idx], batch_size, self_reference=ref)
         for i, res in zip(idx, part, strict=True):
             results[i] = res
         secs += t
@@ -266,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solver_samples", type=Path, nargs="+", default=[],
                     help="samples.jsonl files of `cli.py eval` on the split's problems (mode self_reference)")
     ap.add_argument("--solver_reference", default="plain", choices=["plain", "raw"],
-                    help="self_reference: the solver's LaTeX arithmetic as plain text (plain) or as written (raw)")
+                    help="self_reference: the solver's LaTeX arithmetic read as plain text (plain: VerifierConfig.reference_plain_math) or as written (raw)")
     ap.add_argument("--write_problems", type=Path, default=None,
                     help="only write each split's distinct problems to DIR/<split>_problems.jsonl (the solver's input) and stop")
     args = ap.parse_args(argv)

@@ -24,6 +24,9 @@ _spec.loader.exec_module(pb)
 
 Q_BAKERY = "A bakery sells 12 muffins at $2 each and 8 cakes at $15 each. How much money does the bakery make?"
 REF_BAKERY = "Muffins: 12 * 2 = $<<12*2=24>>24.\nCakes: 8 * 15 = $<<8*15=120>>120.\nTotal: 24 + 120 = $<<24+120=144>>144.\n#### 144"
+# the same solution as a chat model writes it (read as plain text with VerifierConfig.reference_plain_math)
+REF_BAKERY_LATEX = ("The muffins bring in \\[ 12 \\times \\$2 = \\$24 \\]\n\nThe cakes bring in \\[ 8 \\times \\$15 = \\$120 \\]\n\n"
+                    "In total \\[ 24 + 120 = \\$144 \\]\n\nThe answer is \\(\\boxed{144}\\).")
 Q_PENS = "Ann has 7 pens. She buys 3 boxes of 4 pens each. How many pens does she have now?"
 REF_PENS = "She buys 3 * 4 = <<3*4=12>>12 pens.\nShe has 7 + 12 = <<7+12=19>>19 pens.\n#### 19"
 
@@ -61,8 +64,8 @@ def test_problems_file_lists_each_problem_once_with_its_gold(tmp_path):
 def test_self_reference_equals_with_reference_for_a_perfect_solver_and_reference_free_without_one(tmp_path):
     data = _data(tmp_path)
     samples = tmp_path / "samples.jsonl"
-    # the solver "writes" the real reference for the bakery problem, and gives no answer for the pens one
-    samples.write_text(json.dumps({"question": Q_BAKERY, "completion": REF_BAKERY, "extracted": ["144"], "correct": True}) + "\n"
+    # the solver writes the bakery reference in LaTeX, and gives no answer for the pens problem
+    samples.write_text(json.dumps({"question": Q_BAKERY, "completion": REF_BAKERY_LATEX, "extracted": ["144"], "correct": True}) + "\n"
                        + json.dumps({"question": Q_PENS, "completion": "I am not sure.", "extracted": [], "correct": False}) + "\n")
     out = tmp_path / "pb.json"
     assert pb.main(["--splits", "gsm8k", "--data", str(data), "--fine_channel", "never", "--modes", "with_reference",

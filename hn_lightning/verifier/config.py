@@ -119,6 +119,12 @@ class VerifierConfig:
     """Locate the first wrong step with the reference solution and gold answer (the mining setting;
     :mod:`hn_lightning.verifier.first_error`). ``False``: reference-free mode, from the problem and the
     steps alone (arithmetic slips, inconsistent reuse, unsupported numbers, contradictions)."""
+    reference_plain_math: bool = False
+    """Read the reference's LaTeX arithmetic as plain text in the first-error stage
+    (:func:`~hn_lightning.verifier.plain_math.plain_math`: ``\\[ 4 \\times 4 = 16 \\]`` -> ``4 * 4 = 16``).
+    For references a chat model wrote on word problems (the self-reference setting: a solver's solution
+    stands in for a missing human one), which then get the word-problem rules instead of those for
+    competition-math references. Off for human references (MATH's LaTeX stays LaTeX)."""
     first_error_contradiction_threshold: float = 0.97
     """A fine-channel step-vs-problem NLI contradiction at least this likely marks its step as a
     ``contradiction`` error (only when the final answer is not known to be right)."""

@@ -49,6 +49,7 @@ from hn_lightning.verifier.logprobs import (
 )
 from hn_lightning.verifier.nli.backends import CachedNLI, HFCrossEncoderNLI, MiniLMHeadNLI, NLIBackend
 from hn_lightning.verifier.nli.head import default_head_dir
+from hn_lightning.verifier.plain_math import plain_math
 from hn_lightning.verifier.records import VerifierInput, VerifierResult
 from hn_lightning.verifier.scores import weighted_score
 from hn_lightning.verifier.semantic import SemanticResult, semantic_scores
@@ -313,7 +314,8 @@ class MathVerifier:
         texts = [s.text for s in w.pred_steps]
         paragraphs = paragraph_indices(w.inp.prediction, w.pred_steps)
         if cfg.first_error_reference:
-            return locate_first_error(texts, w.inp.question, w.inp.reference, gold_values(w.inp.gold),
+            reference = plain_math(w.inp.reference) if cfg.reference_plain_math else w.inp.reference
+            return locate_first_error(texts, w.inp.question, reference, gold_values(w.inp.gold),
                                       w.answer.correct, inconsistent, extra, paragraphs)
         return locate_first_error(texts, w.inp.question, None, None, None, inconsistent, extra, paragraphs)
 
