@@ -169,19 +169,41 @@ def _warm_up(verifier: MathVerifier) -> None:
     verifier.reset_stats()
 
 
+def check_solver(records: list[dict], cfg_kwargs: dict, batch_size: int) -> int:
+    """Score each distinct solver solution reference-free (the rules alone: slips, numbers from nowhere,
+    ...); a solution with a first error found is marked ``flagged`` and not used as a reference (a
+    reference the verifier itself finds wrong would mislead it). Returns how many were flagged."""
+    solutions = {id(r["solver"]): r for r in records if r.get("solver") and r["solver"]["extracted"]}
+    verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=False))
+    rows = list(solutions.values())
+    for i in range(0, len(rows), batch_size):
+        chunk = rows[i:i + batch_size]
+        results = verifier.score_batch([VerifierInput(id=f"solver-{r['id']}", question=r["problem"], reference="",
+                                                      gold=r["solver"]["extracted"], prediction=r["solver"]["completion"])
+                                        for r in chunk])
+        for r, res in zip(chunk, results, strict=True):
+            r["solver"]["flagged"] = res.first_error_step is not None
+    return sum(r["solver"]["flagged"] for r in rows)
+
+
 def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int,
-               solver_style: str = "plain") -> tuple[list, float, dict]:
-    """One verifier over ``records`` in ``mode``; self_reference sends the records the solver did not
-    answer to a reference-free verifier on the same caches."""
+               solver_style: str = "plain", solver_check: bool = True) -> tuple[list, float, dict]:
+    """One verifier over ``records`` in ``mode``. self_reference: the records whose solver gave an
+    answer (and, with ``solver_check``, whose solver solution the rules do not flag) are scored with it
+    as the reference; the others by a reference-free verifier on the same caches."""
     if mode != "self_reference":
         verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=mode == "with_reference"))
         _warm_up(verifier)
         results, secs = run_pass(verifier, records, batch_size)
         return results, secs, verifier.cache_stats()
-    answered = [i for i, r in enumerate(records) if r.get("solver") and r["solver"]["extracted"]]
+    t0 = time.perf_counter()
+    if solver_check:
+        check_solver(records, cfg_kwargs, batch_size)
+    secs = time.perf_counter() - t0
+    answered = [i for i, r in enumerate(records) if usable_solver(r)]
     rest = [i for i in range(len(records)) if i not in set(answered)]
     results: list = [None] * len(records)
-    secs, stats = 0.0, Counter()
+    stats = Counter()
     for idx, ref in ((answered, True), (rest, False)):
         if not idx:
             continue
@@ -196,8 +218,15 @@ def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int
     return results, secs, dict(stats)
 
 
+def usable_solver(r: dict) -> bool:
+    """The record's solver gave an answer and its solution was not flagged by :func:`check_solver`."""
+    s = r.get("solver")
+    return bool(s and s["extracted"] and not s.get("flagged"))
+
+
 def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int, cache_dir: str | None = None,
-             modes: tuple[str, ...] = ("with_reference", "reference_free"), solver_style: str = "plain") -> dict:
+             modes: tuple[str, ...] = ("with_reference", "reference_free"), solver_style: str = "plain",
+             solver_check: bool = True) -> dict:
     labels = [r["label"] for r in records]
     out: dict = {"split": split, "records": len(records), "fine_channel": fine_channel}
     with tempfile.TemporaryDirectory() as tmp:
@@ -206,7 +235,7 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
             if mode not in modes:
                 continue
             results, secs, stats = _mode_pass(mode, {"fine_channel": fine_channel, "cache_dir": cache}, records, batch_size,
-                                              solver_style)
+                                              solver_style, solver_check)
             preds = [to_step(res.first_error_span, joined(r["steps"])[1]) for r, res in zip(records, results, strict=True)]
             kinds = Counter(res.first_error_kind for res, y in zip(results, labels, strict=True) if y >= 0)
             kinds_right = Counter(res.first_error_kind for res, y, p in zip(results, labels, preds, strict=True) if y >= 0 and p == y)
@@ -232,14 +261,17 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
 def solver_breakdown(records: list[dict], labels: list[int], preds: list[int]) -> dict:
     """The solver's accuracy on the records' problems (against the real gold: measurement only) and
     the F1 on the records whose problem it solved / got wrong / did not answer."""
-    groups: dict[str, list[int]] = {"solver_right": [], "solver_wrong": [], "no_solver_answer": []}
+    groups: dict[str, list[int]] = {"solver_right": [], "solver_wrong": [], "solver_flagged": [], "no_solver_answer": []}
     for i, r in enumerate(records):
         s = r.get("solver")
-        key = "no_solver_answer" if not s or not s["extracted"] else "solver_right" if s["correct"] else "solver_wrong"
+        key = ("no_solver_answer" if not s or not s["extracted"] else "solver_flagged" if s.get("flagged")
+               else "solver_right" if s["correct"] else "solver_wrong")
         groups[key].append(i)
     problems = {_norm(r["problem"]): r["solver"] for r in records if r.get("solver")}
     right = sum(1 for s in problems.values() if s["correct"])
-    out: dict = {"problems": len(problems), "solver_accuracy": round(100 * right / max(1, len(problems)), 1)}
+    flagged = Counter(bool(s["correct"]) for s in problems.values() if s.get("flagged"))
+    out: dict = {"problems": len(problems), "solver_accuracy": round(100 * right / max(1, len(problems)), 1),
+                 "solver_solutions_flagged": {"right": flagged[True], "wrong": flagged[False]}}
     for key, idx in groups.items():
         out[key] = {"records": len(idx), **(metrics([labels[i] for i in idx], [preds[i] for i in idx]) if idx else {})}
     return out
@@ -260,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="samples.jsonl files of `cli.py eval` on the split's problems (mode self_reference)")
     ap.add_argument("--solver_reference", default="plain", choices=["plain", "raw"],
                     help="self_reference: the solver's LaTeX arithmetic read as plain text (plain: VerifierConfig.reference_plain_math) or as written (raw)")
+    ap.add_argument("--solver_check", default="on", choices=["on", "off"],
+                    help="self_reference: do not use a solver solution that the rules alone flag (on)")
     ap.add_argument("--write_problems", type=Path, default=None,
                     help="only write each split's distinct problems to DIR/<split>_problems.jsonl (the solver's input) and stop")
     args = ap.parse_args(argv)
@@ -276,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in records:
             r["solver"] = solver.get(_norm(r["problem"]))
         res = evaluate(split, records, args.fine_channel, args.batch_size, args.cache_dir, tuple(args.modes),
-                       args.solver_reference)
+                       args.solver_reference, args.solver_check == "on")
         report["splits"].append(res)
         for mode in args.modes:
             m = res[mode]
