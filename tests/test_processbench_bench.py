@@ -87,3 +87,22 @@ def test_a_bad_samples_line_names_file_and_line(tmp_path):
     bad.write_text(json.dumps({"question": Q_PENS, "completion": "x", "extracted": ["1"]}) + "\n{not json\n")
     with pytest.raises(ValueError, match=r"samples\.jsonl:2: not a `cli\.py eval` sample"):
         pb.load_solver([bad])
+
+
+def test_a_solver_solution_the_rules_flag_is_not_used_as_a_reference(tmp_path):
+    data = _data(tmp_path)
+    samples = tmp_path / "samples.jsonl"
+    slipped = "She buys 3 * 4 = 13 pens.\nShe has 7 + 13 = 20 pens.\nThe answer is \\boxed{20}."
+    samples.write_text(json.dumps({"question": Q_PENS, "completion": slipped, "extracted": ["20"], "correct": False}) + "\n")
+    preds = {}
+    for check in ("on", "off"):
+        out = tmp_path / f"pb-{check}.json"
+        assert pb.main(["--splits", "gsm8k", "--data", str(data), "--fine_channel", "never", "--modes", "reference_free",
+                        "self_reference", "--solver_samples", str(samples), "--solver_check", check, "--out", str(out)]) == 0
+        split = json.loads(out.read_text())["splits"][0]
+        preds[check] = split["self_reference"]["predicted_steps"]
+        free = split["reference_free"]["predicted_steps"]
+        flagged = split["self_reference"]["solver"]["solver_solutions_flagged"]
+        assert flagged == ({"right": 0, "wrong": 1} if check == "on" else {"right": 0, "wrong": 0})
+    assert preds["on"] == free  # the slipped solution is not used: every record is scored reference-free
+    assert free["p-correct"] == -1 and preds["off"]["p-correct"] != -1  # used, its wrong answer flags a right solution
