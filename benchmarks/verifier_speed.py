@@ -19,8 +19,8 @@ the other thread is descheduled counts as CPU time too).
 
 Encoder: ``--encoder_threads auto`` (the default of :class:`MiniLMEncoder`: one thread or all of
 torch's threads per forward batch, whichever is faster at the moment), ``torch`` (torch's setting,
-the behaviour before the adaptive choice) or a number; ``--encoder_precision fp32|bf16`` (bf16 only
-with ``--settings never``: the packaged NLI heads refuse bf16 features).
+the behaviour before the adaptive choice) or a number; ``--encoder_precision fp32|bf16`` (``VerifierConfig.encoder_precision``;
+the packaged NLI heads take the bf16 features too).
 
     HF_HUB_OFFLINE=1 python benchmarks/verifier_speed.py --questions 200 --batch_size 64
 """

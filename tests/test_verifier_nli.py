@@ -115,6 +115,27 @@ def test_committed_heads_metadata_and_size(kind):
     assert probs.shape == (2, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_head_takes_its_encoder_in_bf16_with_its_own_nli_cache_key(tmp_path):
+    """The packaged head accepts ``<its encoder>:bf16`` (VerifierConfig.encoder_precision), caches its
+    probabilities under another fingerprint, and still refuses any other encoder."""
+    from hn_lightning.verifier.nli.backends import MiniLMHeadNLI
+
+    head = NLIHead.load(default_head_dir("steps"))
+    trained_on = head.meta["encoder_fingerprint"]
+
+    def embedder(fingerprint):
+        enc = FakeEncoder()
+        enc.fingerprint = fingerprint
+        return CachedEmbedder(enc, VectorCache(None))
+
+    fp32 = MiniLMHeadNLI(embedder(trained_on), head=head)
+    bf16 = MiniLMHeadNLI(embedder(f"{trained_on}:bf16"), head=head)
+    assert bf16.fingerprint == f"{fp32.fingerprint}:bf16"
+    for other in (f"{trained_on}:fp16", "another-encoder", "another-encoder:bf16"):
+        with pytest.raises(ValueError, match="retrain the head"):
+            MiniLMHeadNLI(embedder(other), head=head)
+
+
 def test_synthetic_pairs_come_from_train_only(tmp_path):
     from hn_lightning.catalog import TestDataRefused
 

@@ -160,6 +160,12 @@ class VerifierConfig:
     """Samples per :meth:`~hn_lightning.verifier.MathVerifier.score_batch` call from the CLI."""
     encoder_batch_size: int = 64
     """Sentences per MiniLM forward pass."""
+    encoder_precision: Literal["fp32", "bf16"] = "fp32"
+    """MiniLM matmuls in ``fp32`` or under ``bf16`` autocast: about 2x faster cold scoring on CPUs with
+    native bf16 (AVX512-BF16, AMX; check ``lscpu``) and GPUs, but 5-70x *slower* on CPUs without it.
+    bf16 embeddings are within ~1e-4 of fp32 (1 - cosine) and get their own cache entries; the packaged
+    NLI heads (fitted on fp32 features) take them, with NLI cache entries of their own too. On the
+    ProcessBench dev half the first-error outputs are the same (``benchmarks/RESULTS.md``)."""
     round_digits: int = 6
     """Scores are rounded to this many digits (stable JSON, identical reruns)."""
 

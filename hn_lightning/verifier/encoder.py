@@ -21,7 +21,9 @@ Speed on a small shared CPU box (``benchmarks/verifier_speed.py``, ``benchmarks/
 * **Precision** (``precision="bf16"``, opt-in): bf16 autocast of the matmuls (about 2x faster on
   CPUs with native bf16, e.g. AVX512-BF16). Embeddings stay within ~1e-4 of fp32 (1 - cosine), but
   they are not the fp32 ones, so the fingerprint gets a ``:bf16`` suffix: the cache never mixes
-  them, and the packaged NLI heads (trained on fp32 features, checked by fingerprint) refuse it.
+  them. The packaged NLI heads (trained on fp32 features, checked by fingerprint) accept exactly this
+  suffix of the encoder they were fitted on, and cache their probabilities under a ``:bf16`` fingerprint
+  of their own (``VerifierConfig.encoder_precision``).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ class MathVerifier:
         root = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else cache_dir("verifier")
         self.emb_cache = VectorCache(root / "embeddings.sqlite" if cfg.use_cache else None)
         self.nli_cache = VectorCache(root / "nli.sqlite" if cfg.use_cache else None)
-        self.encoder = encoder or MiniLMEncoder(batch_size=cfg.encoder_batch_size)
+        self.encoder = encoder or MiniLMEncoder(batch_size=cfg.encoder_batch_size, precision=cfg.encoder_precision)
         self.embedder = CachedEmbedder(self.encoder, self.emb_cache)
         self._nli_backend = nli_backend
         self._nli: CachedNLI | None = None
