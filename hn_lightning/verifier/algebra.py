@@ -54,6 +54,7 @@ from hn_lightning.verifier.latex_math import (
     can_cap_time,
     time_cap,
 )
+from hn_lightning.verifier.term_slips import equation_terms, one_term_changed
 
 __all__ = ["MAX_PARSES", "algebra_slips", "math_pieces"]
 
@@ -66,7 +67,7 @@ MAX_PARSES = 60
 _RESET = re.compile(
     r"\b(?:case|cases|if|suppose|assume|let|substitut\w*|plug\w*|check\w*|verify|convert\w*|"
     r"degrees?|radians?|units?|percent|"
-    r"consider|when|otherwise|similarly|another|other|second|alternatively|try|test\w*|instead)\b",
+    r"consider|when|where|otherwise|similarly|another|other|second|alternatively|try|test\w*|instead)\b",
     re.I,
 )
 _BARE_DECIMAL = re.compile(r"^\s*-?\d[\d,{}]*\.(\d+)\s*$")
@@ -277,6 +278,7 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
     budget = [max_parses]
     last_eq: dict[object, list[complex]] = {}  # unknown -> roots of its last equation
     known: dict[object, list[complex]] = {}  # the same, never reset (substitutions of a relation)
+    last_terms: dict[frozenset, dict] = {}  # unknowns (2-3) -> terms of their last equation
 
     def parse(side: str):
         if side.count("\\pm") == 1:  # both signs: a pair of values (numbers only)
@@ -292,21 +294,48 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
 
     load_parser()  # the first import is slow: outside the time cap
     for i, text in enumerate(step_texts):
-        cases = bool(_RESET.search(MATH.sub(" ", text)))  # cases, substitutions: equations not compared
-        if cases:
-            last_eq.clear()
-        for sides in math_pieces(text):
+        for sides in _chains_after_resets(text, (last_eq, last_terms)):
             if named(sides):
                 continue
             try:
                 with time_cap(PIECE_SECONDS):
                     exprs = [parse(s) for s in sides]
-                    why = _chain_slip(sides, exprs, known) or (
-                        _equation_slip(sides, exprs, {} if cases else last_eq, known)
-                    )
+                    why = (_chain_slip(sides, exprs, known) or _equation_slip(sides, exprs, last_eq, known)
+                           or _term_slip(sides, exprs, last_terms))
             except (Timeout, Exception):  # noqa: BLE001 - a check that fails or runs over is skipped
                 continue
             if why:
                 out[i] = why
                 break
     return out
+
+
+def _term_slip(sides: list[str], exprs: list, last_terms: dict) -> str | None:
+    """An equation in 2-3 unknowns that changes one term of the last one in the same unknowns
+    (:mod:`~hn_lightning.verifier.term_slips`); ``last_terms`` is updated. Sides naming segments
+    (``PR``, two capitals: a product to the parser) are not read."""
+    a, b = exprs[0], exprs[-1]
+    if a is None or b is None or isinstance(a, tuple) or isinstance(b, tuple) or re.search(r"[A-Z]{2}", sides[0] + sides[-1]):
+        return None
+    got = equation_terms(a, b)
+    if got is None:
+        last_terms.pop(frozenset(a.free_symbols | b.free_symbols), None)  # not a polynomial: the sequence breaks
+        return None
+    syms, terms = got
+    old = last_terms.get(syms)
+    last_terms[syms] = terms
+    return f"{sides[0]} = {sides[-1]} changes one term of the equation before it" if old and one_term_changed(old, terms) else None
+
+
+def _chains_after_resets(text: str, sequences: tuple[dict, ...]):
+    """The equality chains of each math span of ``text``, in order; the equation sequence
+    (``last_eq`` and the other dicts of ``sequences``) is cleared before a span when the words since the span before announce cases,
+    substitutions, checks or assumptions (``If \\(x = 1\\): \\[y - 1 - 8y = -3\\] \\[y - 8y = -3 - 1\\]``
+    compares the two equations in y after the case, not with those before it)."""
+    pos = 0
+    for m in MATH.finditer(text):
+        if _RESET.search(text[pos:m.start()]):
+            for seq in sequences:
+                seq.clear()
+        pos = m.end()
+        yield from math_pieces(m.group(0))
