@@ -66,3 +66,25 @@ def test_one_term_changed_by_hand():
     assert one_term_changed(old, {(1, 0): Fraction(8), (1, 2): Fraction(-2)})  # one term dropped, doubled
     assert not one_term_changed(old, {(1, 0): Fraction(8), (1, 2): Fraction(-2), (0, 2): Fraction(6)})  # x2
     assert not one_term_changed({(1, 0): Fraction(1), (0, 0): Fraction(-5)}, {(1, 0): Fraction(1), (0, 0): Fraction(-7)})
+
+
+def test_derived_inequality_with_another_boundary_is_a_slip():
+    steps = [r"The discriminant must be positive: $m^2-4(2)(8)>0$, so $m^2-32>0$, which implies that $(m-4)(m+8)>0$."]
+    assert list(algebra_slips(steps)) == [0]
+    fe = locate_first_error(["Let the roots be distinct.", *steps, r"So \(m > 4\)."], "For which m has $2x^2+mx+8$ two real roots?")
+    assert (fe.index, fe.kind) == (1, "arithmetic_slip")
+    # joined inside one span, in two unknowns: one term changed
+    assert list(algebra_slips([r"\[x^2 + y^2 + 2x < 4 \implies x^2 + y^2 - 2x < 4\]"])) == [0]
+
+
+def test_inequalities_that_must_not_be_flagged():
+    good = [
+        [r"We need $m^2-64>0$, so $(m-8)(m+8)>0$, which gives $m>8$ or $m<-8$."],  # right rewrite, then bounds
+        [r"So we rewrite it as: \[ x + 4 < 9 \quad \text{or} \quad -(x + 4) < 9 \]"],  # two branches, listed
+        [r"For the case where \( x + 2 \geq 0 \), we have \( x + 2 < 4.47 \)."],  # a condition, then what holds
+        [r"Since \(x^2 < 4\), so \(x < 2\)."],  # another degree: not compared
+        [r"We have \(2x + 3 > 7\). Subtracting 3 gives \(2x > 4\), so \(x > 2\)."],
+        [r"Then \(x > 0\) and \(x^2 - 3x < 0\)."],  # listed conditions, not derived
+    ]
+    for steps in good:
+        assert algebra_slips(steps) == {}, steps

@@ -307,6 +307,10 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
             if why:
                 out[i] = why
                 break
+    from hn_lightning.verifier.inequalities import inequality_slips  # it reuses this module's root checks
+
+    for i, why in inequality_slips(step_texts, parse, _RESET, PIECE_SECONDS).items():
+        out.setdefault(i, why)
     return out
 
 
