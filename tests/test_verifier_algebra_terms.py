@@ -88,3 +88,14 @@ def test_inequalities_that_must_not_be_flagged():
     ]
     for steps in good:
         assert algebra_slips(steps) == {}, steps
+
+
+def test_plain_text_factorization_claim_that_does_not_hold():
+    from hn_lightning.verifier.algebra import plain_product_slip
+
+    steps = ["We factor the denominator.", "First, 1375 = 5^2 * 11 * 25 = 5^2 * 11 * 5^2. So 1375 = 5^4 * 11."]
+    assert list(algebra_slips(steps)) == [1]
+    assert plain_product_slip("so 194 = 11 × 17 + 9.") is not None  # 187 + 9 = 196
+    for good in ["1375 = 5^3 * 11.", "194 = 11 × 17 + 7", "x + 20 = 4 * 5", "$20 = 4 * 5 dollars", "12 = 66 / 12",
+                 "3, 2 = 2 * 1", "2^10 = 1024"]:
+        assert plain_product_slip(good) is None, good

@@ -35,6 +35,14 @@ announce cases, substitutions, checks, unit conversions or assumptions compares 
 resets the sequence; parses are capped per solution (:data:`MAX_PARSES`), each chain runs under a
 time cap (:data:`PIECE_SECONDS`) and any parse or evaluation error skips the side. Both checks
 report the kind ``arithmetic_slip`` through :func:`algebra_slips` (step index -> reason).
+
+Sixth pass (dev, MATH with reference 48.8 -> 50.6 with the four below, reference-free 27.3 -> 30.6,
+GSM8K unchanged, no correct record flagged): equations after a case word *inside* a step are
+compared with each other (the sequence is cleared at the word, not for the whole step; ``where``
+starts a definition list too); an equation in two or three unknowns that changes exactly one term
+of the one before it (:mod:`~hn_lightning.verifier.term_slips`); a derived inequality with another
+boundary (:mod:`~hn_lightning.verifier.inequalities`); a factorization claim written outside LaTeX
+that does not hold (:func:`plain_product_slip`, ``1375 = 5^2 * 11 * 25``).
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ from hn_lightning.verifier.latex_math import (
 )
 from hn_lightning.verifier.term_slips import equation_terms, one_term_changed
 
-__all__ = ["MAX_PARSES", "algebra_slips", "math_pieces"]
+__all__ = ["MAX_PARSES", "algebra_slips", "math_pieces", "plain_product_slip"]
 
 PIECE_SECONDS = 2.0
 """Time cap on one chain's parse and checks (a chain that runs over is skipped)."""
@@ -294,6 +302,10 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
 
     load_parser()  # the first import is slow: outside the time cap
     for i, text in enumerate(step_texts):
+        why = plain_product_slip(text)
+        if why:
+            out[i] = why
+            continue
         for sides in _chains_after_resets(text, (last_eq, last_terms)):
             if named(sides):
                 continue
@@ -312,6 +324,33 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
     for i, why in inequality_slips(step_texts, parse, _RESET, PIECE_SECONDS).items():
         out.setdefault(i, why)
     return out
+
+
+_PLAIN_PRODUCT = re.compile(
+    r"(?<![\w.,^+\-*/=×÷$%(])(?<![\^+\-*/=×÷$%(] )(\d{1,9})\s*=\s*(\d{1,6}(?:\s*[*×^+]\s*\d{1,6})+)(?![\w.,]*\s*[a-zA-Z(/÷%])"
+)
+
+
+def plain_product_slip(text: str) -> str | None:
+    """A factorization claim written outside LaTeX, ``N = a^k * b * c`` (integers; products, powers
+    and sums, at least one product or power), that does not hold (``1375 = 5^2 * 11 * 25``): the
+    value trace reads computations left to right and does not check a number stated first."""
+    for m in _PLAIN_PRODUCT.finditer(MATH.sub(" ", text)):
+        expr = m.group(2)
+        if not re.search(r"[*×^]", expr):
+            continue
+        total = 0
+        for term in expr.split("+"):
+            prod = 1
+            for factor in re.split(r"[*×]", term):
+                base, _, exp = factor.partition("^")
+                if exp and int(exp) > 64:
+                    return None
+                prod *= int(base) ** (int(exp) if exp else 1)
+            total += prod
+        if total != int(m.group(1)):
+            return f"{m.group(0).strip()} does not hold"
+    return None
 
 
 def _term_slip(sides: list[str], exprs: list, last_terms: dict) -> str | None:
