@@ -54,12 +54,12 @@ from hn_lightning.verifier.latex_math import (
     MATH,
     Timeout,
     atom,
+    can_cap_time,
     load_parser,
     math_pieces,
     named,
     parse_side,
     plain,
-    can_cap_time,
     time_cap,
 )
 from hn_lightning.verifier.term_slips import equation_terms, one_term_changed
@@ -92,7 +92,7 @@ _OPERAND_DECIMAL = re.compile(r"(?<![\d.])(\d+\.(\d+))")
 
 
 def _tolerance(*sides: str) -> Tolerance:
-    """The slack of a comparison between ``sides``: one unit in the last digit of a side that is a
+    r"""The slack of a comparison between ``sides``: one unit in the last digit of a side that is a
     decimal number (``\frac{1000}{3} = 333.33``), and a relative one unit in the last digit of each
     decimal operand (``\frac{-6 \pm 205.1}{2}`` for ``\sqrt{42068}``: 0.1 / 205.1), so a rounded
     operand carries its rounding through a product (``1.5 \cdot 2000`` is allowed 3000 +- 6.7%, not the
