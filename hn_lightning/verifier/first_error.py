@@ -34,7 +34,13 @@ they are tried on each step:
   that check out, with sourced operands, is only *weak* evidence (another route than the reference's;
   measured on the ProcessBench dev half: treating it as an error flags such steps too early): it is
   the first error only when the answer is wrong and no step is flagged. With a plain (word-problem)
-  reference the reference's values are the route, and the same step is an error.
+  reference the reference's values are the route, and the same step is an error. *Operand brought
+  in* (sixth pass): the arithmetic of that weak step checks out, so when an operand of its checked
+  computations was first written by an earlier step (not a problem value), the last such step is
+  where the route went wrong (``2 \cdot \frac{1}{2} \cdot 1.5 \cdot 1.5 = 2.25`` on legs of 1.5
+  that an earlier step claimed; :func:`~hn_lightning.verifier.routes.operand_step`; dev: MATH with
+  reference +6 / -2 records; the earliest such step instead: +2 / -3; only operands on the
+  reference's route: +5 / -2).
 * ``contradiction`` (0.85): the step contradicts a condition of the problem: the fine channel's
   step-vs-condition NLI (the ``conditions`` head, :mod:`hn_lightning.verifier.logic`) passed in through
   ``extra`` (``{step: ("contradiction", p)}``; the verifier passes only
@@ -122,6 +128,7 @@ from hn_lightning.verifier.routes import (
     dead_end_side,
     derived_correctly,
     missing_reference_value,
+    operand_step,
     plan_paragraph_before,
     recomputed_given,
     recomputed_off_route,
@@ -282,6 +289,8 @@ def locate_first_error(
     first = next((i for i, s in enumerate(scores) if s >= ERROR_THRESHOLD), None)
     if first is None and answer_correct is False and weak:
         first = weak[0]
+        src = operand_step(traces[first], first_written, problem)
+        first = first if src is None else src  # right arithmetic on a value that an earlier step brought in
         mark(first, "wrong_operation")
     if first is None and answer_correct is False:
         final = traces[-1].values[-1] if traces[-1].values else None

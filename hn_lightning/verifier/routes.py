@@ -15,7 +15,7 @@ from fractions import Fraction
 from hn_lightning.verifier.trace import FREE_VALUES, StepTrace, ValueSet
 
 __all__ = [
-    "blame", "blame_other_route", "dead_end_side", "derived_correctly", "missing_reference_value", "plan_paragraph_before",
+    "blame", "blame_other_route", "dead_end_side", "derived_correctly", "missing_reference_value", "operand_step", "plan_paragraph_before",
     "recomputed_given", "recomputed_off_route", "regrouped_sum", "rejoins", "restates_problem", "single_operator", "used_later",
 ]
 
@@ -233,3 +233,13 @@ def recomputed_given(tr: StepTrace, problem: ValueSet, results: ValueSet, comput
                and not results.contains(c.stated, forms=False)
                and any(computed_before.contains(o, forms=False) and not problem.contains(o, forms=False) for o in c.operands)
                for c in tr.computations)
+
+
+def operand_step(tr: StepTrace, first_written: dict[Fraction, int], problem: ValueSet) -> int | None:
+    """The last earlier step that first wrote an operand (not a problem value) of a computation of
+    step ``tr`` that checks out: with right arithmetic, the value brought in is where the route
+    went wrong (``2 \\cdot \\frac{1}{2} \\cdot 1.5 \\cdot 1.5 = 2.25`` on legs of 1.5 claimed
+    in an earlier step). ``None`` when every operand is the problem's or written in this step."""
+    steps = [j for c in tr.computations if c.stated is not None and c.matches() is True
+             for o in c.operands if (j := first_written.get(o)) is not None and j < tr.index and not problem.contains(o, forms=False)]
+    return max(steps, default=None)
