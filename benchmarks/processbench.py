@@ -16,8 +16,12 @@ A third mode, ``self_reference``, is reference-free too (no reference solution, 
 lets a *solver* model write its own: ``--solver_samples`` names ``samples.jsonl`` files written by
 ``cli.py eval`` on the split's problems (``benchmarks/processbench_solver.sh`` runs it); each record's
 problem is matched by its text, the solver's completion becomes the reference and its extracted answer
-the gold, and the verifier runs in its with-reference mode. Records whose problem the solver did not
-answer fall back to the rules-only reference-free mode. The pass also reports the solver's own accuracy
+the gold (its LaTeX arithmetic read as plain text, ``--solver_reference plain``), and the verifier runs in
+its with-reference mode. A solver solution that the reference-free rules flag is not used
+(``--solver_check on``); records whose problem the solver did not answer or whose solver solution was
+flagged fall back to the rules-only reference-free mode, without reference or gold. The check's time is
+reported apart (``solver_check``); ``--fine_channel gated`` is refused in this mode (its gate reads
+the answer check). The pass also reports the solver's own accuracy
 (against the real gold, measurement only) and F1 on the records where it was right / wrong. Two trivial
 baselines use only the answer check: ``-1`` when the final answer is right, else step index 0 (or
 index 1, the second step: the issue's baseline, F1 44.4 / 35.9).
@@ -148,14 +152,26 @@ def confusion(labels: list[int], preds: list[int], top: int = 4) -> dict[str, di
     return out
 
 
-def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, self_reference: bool = False) -> tuple[list, float]:
+UNKNOWN_GOLD = "?"
+"""The gold of a reference-free pass that must not see the truth (self_reference's fallback records):
+a placeholder, since the reference-free first-error stage reads no answer (``fine_channel: gated``, whose
+gate does, is refused in that mode)."""
+
+
+def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, source: str = "truth") -> tuple[list, float]:
+    """Score ``records`` in batches of ``batch_size``; reference and gold come from ``source``: ``truth``
+    (the matched test problem's), ``solver`` (the solver's completion and extracted answer) or ``none``
+    (no reference, :data:`UNKNOWN_GOLD`). Returns the results and the wall seconds."""
+    def ref_gold(r: dict) -> tuple[str, str | list[str]]:
+        if source == "solver":
+            return r["solver"]["completion"], r["solver"]["extracted"]
+        return ("", UNKNOWN_GOLD) if source == "none" else (r["reference"], r["gold"])
+
     t0 = time.perf_counter()
     results = []
     for i in range(0, len(records), batch_size):
         chunk = records[i:i + batch_size]
-        inputs = [VerifierInput(id=r["id"], question=r["problem"],
-                                reference=r["solver"]["completion"] if self_reference else r["reference"],
-                                gold=r["solver"]["extracted"] if self_reference else r["gold"],
+        inputs = [VerifierInput(id=r["id"], question=r["problem"], reference=ref_gold(r)[0], gold=ref_gold(r)[1],
                                 prediction=joined(r["steps"])[0]) for r in chunk]
         results += verifier.score_batch(inputs)
     return results, time.perf_counter() - t0
@@ -169,48 +185,46 @@ def _warm_up(verifier: MathVerifier) -> None:
     verifier.reset_stats()
 
 
-def check_solver(records: list[dict], cfg_kwargs: dict, batch_size: int) -> int:
+def check_solver(records: list[dict], cfg_kwargs: dict, batch_size: int) -> tuple[set[str], float, dict]:
     """Score each distinct solver solution reference-free (the rules alone: slips, numbers from nowhere,
-    ...); a solution with a first error found is marked ``flagged`` and not used as a reference (a
-    reference the verifier itself finds wrong would mislead it). Returns how many were flagged."""
-    solutions = {id(r["solver"]): r for r in records if r.get("solver") and r["solver"]["extracted"]}
+    ...). Returns the normalized problems whose solution has a first error found (not used as a
+    reference: one the verifier itself finds wrong would mislead it), the wall seconds and the cache
+    stats of this check."""
+    rows = list({_norm(r["problem"]): r for r in records if r.get("solver") and r["solver"]["extracted"]}.values())
     verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=False))
-    rows = list(solutions.values())
+    _warm_up(verifier)
+    t0 = time.perf_counter()
+    flagged: set[str] = set()
     for i in range(0, len(rows), batch_size):
         chunk = rows[i:i + batch_size]
         results = verifier.score_batch([VerifierInput(id=f"solver-{r['id']}", question=r["problem"], reference="",
-                                                      gold=r["solver"]["extracted"], prediction=r["solver"]["completion"])
+                                                      gold=UNKNOWN_GOLD, prediction=r["solver"]["completion"])
                                         for r in chunk])
-        for r, res in zip(chunk, results, strict=True):
-            r["solver"]["flagged"] = res.first_error_step is not None
-    return sum(r["solver"]["flagged"] for r in rows)
+        flagged |= {_norm(r["problem"]) for r, res in zip(chunk, results, strict=True) if res.first_error_step is not None}
+    return flagged, time.perf_counter() - t0, verifier.cache_stats()
 
 
 def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int,
-               solver_style: str = "plain", solver_check: bool = True) -> tuple[list, float, dict]:
+               solver_style: str = "plain", flagged: set[str] | frozenset = frozenset()) -> tuple[list, float, dict]:
     """One verifier over ``records`` in ``mode``. self_reference: the records whose solver gave an
-    answer (and, with ``solver_check``, whose solver solution the rules do not flag) are scored with it
-    as the reference; the others by a reference-free verifier on the same caches."""
+    answer (and whose problem is not in ``flagged``) are scored with the solver's solution as the
+    reference; the others by a reference-free verifier that sees neither reference nor gold."""
     if mode != "self_reference":
         verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=mode == "with_reference"))
         _warm_up(verifier)
         results, secs = run_pass(verifier, records, batch_size)
         return results, secs, verifier.cache_stats()
-    t0 = time.perf_counter()
-    if solver_check:
-        check_solver(records, cfg_kwargs, batch_size)
-    secs = time.perf_counter() - t0
-    answered = [i for i, r in enumerate(records) if usable_solver(r)]
+    answered = [i for i, r in enumerate(records) if usable_solver(r, flagged)]
     rest = [i for i in range(len(records)) if i not in set(answered)]
     results: list = [None] * len(records)
-    stats = Counter()
+    secs, stats = 0.0, Counter()
     for idx, ref in ((answered, True), (rest, False)):
         if not idx:
             continue
         verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=ref,
                                                reference_plain_math=ref and solver_style == "plain"))
         _warm_up(verifier)
-        part, t = run_pass(verifier, [records[i] for i in idx], batch_size, self_reference=ref)
+        part, t = run_pass(verifier, [records[i] for i in idx], batch_size, source="solver" if ref else "none")
         for i, res in zip(idx, part, strict=True):
             results[i] = res
         secs += t
@@ -218,10 +232,18 @@ def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int
     return results, secs, dict(stats)
 
 
-def usable_solver(r: dict) -> bool:
+def usable_solver(r: dict, flagged: set[str] | frozenset = frozenset()) -> bool:
     """The record's solver gave an answer and its solution was not flagged by :func:`check_solver`."""
     s = r.get("solver")
-    return bool(s and s["extracted"] and not s.get("flagged"))
+    return bool(s and s["extracted"] and _norm(r["problem"]) not in flagged)
+
+
+def cache_state(stats: dict) -> str:
+    """``warm`` when the pass computed no embedding and no NLI pair, ``cold`` when it computed more
+    than it read from the caches, else ``mixed``."""
+    computed = stats.get("sentences_encoded", 0) + stats.get("nli_pairs_computed", 0)
+    reused = stats.get("embedding_hits", 0) + stats.get("nli_hits", 0)
+    return "warm" if computed == 0 else "cold" if computed > reused else "mixed"
 
 
 def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int, cache_dir: str | None = None,
@@ -229,14 +251,18 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
              solver_check: bool = True, encoder_precision: str = "fp32") -> dict:
     labels = [r["label"] for r in records]
     out: dict = {"split": split, "records": len(records), "fine_channel": fine_channel}
+    if "self_reference" in modes and fine_channel == "gated":
+        raise ValueError("self_reference: fine_channel gated reads the answer check, which this mode does not have; use always or never")
     with tempfile.TemporaryDirectory() as tmp:
         cache = cache_dir or tmp
+        cfg_kwargs = {"fine_channel": fine_channel, "cache_dir": cache, "encoder_precision": encoder_precision}
         for mode in ("with_reference", "reference_free", "self_reference"):
             if mode not in modes:
                 continue
-            results, secs, stats = _mode_pass(mode, {"fine_channel": fine_channel, "cache_dir": cache,
-                                                     "encoder_precision": encoder_precision}, records, batch_size,
-                                              solver_style, solver_check)
+            flagged: set[str] = set()
+            if mode == "self_reference" and solver_check:
+                flagged, check_secs, check_stats = check_solver(records, cfg_kwargs, batch_size)
+            results, secs, stats = _mode_pass(mode, cfg_kwargs, records, batch_size, solver_style, flagged)
             preds = [to_step(res.first_error_span, joined(r["steps"])[1]) for r, res in zip(records, results, strict=True)]
             kinds = Counter(res.first_error_kind for res, y in zip(results, labels, strict=True) if y >= 0)
             kinds_right = Counter(res.first_error_kind for res, y, p in zip(results, labels, preds, strict=True) if y >= 0 and p == y)
@@ -248,9 +274,12 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
                          "samples_per_s": round(len(records) / secs, 2),
                          "predicted_steps": dict(zip((r["id"] for r in records), preds, strict=True))}
             out[mode]["cache_stats"] = stats
-            out[mode]["cache"] = "cold" if stats["embedding_misses"] > stats["embedding_hits"] else "warm"
+            out[mode]["cache"] = cache_state(stats)
             if mode == "self_reference":
-                out[mode]["solver"] = solver_breakdown(records, labels, preds)
+                out[mode]["solver"] = solver_breakdown(records, labels, preds, flagged)
+                if solver_check:
+                    out[mode]["solver_check"] = {"seconds": round(check_secs, 2), "cache_stats": check_stats,
+                                                 "cache": cache_state(check_stats)}
             if mode == "with_reference":
                 answer = [res.answer_correct for res in results]
                 for name, k in (("step_0", 0), ("step_1", 1)):
@@ -259,22 +288,26 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
     return out
 
 
-def solver_breakdown(records: list[dict], labels: list[int], preds: list[int]) -> dict:
+def solver_breakdown(records: list[dict], labels: list[int], preds: list[int], flagged: set[str]) -> dict:
     """The solver's accuracy on the records' problems (against the real gold: measurement only) and
-    the F1 on the records whose problem it solved / got wrong / did not answer."""
+    the metrics on the records whose problem it solved / got wrong / whose solution was flagged / did
+    not answer (F1 is ``None`` in a group with records of one label only)."""
     groups: dict[str, list[int]] = {"solver_right": [], "solver_wrong": [], "solver_flagged": [], "no_solver_answer": []}
     for i, r in enumerate(records):
         s = r.get("solver")
-        key = ("no_solver_answer" if not s or not s["extracted"] else "solver_flagged" if s.get("flagged")
+        key = ("no_solver_answer" if not s or not s["extracted"] else "solver_flagged" if _norm(r["problem"]) in flagged
                else "solver_right" if s["correct"] else "solver_wrong")
         groups[key].append(i)
     problems = {_norm(r["problem"]): r["solver"] for r in records if r.get("solver")}
     right = sum(1 for s in problems.values() if s["correct"])
-    flagged = Counter(bool(s["correct"]) for s in problems.values() if s.get("flagged"))
+    marked = Counter(bool(s["correct"]) for key, s in problems.items() if key in flagged)
     out: dict = {"problems": len(problems), "solver_accuracy": round(100 * right / max(1, len(problems)), 1),
-                 "solver_solutions_flagged": {"right": flagged[True], "wrong": flagged[False]}}
+                 "solver_solutions_flagged": {"right": marked[True], "wrong": marked[False]}}
     for key, idx in groups.items():
-        out[key] = {"records": len(idx), **(metrics([labels[i] for i in idx], [preds[i] for i in idx]) if idx else {})}
+        m = metrics([labels[i] for i in idx], [preds[i] for i in idx]) if idx else {}
+        if m and not (m["n_erroneous"] and m["n_correct"]):
+            m["f1"] = None  # one label only: no harmonic mean to take
+        out[key] = {"records": len(idx), **m}
     return out
 
 

@@ -106,3 +106,9 @@ def test_a_solver_solution_the_rules_flag_is_not_used_as_a_reference(tmp_path):
         assert flagged == ({"right": 0, "wrong": 1} if check == "on" else {"right": 0, "wrong": 0})
     assert preds["on"] == free  # the slipped solution is not used: every record is scored reference-free
     assert free["p-correct"] == -1 and preds["off"]["p-correct"] != -1  # used, its wrong answer flags a right solution
+
+
+def test_self_reference_refuses_the_gated_fine_channel():
+    """The gate reads the answer check, which a record scored without reference and gold does not have."""
+    with pytest.raises(ValueError, match="gated"):
+        pb.evaluate("gsm8k", [dict(RECORDS[0], solver=None)], "gated", 8, modes=("self_reference",))

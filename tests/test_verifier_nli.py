@@ -14,6 +14,7 @@ from hn_lightning.verifier.encoder import INSTALL_HINT, MissingEncoderError, min
 from hn_lightning.verifier.nli import (
     CachedNLI,
     HFCrossEncoderNLI,
+    MiniLMHeadNLI,
     NLIHead,
     default_head_dir,
     label_order_from_config,
@@ -118,8 +119,6 @@ def test_committed_heads_metadata_and_size(kind):
 def test_head_takes_its_encoder_in_bf16_with_its_own_nli_cache_key(tmp_path):
     """The packaged head accepts ``<its encoder>:bf16`` (VerifierConfig.encoder_precision), caches its
     probabilities under another fingerprint, and still refuses any other encoder."""
-    from hn_lightning.verifier.nli.backends import MiniLMHeadNLI
-
     head = NLIHead.load(default_head_dir("steps"))
     trained_on = head.meta["encoder_fingerprint"]
 
@@ -131,6 +130,14 @@ def test_head_takes_its_encoder_in_bf16_with_its_own_nli_cache_key(tmp_path):
     fp32 = MiniLMHeadNLI(embedder(trained_on), head=head)
     bf16 = MiniLMHeadNLI(embedder(f"{trained_on}:bf16"), head=head)
     assert bf16.fingerprint == f"{fp32.fingerprint}:bf16"
+    shared = VectorCache(None)  # one NLI cache: the bf16 probabilities are computed, not read from fp32's
+    counts = []
+    for backend in (fp32, bf16, bf16):
+        counting = CountingNLI()
+        counting.fingerprint = backend.fingerprint
+        CachedNLI(counting, shared).predict(["Tom has 3 apples."], ["Tom has 4 apples."])
+        counts.append(counting.pairs)
+    assert counts == [1, 1, 0]
     for other in (f"{trained_on}:fp16", "another-encoder", "another-encoder:bf16"):
         with pytest.raises(ValueError, match="retrain the head"):
             MiniLMHeadNLI(embedder(other), head=head)

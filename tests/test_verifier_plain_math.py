@@ -24,7 +24,11 @@ from hn_lightning.verifier.trace import trace_solution
     (r"\$3 \cdot 4 = \$12, and 50\% of it is \$6", "$3 * 4 = $12, and 50% of it is $6"),
     (r"$x^2$ stays", "x^2 stays"),
     (r"\left( 3 + 4 \right) \times 2 = 14", "( 3 + 4 ) * 2 = 14"),
-    (r"5 \leq 6 and \sqrt{16} = 4", r"5 \leq 6 and \sqrt{16} = 4"),  # unknown commands stay as written
+    (r"5 \leq 6, 7 \neq 8 and \sqrt{16} = 4", r"5 <= 6, 7 != 8 and \sqrt{16} = 4"),  # unknown commands stay as written
+    ("$$ 4 \\times 3 = 12 $$", " 4 * 3 = 12 "),
+    (r"a &= 2 \\ b &= 3", "a &= 2 \n b &= 3"),
+    (r"He pays $5 \times 2, then $3 more.", "He pays $5 * 2, then $3 more."),  # currency, not inline math
+    (r"\frac{\$6}{\$1.50} = 4 and 1{,}200", "$6 / $1.50 = 4 and 1,200"),
 ])
 def test_golden(latex, plain):
     assert plain_math(latex) == plain
@@ -33,8 +37,9 @@ def test_golden(latex, plain):
 def test_plain_text_and_idempotence():
     text = "She buys 3 * 4 = 12 pens for $5 each.\nShe has 7 + 12 = 19 pens."
     assert plain_math(text) == text
-    latex = r"\[ \text{Cost} = 12 \times \$5 = \$60 \] so \(\boxed{60}\)"
-    assert plain_math(plain_math(latex)) == plain_math(latex)
+    for latex in (r"\[ \text{Cost} = 12 \times \$5 = \$60 \] so \(\boxed{60}\)", r"a &= 2 \\ b", "a\\\\$5",
+                  "$$ 4 \\times 3 = 12 $$", r"He pays $5 \times 2, then $3 more."):
+        assert plain_math(plain_math(latex)) == plain_math(latex), latex
 
 
 def test_trace_reads_the_rewrite_like_the_plain_solution():

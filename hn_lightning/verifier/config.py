@@ -177,6 +177,8 @@ class VerifierConfig:
                 raise ValueError(f"{name} has unknown dimensions {sorted(unknown)}; known: {DIMENSIONS}")
             if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
                 raise ValueError(f"{name} must be non-negative with a positive sum: {weights}")
+        if self.encoder_precision not in ("fp32", "bf16"):
+            raise ValueError(f"encoder_precision must be fp32|bf16, got {self.encoder_precision!r}")
         if self.fine_channel not in ("gated", "always", "never"):
             raise ValueError(f"fine_channel must be gated|always|never, got {self.fine_channel!r}")
         if self.confidence_temperature <= 0 or self.ppl_normalizer <= 0:

@@ -14,18 +14,24 @@ from __future__ import annotations
 
 import re
 
-_DELIMS = re.compile(r"\\[\[\]()]|\$\$")
+_DELIMS = re.compile(r"\\[\[\]()]")
+_DISPLAY_DOLLARS = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
+_LINE_BREAK = re.compile(r"\\\\(?:\[[^\]]*\])?")
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\s*\{([^{}]*)\}")
 _BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]+)\}\s*\{([^{}]+)\}")
-_OPS = (("\\times", " * "), ("\\cdot", " * "), ("\\div", " / "), ("\\le", " <= "), ("\\ge", " >= "),
-        ("\\approx", " ~ "), ("\\%", "%"), ("\\left", ""), ("\\right", ""))
+_OPS = (("\\times", " * "), ("\\cdot", " * "), ("\\div", " / "), ("\\leq", " <= "), ("\\geq", " >= "),
+        ("\\le", " <= "), ("\\ge", " >= "), ("\\neq", " != "), ("\\lt", " < "), ("\\gt", " > "),
+        ("\\approx", " ~ "), ("\\%", "%"), ("{,}", ","), ("\\left", ""), ("\\right", ""))
 _SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad")
-_INLINE_DOLLAR = re.compile(r"\$([^$\n]*[\\^_{}][^$\n]*)\$")
-_ATOM = re.compile(r"^\s*[\d.,]+\s*$")
+_INLINE_DOLLAR = re.compile(r"\$(?!\s)([^$\n]*?[\\^_{}][^$\n]*?)(?<!\s)\$")
+"""Inline ``$...$`` math: no space just inside the dollars (``He pays $5 \\times 2, then $3`` is two
+currency amounts, not math)."""
+_ATOM = re.compile(r"^\s*[$\0]?[\d.,]+\s*$")  # \0 stands for an escaped \$ while rewriting
 
 
 def _frac(m: re.Match) -> str:
+    """``\\frac{a}{b}`` -> ``a / b``, with brackets around a part that is not a plain number."""
     num, den = m.group(1).strip(), m.group(2).strip()
     wrap = (lambda s: s if _ATOM.match(s) else f"({s})")
     return f"{wrap(num)} / {wrap(den)}"
@@ -39,7 +45,9 @@ def plain_math(text: str) -> str:
     >>> plain_math(r"The answer is \(\boxed{12}\).")
     'The answer is 12.'
     """
-    out = _INLINE_DOLLAR.sub(r"\1", text.replace("\\$", "\0"))  # an escaped \$ is a currency sign, not a delimiter
+    out = _LINE_BREAK.sub("\n", text)  # ``\\`` (an aligned line break) first: it is no escaped dollar
+    out = _DISPLAY_DOLLARS.sub(r"\1", out)
+    out = _INLINE_DOLLAR.sub(r"\1", out.replace("\\$", "\0"))  # an escaped \$ is a currency sign, not a delimiter
     for _ in range(3):  # nested \text{} inside \boxed{} or \frac{}{}
         new = _BOXED.sub(r"\1", _FRAC.sub(_frac, _TEXT.sub(r"\1", out)))
         if new == out:

@@ -54,13 +54,13 @@ class MiniLMHeadNLI:
         trained_on = self.head.meta.get("encoder_fingerprint")
         # the same encoder under bf16 autocast (``<fingerprint>:bf16``) is accepted: its features are
         # within ~1e-4 of the fp32 ones the head was fitted on; its probabilities are cached apart
-        bf16 = bool(trained_on) and embedder.fingerprint == f"{trained_on}:bf16"
-        if trained_on and trained_on != embedder.fingerprint and not bf16:
+        if trained_on and embedder.fingerprint not in (trained_on, f"{trained_on}:bf16"):
             raise ValueError(
                 f"NLI head was trained on encoder {trained_on}, but the verifier uses {embedder.fingerprint}; "
                 "retrain the head (benchmarks/train_nli.py) or use the matching encoder"
             )
-        self.fingerprint = f"minilm-head:{self.head.meta.get('head_sha256', 'unversioned')[:16]}" + (":bf16" if bf16 else "")
+        self.fingerprint = f"minilm-head:{self.head.meta.get('head_sha256', 'unversioned')[:16]}" + (
+            ":bf16" if embedder.fingerprint.endswith(":bf16") else "")
 
     def predict(self, premises: list[str], hypotheses: list[str]) -> np.ndarray:
         if len(premises) != len(hypotheses):
