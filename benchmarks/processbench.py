@@ -171,8 +171,8 @@ def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, sourc
     results = []
     for i in range(0, len(records), batch_size):
         chunk = records[i:i + batch_size]
-        inputs = [VerifierInput(id=r["id"], question=r["problem"], reference=ref_gold(r)[0], gold=ref_gold(r)[1],
-                                prediction=joined(r["steps"])[0]) for r in chunk]
+        inputs = [VerifierInput(id=r["id"], question=r["problem"], reference=ref, gold=gold, prediction=joined(r["steps"])[0])
+                  for r, (ref, gold) in ((r, ref_gold(r)) for r in chunk)]
         results += verifier.score_batch(inputs)
     return results, time.perf_counter() - t0
 
