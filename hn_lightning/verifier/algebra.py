@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 import re
 
+from hn_lightning.verifier.inequalities import inequality_slips
 from hn_lightning.verifier.latex_math import (
     MATH,
     Timeout,
@@ -61,6 +62,15 @@ from hn_lightning.verifier.latex_math import (
     parse_side,
     plain,
     time_cap,
+)
+from hn_lightning.verifier.roots import (
+    EXACT,
+    Tolerance,
+    close,
+    near,
+    polynomial_roots,
+    real_roots,
+    roots_inconsistent,
 )
 from hn_lightning.verifier.term_slips import equation_terms, one_term_changed
 
@@ -85,9 +95,6 @@ _BARE_NUMBER = re.compile(r"^\s*-?\d[\d,{}]*(?:\.\d+)?\s*$")
 _POINTS = (0.3719, 1.2833, -0.6178, 2.1417)
 
 
-Tolerance = tuple[float, float]
-"""``(absolute, relative)`` slack of a comparison."""
-
 _OPERAND_DECIMAL = re.compile(r"(?<![\d.])(\d+\.(\d+))")
 
 
@@ -102,13 +109,6 @@ def _tolerance(*sides: str) -> Tolerance:
     relative = [10.0 ** -len(m.group(2)) / float(m.group(1)) for s in sides if not _BARE_DECIMAL.match(s)
                 for m in _OPERAND_DECIMAL.finditer(s) if float(m.group(1)) > 0]
     return absolute, max(relative, default=0.0)
-
-
-EXACT: Tolerance = (0.0, 0.0)
-
-
-def _near(a: complex, b: complex, tol: Tolerance, rel: float = 1e-9) -> bool:
-    return abs(a - b) <= tol[0] + max(tol[1], rel) * max(1.0, abs(a), abs(b))
 
 
 def _value(expr, point: dict) -> float | None:
@@ -131,31 +131,10 @@ def _differs(a, b, tol: Tolerance) -> bool:
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
             continue
-        if _near(va, vb, tol):
+        if near(va, vb, tol):
             return False
         seen += 1
     return seen >= 2 if syms else seen >= 1
-
-
-def _roots(expr, sym) -> list[complex] | None:
-    """All roots (with multiplicity) of a polynomial equation ``expr = 0`` in ``sym`` (degree 1-4),
-    else ``None``."""
-    try:
-        import numpy as np
-        import sympy
-
-        num = sympy.numer(sympy.together(expr))
-        poly = sympy.Poly(num, sym)
-        if not 1 <= poly.degree() <= 4 or not all(c.is_number for c in poly.all_coeffs()):
-            return None
-        return [complex(r) for r in np.roots([complex(c.evalf()) for c in poly.all_coeffs()])]
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _close(a: complex, b: complex, tol: Tolerance) -> bool:
-    """Two roots agree (numerical roots: 1e-6 relative, plus the decimal slack)."""
-    return _near(a, b, tol, rel=1e-6)
 
 
 def _quotient(sa: str, sb: str, a, b) -> bool:
@@ -175,26 +154,7 @@ def _pair_differs(a: tuple, b: tuple, tol: Tolerance) -> bool:
     va, vb = sorted(_value(e, {}) or 0.0 for e in a), sorted(_value(e, {}) or 0.0 for e in b)
     if any(_value(e, {}) is None for e in (*a, *b)):
         return False
-    return any(not _near(x, y, tol) for x, y in zip(va, vb, strict=True))
-
-
-def _real(roots: list[complex]) -> list[float]:
-    return [r.real for r in roots if abs(r.imag) < 1e-7]
-
-
-def _inconsistent(new: list[complex], old: list[complex], tol: Tolerance) -> bool:
-    """Roots of an equation that cannot come from the one before: with the same degree, another
-    multiset of roots; otherwise real roots that all miss the old real roots."""
-    if len(new) == len(old):
-        rest = list(old)
-        for r in new:
-            k = next((k for k, o in enumerate(rest) if _close(r, o, tol)), None)
-            if k is None:
-                return True
-            rest.pop(k)
-        return False
-    rn, ro = _real(new), _real(old)
-    return bool(rn) and bool(ro) and all(not _close(a, b, tol) for a in rn for b in ro)
+    return any(not near(x, y, tol) for x, y in zip(va, vb, strict=True))
 
 
 def _holds_at_roots(a, b, known: dict) -> bool:
@@ -204,7 +164,7 @@ def _holds_at_roots(a, b, known: dict) -> bool:
     if len(syms) != 1:
         return False
     sym = next(iter(syms))
-    for r in _real(known.get(sym, [])):
+    for r in real_roots(known.get(sym, [])):
         va, vb = _value(a, {sym: r}), _value(b, {sym: r})
         if va is not None and vb is not None and abs(va - vb) <= 1e-6 * max(1.0, abs(va)):
             return True
@@ -251,23 +211,23 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
         if old is None:
             return None
         vals = [_value(e, {}) for e in pair]
-        if None in vals or all(any(_close(complex(v), o, _tolerance(*sides)) for o in old) for v in vals):
+        if None in vals or all(any(close(complex(v), o, _tolerance(*sides)) for o in old) for v in vals):
             return None
         return f"{sides[0]} = {sides[-1]} is not the roots of the equation before it"
     syms = a.free_symbols | b.free_symbols
     if len(syms) != 1 or not _differs(a, b, EXACT):  # an identity is no equation
         return None
     sym = next(iter(syms))
-    roots = _roots(a - b, sym)
+    roots = polynomial_roots(a - b, sym)
     if roots is None:
         last_eq.pop(sym, None)
         return None
     trivial = (a == sym and not b.free_symbols) or (b == sym and not a.free_symbols)
     old = last_eq.get(sym)
     if old is not None and trivial and len(old) > 1:  # a bare root: one of the roots before
-        bad = all(not _close(complex(r), o, _tolerance(*sides)) for r in roots for o in old)
+        bad = all(not close(complex(r), o, _tolerance(*sides)) for r in roots for o in old)
     else:
-        bad = old is not None and _inconsistent(roots, old, _tolerance(*sides))
+        bad = old is not None and roots_inconsistent(roots, old, _tolerance(*sides))
     if not trivial or bad:
         last_eq[sym] = roots  # later steps build on it, right or wrong
         known[sym] = roots
@@ -319,8 +279,6 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
             if why:
                 out[i] = why
                 break
-    from hn_lightning.verifier.inequalities import inequality_slips  # it reuses this module's root checks
-
     for i, why in inequality_slips(step_texts, parse, _RESET, PIECE_SECONDS).items():
         out.setdefault(i, why)
     return out

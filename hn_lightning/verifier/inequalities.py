@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from hn_lightning.verifier.latex_math import MATH, Timeout, _top_level_commas, time_cap
+from hn_lightning.verifier.latex_math import MATH, Timeout, time_cap, top_level_commas
+from hn_lightning.verifier.roots import EXACT, polynomial_roots, roots_inconsistent
 from hn_lightning.verifier.term_slips import equation_terms, one_term_changed
 
 __all__ = ["inequality_chain", "inequality_slips"]
@@ -44,7 +45,7 @@ def inequality_chain(span: str) -> list[tuple[list[str] | None, bool]]:
     parts = _JOIN.split(body)
     for k in range(0, len(parts), 2):
         derived = k > 0 and bool(_DERIVED_JOIN.fullmatch(parts[k - 1].strip()))
-        for j, piece in enumerate(_top_level_commas(parts[k])):
+        for j, piece in enumerate(top_level_commas(parts[k])):
             sides = _REL.split(piece)
             if "=" not in piece and len(sides) == 2 and all(s.strip() for s in sides):
                 out.append(([s.strip().rstrip(".").strip() for s in sides], derived and j == 0))
@@ -56,18 +57,16 @@ def inequality_chain(span: str) -> list[tuple[list[str] | None, bool]]:
 def _boundary_slip(a, b, old: dict, link: bool) -> bool:
     """One unknown: same degree as the inequality before it, other boundary points (``old`` is
     updated to this one's)."""
-    from hn_lightning.verifier.algebra import EXACT, _inconsistent, _roots
-
     sym = next(iter(a.free_symbols | b.free_symbols))
     before = old.get(sym) if link else None
     old.clear()
     if (a == sym and not b.free_symbols) or (b == sym and not a.free_symbols):
         return False  # a bare bound
-    roots = _roots(a - b, sym)
+    roots = polynomial_roots(a - b, sym)
     if roots is None:
         return False
     old[sym] = roots
-    return before is not None and len(before) == len(roots) and _inconsistent(roots, before, EXACT)
+    return before is not None and len(before) == len(roots) and roots_inconsistent(roots, before, EXACT)
 
 
 def inequality_slips(step_texts: list[str], parse: Callable, reset: re.Pattern, seconds: float) -> dict[int, str]:

@@ -123,7 +123,7 @@ def math_pieces(text: str) -> list[list[str]]:
         body = re.sub(r"(?<!\\)\\[,;!: ]|\\left|\\right|\\displaystyle", " ", body)
         prev: list[str] | None = None
         for part in _SPLIT.split(body):
-            for piece in _top_level_commas(part):
+            for piece in top_level_commas(part):
                 sides = [s.strip().rstrip(".").strip() for s in piece.split("=")]
                 if len(sides) < 2:
                     prev = None
@@ -139,7 +139,7 @@ def math_pieces(text: str) -> list[list[str]]:
     return out
 
 
-def _top_level_commas(s: str) -> list[str]:
+def top_level_commas(s: str) -> list[str]:
     depth, start, out = 0, 0, []
     for k, ch in enumerate(s):
         if ch in "({[":

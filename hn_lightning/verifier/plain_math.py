@@ -32,9 +32,8 @@ _ATOM = re.compile(r"^\s*[$\0]?[\d.,]+\s*$")  # \0 stands for an escaped \$ whil
 
 def _frac(m: re.Match) -> str:
     """``\\frac{a}{b}`` -> ``a / b``, with brackets around a part that is not a plain number."""
-    num, den = m.group(1).strip(), m.group(2).strip()
-    wrap = (lambda s: s if _ATOM.match(s) else f"({s})")
-    return f"{wrap(num)} / {wrap(den)}"
+    num, den = (part if _ATOM.match(part) else f"({part})" for part in (m.group(1).strip(), m.group(2).strip()))
+    return f"{num} / {den}"
 
 
 def plain_math(text: str) -> str:
