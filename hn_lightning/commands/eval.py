@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     from hn_lightning.evaluation.engine import eval_dtype, load_engine
     from hn_lightning.evaluation.generate import GenerationConfig
     from hn_lightning.evaluation.runner import RunSettings, SettingsMismatch
-    from hn_lightning.evaluation.tasks import FieldMap, load_task, task_name
+    from hn_lightning.evaluation.tasks import FieldMap, load_task, task_name, task_source
+    from hn_lightning.io import Output, refuse_overlap
 
     console = Console(stderr=True)
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
@@ -188,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"task {t!r} has no items to evaluate"
                             + (" (--limit 0)" if args.limit == 0 else " (the file is empty or holds only blank lines)"))
     out_root = Path(args.out) if args.out else _default_out(args.model)
+    # before --overwrite deletes anything: no task file may lie in a folder this run writes
+    refuse_overlap([(f"task {t!r}", task_source(t)) for t in loaded],
+                   [Output("--out", out_root / task_name(t), folder=True) for t in loaded])
     dtype = eval_dtype(args.dtype)
     console.print(f"loading {args.model} ({dtype})")
     from hn_lightning.evaluation.cb_engine import PagedCacheSettings

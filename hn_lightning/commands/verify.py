@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_json,
         atomic_writer,
         count_lines,
+        Output,
         iter_jsonl,
+        refuse_overlap,
     )
     from hn_lightning.progress import progress_bar
     from hn_lightning.verifier import MathVerifier, VerifierConfig
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         from hn_lightning.catalog.resolve import unresolvable
 
         raise UserError(unresolvable(args.input, "input"))
+    # before --overwrite deletes anything: the output (or its parts folder) must not be the input
+    refuse_overlap([("--input", in_path)], [Output("--output", out_path), Output("--output's parts folder", parts_dir, folder=True)])
 
     if args.overwrite:
         shutil.rmtree(parts_dir, ignore_errors=True)

@@ -147,6 +147,12 @@ def _to_item(record: dict[str, Any], fields: FieldMap, path: Path, lineno: int) 
     )
 
 
+def task_source(task: str) -> Path:
+    """The file ``task`` reads (a named task's shipped file, or the resolved data name or path)."""
+    spec = TASKS.get(task) or TaskSpec(task)
+    return resolve_data_file(spec.path, f"task (named tasks: {', '.join(TASKS)}) or data")
+
+
 def load_task(task: str, limit: int | None = None, fields: FieldMap | None = None, seed: int | None = None) -> list[EvalItem]:
     """The items of ``task`` (a name in :data:`TASKS`, or a data name or path: ``hf:``, ``shared:`` allowed).
 
@@ -159,7 +165,7 @@ def load_task(task: str, limit: int | None = None, fields: FieldMap | None = Non
                               for k in FieldMap.__dataclass_fields__})
     else:
         spec, mapping = TaskSpec(task), fields or FieldMap()
-    path = resolve_data_file(spec.path, f"task (named tasks: {', '.join(TASKS)}) or data")
+    path = task_source(task)
     items: list[EvalItem] = []
     seen: set[str] = set()
     for index, (lineno, record) in enumerate(iter_jsonl(path)):

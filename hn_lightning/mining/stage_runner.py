@@ -22,7 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.catalog import expand_paths, resolve_spec
 from hn_lightning.errors import UserError
+from hn_lightning.io.aliasing import Output, refuse_overlap
 from hn_lightning.faults import fault_point
 from hn_lightning.io.jsonl import iter_jsonl
 from hn_lightning.io.lock import file_lock
@@ -103,6 +105,7 @@ class StageRunner:
         unknown = [s for s in stages if s not in STAGES]
         if unknown:
             raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
+        self.refuse_inputs_in_output()
         if overwrite and stages:
             if self.rank.distributed:
                 raise UserError("--overwrite with several ranks would delete what other ranks write: run the stage "
@@ -151,6 +154,16 @@ class StageRunner:
             what = f"{len(missing)} shard(s) of rank(s) {sorted({i % self.rank.world_size for i in missing})} are not written yet"
         console.print(f"{stage}: {self.rank.label()} wrote its shards; {what}: the last rank to finish completes the stage")
         return {"waiting": True, "missing_shards": None if missing is None else len(missing)}
+
+    def refuse_inputs_in_output(self) -> None:
+        """No problem file or ingested pool may lie in the output folder, which stages rewrite and
+        ``--overwrite`` clears (``hf:`` names are exported into the cache, never here)."""
+        c = self.cfg
+        specs = [s for s in (c.problems.gsm8k, c.problems.math, *(p.path for p in c.problems.custom)) if s]
+        inputs = [(f"problems {s!r}", resolve_spec(s)) for s in specs if not str(s).startswith("hf:")]
+        if c.candidates.mode == "ingest":
+            inputs += [("candidates.ingest.files", p) for p in expand_paths(c.candidates.ingest.files)]
+        refuse_overlap(inputs, [Output("out", self.out, folder=True)])
 
     def wipe_from(self, stage: str) -> None:
         """Delete the outputs of ``stage`` and every later stage."""
