@@ -46,8 +46,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import processbench_cv as cv  # noqa: E402
 
 from hn_lightning.verifier import MathVerifier, VerifierConfig, VerifierInput  # noqa: E402
+from hn_lightning.verifier.first_error import locate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -161,7 +165,7 @@ gate does, is refused in that mode)."""
 def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, source: str = "truth") -> tuple[list, float]:
     """Score ``records`` in batches of ``batch_size``; reference and gold come from ``source``: ``truth``
     (the matched test problem's), ``solver`` (the solver's completion and extracted answer) or ``none``
-    (no reference, :data:`UNKNOWN_GOLD`). Returns the results and the wall seconds."""
+    (no reference, :data:`UNKNOWN_GOLD`). Returns ``(result, evidence)`` pairs and the wall seconds."""
     def ref_gold(r: dict) -> tuple[str, str | list[str]]:
         if source == "solver":
             return r["solver"]["completion"], r["solver"]["extracted"]
@@ -173,7 +177,7 @@ def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, sourc
         chunk = records[i:i + batch_size]
         inputs = [VerifierInput(id=r["id"], question=r["problem"], reference=ref, gold=gold, prediction=joined(r["steps"])[0])
                   for r, (ref, gold) in ((r, ref_gold(r)) for r in chunk)]
-        results += verifier.score_batch(inputs)
+        results += verifier.score_batch_with_evidence(inputs)
     return results, time.perf_counter() - t0
 
 
@@ -246,45 +250,59 @@ def cache_state(stats: dict) -> str:
     return "warm" if computed == 0 else "cold" if computed > reused else "mixed"
 
 
+def mode_report(records: list[dict], preds: list[int], kinds: list[str | None]) -> dict:
+    """Metrics, confusion, the error kinds found and the per-record predictions of one pass."""
+    labels = [r["label"] for r in records]
+    return {**metrics(labels, preds), "confusion_true_vs_pred": confusion(labels, preds),
+            "kinds_on_erroneous": dict(Counter(k for k, y in zip(kinds, labels, strict=True) if y >= 0)),
+            "kinds_exact": dict(Counter(k for k, y, p in zip(kinds, labels, preds, strict=True) if y >= 0 and p == y)),
+            "kinds_false_alarms": dict(Counter(k for k, y, p in zip(kinds, labels, preds, strict=True) if y < 0 and p >= 0)),
+            "predicted_steps": dict(zip((r["id"] for r in records), preds, strict=True))}
+
+
+def baselines(records: list[dict], answer_correct: list[bool]) -> dict:
+    """The trivial baselines from the answer check alone: ``-1`` when it is right, else step 0 (or 1)."""
+    labels = [r["label"] for r in records]
+    return {f"baseline_answer_then_step_{k}": metrics(labels, [-1 if a else min(k, len(r["steps"]) - 1)
+                                                              for a, r in zip(answer_correct, records, strict=True)])
+            for k in (0, 1)}
+
+
 def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int, cache_dir: str | None = None,
              modes: tuple[str, ...] = ("with_reference", "reference_free"), solver_style: str = "plain",
-             solver_check: bool = True, encoder_precision: str = "fp32") -> dict:
-    labels = [r["label"] for r in records]
-    out: dict = {"split": split, "records": len(records), "fine_channel": fine_channel}
+             solver_check: bool = True, encoder_precision: str = "fp32", step_judge: dict | None = None,
+             entries: dict | None = None) -> dict:
+    """Every mode of ``modes`` on one split; ``entries`` (when given) receives, per mode, each record's
+    evidence and ProcessBench step offsets (what :mod:`processbench_cv` replays)."""
+    out: dict = {"split": split, "records": len(records), "fine_channel": fine_channel,
+                 "labels": {r["id"]: r["label"] for r in records}}
     if "self_reference" in modes and fine_channel == "gated":
         raise ValueError("self_reference: fine_channel gated reads the answer check, which this mode does not have; use always or never")
     with tempfile.TemporaryDirectory() as tmp:
         cache = cache_dir or tmp
-        cfg_kwargs = {"fine_channel": fine_channel, "cache_dir": cache, "encoder_precision": encoder_precision}
+        cfg_kwargs = {"fine_channel": fine_channel, "cache_dir": cache, "encoder_precision": encoder_precision,
+                      "step_judge": step_judge}
         for mode in ("with_reference", "reference_free", "self_reference"):
             if mode not in modes:
                 continue
             flagged: set[str] = set()
             if mode == "self_reference" and solver_check:
                 flagged, check_secs, check_stats = check_solver(records, cfg_kwargs, batch_size)
-            results, secs, stats = _mode_pass(mode, cfg_kwargs, records, batch_size, solver_style, flagged)
+            pairs, secs, stats = _mode_pass(mode, cfg_kwargs, records, batch_size, solver_style, flagged)
+            results = [res for res, _ in pairs]
             preds = [to_step(res.first_error_span, joined(r["steps"])[1]) for r, res in zip(records, results, strict=True)]
-            kinds = Counter(res.first_error_kind for res, y in zip(results, labels, strict=True) if y >= 0)
-            kinds_right = Counter(res.first_error_kind for res, y, p in zip(results, labels, preds, strict=True) if y >= 0 and p == y)
-            out[mode] = {**metrics(labels, preds), "confusion_true_vs_pred": confusion(labels, preds),
-                         "kinds_on_erroneous": dict(kinds), "kinds_exact": dict(kinds_right),
-                         "kinds_false_alarms": dict(Counter(res.first_error_kind for res, y in zip(results, labels, strict=True)
-                                                            if y < 0 and res.first_error_step is not None)),
-                         "seconds": round(secs, 2),
-                         "samples_per_s": round(len(records) / secs, 2),
-                         "predicted_steps": dict(zip((r["id"] for r in records), preds, strict=True))}
-            out[mode]["cache_stats"] = stats
-            out[mode]["cache"] = cache_state(stats)
+            out[mode] = {**mode_report(records, preds, [res.first_error_kind for res in results]),
+                         "seconds": round(secs, 2), "samples_per_s": round(len(records) / secs, 2),
+                         "cache_stats": stats, "cache": cache_state(stats)}
+            if entries is not None:
+                entries[mode] = [{"pb_starts": joined(r["steps"])[1], "evidence": ev} for r, (_, ev) in zip(records, pairs, strict=True)]
             if mode == "self_reference":
-                out[mode]["solver"] = solver_breakdown(records, labels, preds, flagged)
+                out[mode]["solver"] = solver_breakdown(records, [r["label"] for r in records], preds, flagged)
                 if solver_check:
                     out[mode]["solver_check"] = {"seconds": round(check_secs, 2), "cache_stats": check_stats,
                                                  "cache": cache_state(check_stats)}
             if mode == "with_reference":
-                answer = [res.answer_correct for res in results]
-                for name, k in (("step_0", 0), ("step_1", 1)):
-                    out[f"baseline_answer_then_{name}"] = metrics(
-                        labels, [-1 if a else min(k, len(r["steps"]) - 1) for a, r in zip(answer, records, strict=True)])
+                out.update(baselines(records, [res.answer_correct for res in results]))
     return out
 
 
@@ -311,6 +329,26 @@ def solver_breakdown(records: list[dict], labels: list[int], preds: list[int], f
     return out
 
 
+def _print_mode(split: str, mode: str, m: dict) -> None:
+    speed = f"| {m['samples_per_s']:.2f}/s ({m['cache']}) " if "samples_per_s" in m else ""
+    print(f"{split:6s} {mode:15s} err {m['acc_erroneous']:5.1f} cor {m['acc_correct']:5.1f} F1 {m['f1']:5.1f} "
+          f"{speed}| {m['erroneous_outcome']} | kinds {m['kinds_on_erroneous']}")
+    if "solver" in m:
+        print(f"{split:6s} {mode:15s} solver {m['solver']}")
+
+
+def _replay_split(split: str, saved: dict, records: list[dict]) -> dict:
+    """A split's report from recorded evidence (no encoder, no NLI): the rule table as it is now."""
+    out: dict = {"split": split, "records": len(records), "replayed": True, "labels": {r["id"]: r["label"] for r in records}}
+    for mode, entries in saved["modes"].items():
+        fes = [locate(e["evidence"]) for e in entries]
+        preds = [-1 if fe.index is None else cv.to_step(e["evidence"].starts[fe.index], e["pb_starts"]) for fe, e in zip(fes, entries, strict=True)]
+        out[mode] = mode_report(records, preds, [fe.kind for fe in fes])
+        if mode == "with_reference":
+            out.update(baselines(records, [bool(e["evidence"].answer_correct) for e in entries]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--splits", nargs="+", default=["gsm8k", "math"], choices=["gsm8k", "math"])
@@ -332,36 +370,66 @@ def main(argv: list[str] | None = None) -> int:
                     help="self_reference: do not use a solver solution that the rules alone flag (on)")
     ap.add_argument("--write_problems", type=Path, default=None,
                     help="only write each split's distinct problems to DIR/<split>_problems.jsonl (the solver's input) and stop")
+    ap.add_argument("--step_judge", default=None, help="VerifierConfig.step_judge as JSON ({class_path, init_args}); default none")
+    ap.add_argument("--folds", type=int, default=0, help="k-fold cross-validation by problem: F1 per fold, mean +- sd")
+    ap.add_argument("--ablate", action="store_true", help="switch each rule off in turn: its F1 contribution per fold")
+    ap.add_argument("--select", action="store_true", help="with --folds: rules kept only where they pay, chosen on k-1 folds, F1 on the k-th")
+    ap.add_argument("--save_evidence", type=Path, default=None, help="write every record's first-error evidence here (for --replay)")
+    ap.add_argument("--replay", type=Path, default=None, help="read the evidence of --save_evidence instead of running the verifier")
+    ap.add_argument("--predictions", type=Path, default=None, help="cross-validate the predictions of an --out file (another code version) instead")
+    ap.add_argument("--diff", type=Path, nargs=2, default=None, metavar=("A", "B"), help="list the records whose prediction differs between two --out files")
     args = ap.parse_args(argv)
+    if args.diff:
+        print("\n".join(cv.diff_predictions(*args.diff)) or "no record differs")
+        return 0
     if args.write_problems:
         for split in args.splits:
             print(write_problems(split, load_split(split, args.data, args.limit), args.write_problems))
         return 0
     if "self_reference" in args.modes and not args.solver_samples:
         ap.error("--modes self_reference needs --solver_samples (see benchmarks/processbench_solver.sh)")
+    if (args.ablate or args.select) and not args.folds:
+        ap.error("--ablate and --select need --folds K")
     solver = load_solver(args.solver_samples) if args.solver_samples else {}
+    saved = cv.load_evidence(args.replay) if args.replay else {}
+    given = json.loads(args.predictions.read_text(encoding="utf-8")) if args.predictions else None
     report = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "splits": []}
+    evidence: dict = {}
     for split in args.splits:
         records = load_split(split, args.data, args.limit)
         for r in records:
             r["solver"] = solver.get(_norm(r["problem"]))
-        res = evaluate(split, records, args.fine_channel, args.batch_size, args.cache_dir, tuple(args.modes),
-                       args.solver_reference, args.solver_check == "on", args.encoder_precision)
+        entries: dict = {}
+        if given is not None:
+            res = next(s for s in given["splits"] if s["split"] == split)
+        elif args.replay:
+            entries = saved[split]["modes"]
+            res = _replay_split(split, saved[split], records)
+        else:
+            res = evaluate(split, records, args.fine_channel, args.batch_size, args.cache_dir, tuple(args.modes),
+                           args.solver_reference, args.solver_check == "on", args.encoder_precision,
+                           json.loads(args.step_judge) if args.step_judge else None, entries)
+        evidence[split] = {"modes": entries}
         report["splits"].append(res)
-        for mode in args.modes:
-            m = res[mode]
-            print(f"{split:6s} {mode:15s} err {m['acc_erroneous']:5.1f} cor {m['acc_correct']:5.1f} F1 {m['f1']:5.1f} "
-                  f"| {m['samples_per_s']:.2f}/s ({m['cache']}) | {m['erroneous_outcome']} | kinds {m['kinds_on_erroneous']}")
-            if "solver" in m:
-                print(f"{split:6s} {mode:15s} solver {m['solver']}")
-        for b in ("baseline_answer_then_step_0", "baseline_answer_then_step_1") if "with_reference" in args.modes else ():
+        modes = [m for m in ("with_reference", "reference_free", "self_reference") if m in res]
+        for mode in modes:
+            _print_mode(split, mode, res[mode])
+        for b in ("baseline_answer_then_step_0", "baseline_answer_then_step_1") if "with_reference" in res else ():
             print(f"{split:6s} {b}: F1 {res[b]['f1']} (err {res[b]['acc_erroneous']}, cor {res[b]['acc_correct']})")
+        if args.folds:
+            res["cv"] = cv.report_split(split, records, res, entries, modes, args.folds, args.ablate, args.select)
+    if args.save_evidence and not args.replay:
+        cv.save_evidence(args.save_evidence, evidence)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(args.out)
+        write_json(args.out, report)
     return 0
+
+
+def write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ from hn_lightning.verifier.roots import (
 )
 from hn_lightning.verifier.term_slips import equation_terms, one_term_changed
 
-__all__ = ["MAX_PARSES", "algebra_slips", "math_pieces", "plain_product_slip"]
+__all__ = ["MAX_PARSES", "SYMBOLIC_CHECKS", "algebra_slips", "math_pieces", "plain_product_slip", "symbolic_checks"]
 
 PIECE_SECONDS = 2.0
 """Time cap on one chain's parse and checks (a chain that runs over is skipped)."""
@@ -234,13 +234,19 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
     return f"{sides[0]} = {sides[-1]} has none of the roots of the equation before it" if bad else None
 
 
-def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[int, str]:
-    """Steps holding a symbolic slip (step index -> reason): a chain link that is no identity, or an
-    equation whose roots leave those of the equation before it (module doc). Each chain is checked
+SYMBOLIC_CHECKS = ("plain_product", "chain_link", "equation_roots", "term_change", "inequality_boundary")
+"""The checks of :func:`symbolic_checks`, each a rule of the first-error table."""
+
+
+def symbolic_checks(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[str, dict[int, str]]:
+    """Steps holding a symbolic slip, by check (:data:`SYMBOLIC_CHECKS` -> step index -> reason): a
+    factorization claim that does not hold, a chain link that is no identity, an equation whose roots
+    leave those of the equation before it, an equation in 2-3 unknowns with one term changed, a derived
+    inequality with another boundary (module doc). Every check reads every chain. Each chain is checked
     under a time cap of :data:`PIECE_SECONDS`; a chain that runs over is skipped. The cap is a SIGALRM
     timer, which only the main thread can set: off the main thread (or while another interval timer
     runs) no check is made and nothing is reported, since an uncapped SymPy call can hang."""
-    out: dict[int, str] = {}
+    out: dict[str, dict[int, str]] = {name: {} for name in SYMBOLIC_CHECKS}
     if not can_cap_time():
         return out
     budget = [max_parses]
@@ -264,24 +270,41 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
     for i, text in enumerate(step_texts):
         why = plain_product_slip(text)
         if why:
-            out[i] = why
-            continue
+            out["plain_product"][i] = why
         for sides in _chains_after_resets(text, (last_eq, last_terms)):
             if named(sides):
                 continue
             try:
                 with time_cap(PIECE_SECONDS):
                     exprs = [parse(s) for s in sides]
-                    why = (_chain_slip(sides, exprs, known) or _equation_slip(sides, exprs, last_eq, known)
-                           or _term_slip(sides, exprs, last_terms))
+                    found = {"chain_link": _guarded(_chain_slip, sides, exprs, known),
+                             "equation_roots": _guarded(_equation_slip, sides, exprs, last_eq, known),
+                             "term_change": _guarded(_term_slip, sides, exprs, last_terms)}
             except (Timeout, Exception):  # noqa: BLE001 - a check that fails or runs over is skipped
                 continue
-            if why:
-                out[i] = why
-                break
-    for i, why in inequality_slips(step_texts, parse, _RESET, PIECE_SECONDS).items():
-        out.setdefault(i, why)
+            for name, why in found.items():
+                if why:
+                    out[name].setdefault(i, why)
+    out["inequality_boundary"] = inequality_slips(step_texts, parse, _RESET, PIECE_SECONDS)
     return out
+
+
+def _guarded(check, *args) -> str | None:
+    """``check(*args)``, ``None`` when it fails (a :class:`Timeout` is no ``Exception``: it still stops the chain)."""
+    try:
+        return check(*args)
+    except Exception:  # noqa: BLE001 - a check that fails finds nothing
+        return None
+
+
+def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[int, str]:
+    """Steps holding a symbolic slip of any check of :func:`symbolic_checks` (step index -> the first
+    check's reason)."""
+    out: dict[int, str] = {}
+    for found in symbolic_checks(step_texts, max_parses).values():
+        for i, why in found.items():
+            out.setdefault(i, why)
+    return dict(sorted(out.items()))
 
 
 _PLAIN_PRODUCT = re.compile(

@@ -125,6 +125,9 @@ class VerifierConfig:
     For references a chat model wrote on word problems (the self-reference setting: a solver's solution
     stands in for a missing human one), which then get the word-problem rules instead of those for
     competition-math references. Off for human references (MATH's LaTeX stays LaTeX)."""
+    step_judge: dict[str, Any] | None = None
+    """A step judge beside the rules (``{"class_path": ..., "init_args": {...}}``, see
+    :mod:`hn_lightning.verifier.judges`); ``None``: the rules alone."""
     first_error_contradiction_threshold: float = 0.97
     """A fine-channel step-vs-problem NLI contradiction at least this likely marks its step as a
     ``contradiction`` error (only when the final answer is not known to be right)."""

@@ -39,7 +39,8 @@ from hn_lightning.verifier.cache import VectorCache
 from hn_lightning.verifier.config import VerifierConfig
 from hn_lightning.verifier.embeddings import CachedEmbedder
 from hn_lightning.verifier.encoder import Encoder, MiniLMEncoder
-from hn_lightning.verifier.first_error import FirstError, gold_values, locate_first_error
+from hn_lightning.verifier.evidence import Evidence
+from hn_lightning.verifier.first_error import gold_values, locate
 from hn_lightning.verifier.logic import LogicPlan, logic_scores, plan_logic_pairs
 from hn_lightning.verifier.logprobs import (
     answer_token_indices,
@@ -156,6 +157,11 @@ class MathVerifier:
 
     def score_batch(self, inputs: list[VerifierInput]) -> list[VerifierResult]:
         """Score many samples; every embedding and NLI call of the batch is batched and cached."""
+        return [r for r, _ in self.score_batch_with_evidence(inputs)]
+
+    def score_batch_with_evidence(self, inputs: list[VerifierInput]) -> list[tuple[VerifierResult, Evidence]]:
+        """:meth:`score_batch`, each result with the :class:`~hn_lightning.verifier.evidence.Evidence` its
+        first-error stage read (the benchmark replays the rule table on it)."""
         cfg = self.config
         for inp in inputs:
             try:
@@ -214,7 +220,7 @@ class MathVerifier:
                 w.timing["nli"] = nli_ms
         results = [self._finish(w) for w in work]
         total_ms = _ms(time.perf_counter() - t_batch) / len(work)
-        for r in results:
+        for r, _ in results:
             r.timing_ms["batch_avg_total"] = round(total_ms, 3)
         self.samples_scored += len(work)
         self.fine_channel_runs += len(fine)
@@ -306,23 +312,23 @@ class MathVerifier:
         w.flags.extend(lr.flags)
         w.timing["logic"] = _ms(time.perf_counter() - t0)
 
-    def _first_error(self, w: _Work) -> FirstError:
-        """The first wrong step (:mod:`~hn_lightning.verifier.first_error`), with or without reference."""
+    def _evidence(self, w: _Work) -> Evidence:
+        """What the first-error stage reads about ``w`` (:class:`~hn_lightning.verifier.evidence.Evidence`)."""
         cfg = self.config
-        inconsistent = {f.step for f in w.symbolic_findings if f.kind == "inconsistent_use"}
-        extra = {i: ("contradiction", p) for i, p in w.contradictions.items() if p >= cfg.first_error_contradiction_threshold}
-        texts = [s.text for s in w.pred_steps]
-        paragraphs = paragraph_indices(w.inp.prediction, w.pred_steps)
+        ev = Evidence(steps=[s.text for s in w.pred_steps], question=w.inp.question,
+                      inconsistent=sorted({f.step for f in w.symbolic_findings if f.kind == "inconsistent_use"}),
+                      contradictions=dict(w.contradictions), contradiction_threshold=cfg.first_error_contradiction_threshold,
+                      paragraphs=paragraph_indices(w.inp.prediction, w.pred_steps), starts=[s.start for s in w.pred_steps])
         if cfg.first_error_reference:
-            reference = plain_math(w.inp.reference) if cfg.reference_plain_math else w.inp.reference
-            return locate_first_error(texts, w.inp.question, reference, gold_values(w.inp.gold),
-                                      w.answer.correct, inconsistent, extra, paragraphs)
-        return locate_first_error(texts, w.inp.question, None, None, None, inconsistent, extra, paragraphs)
+            ev.reference = plain_math(w.inp.reference) if cfg.reference_plain_math else w.inp.reference
+            ev.gold, ev.answer_correct = gold_values(w.inp.gold), w.answer.correct
+        return ev
 
-    def _finish(self, w: _Work) -> VerifierResult:
+    def _finish(self, w: _Work) -> tuple[VerifierResult, Evidence]:
         cfg = self.config
         t_fe = time.perf_counter()
-        fe = self._first_error(w)
+        ev = self._evidence(w)
+        fe = locate(ev)
         w.timing["first_error"] = _ms(time.perf_counter() - t_fe)
         span = None if fe.index is None else [w.pred_steps[fe.index].start, w.pred_steps[fe.index].end]
         if fe.index is not None:
@@ -347,7 +353,7 @@ class MathVerifier:
         def r(x: float | None) -> float | None:
             return None if x is None else round(float(x), nd)
 
-        return VerifierResult(
+        result = VerifierResult(
             id=w.inp.id,
             s_sem=r(w.dims["s_sem"]), s_struct=r(w.dims["s_struct"]), s_order=r(w.dims["s_order"]),
             s_logic=r(w.dims["s_logic"]), s_sym=r(w.dims["s_sym"]), s_ans=float(w.dims["s_ans"]),
@@ -362,6 +368,7 @@ class MathVerifier:
             components={k: (round(float(v), nd) if isinstance(v, float) else v) for k, v in w.components.items()},
             timing_ms=dict(w.timing),
         )
+        return result, ev
 
     def describe(self) -> dict[str, Any]:
         """What this verifier runs with (for logs and output headers)."""
