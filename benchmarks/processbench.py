@@ -395,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     given = json.loads(args.predictions.read_text(encoding="utf-8")) if args.predictions else None
     report = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "splits": []}
     evidence: dict = {}
+    contexts: list = []
     for split in args.splits:
         records = load_split(split, args.data, args.limit)
         for r in records:
@@ -417,7 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         for b in ("baseline_answer_then_step_0", "baseline_answer_then_step_1") if "with_reference" in res else ():
             print(f"{split:6s} {b}: F1 {res[b]['f1']} (err {res[b]['acc_erroneous']}, cor {res[b]['acc_correct']})")
         if args.folds:
-            res["cv"] = cv.report_split(split, records, res, entries, modes, args.folds, args.ablate, args.select)
+            res["cv"] = cv.cv_lines(split, records, res, modes, args.folds)
+            contexts += cv.make_contexts(split, records, entries, args.folds) if (args.ablate or args.select) else []
+    if contexts:
+        report["rules"] = cv.rule_report(contexts, args.folds, args.ablate, args.select)
     if args.save_evidence and not args.replay:
         cv.save_evidence(args.save_evidence, evidence)
     if args.out:

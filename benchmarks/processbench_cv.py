@@ -21,13 +21,15 @@ import math
 import re
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hn_lightning.verifier.evidence import Evidence
 from hn_lightning.verifier.first_error import locate
 from hn_lightning.verifier.rules import RULES
 
-__all__ = ["ablate", "assign_folds", "diff_predictions", "fold_f1", "nested_selection", "replay", "select_rules", "summary"]
+__all__ = ["Context", "ablate", "assign_folds", "diff_predictions", "fold_f1", "nested_selection", "pays", "replay", "rule_report",
+           "select_rules", "summary"]
 
 
 def _norm(text: str) -> str:
@@ -97,70 +99,92 @@ def applicable_rules(mode: str) -> list[str]:
     return [r.name for r in RULES if r.when.reference in ("any", ref)]
 
 
-def ablate(entries: list[dict], labels: list[int], folds: list[int], k: int, rules: list[str],
-           base: frozenset[str] = frozenset(), cache: dict | None = None) -> dict[str, dict]:
-    """Per rule of ``rules`` (on top of the rules already off in ``base``): the predictions without it and
-    its contribution per fold (F1 with it - F1 without it)."""
-    cache = {} if cache is None else cache
+@dataclass
+class Context:
+    """One split in one mode: the recorded entries, labels and folds of its records."""
 
-    def preds(off: frozenset[str]) -> list[int]:
-        if off not in cache:
-            cache[off] = replay(entries, off)
-        return cache[off]
+    name: str
+    mode: str
+    ids: list[str]
+    entries: list[dict]
+    labels: list[int]
+    folds: list[int]
+    cache: dict = field(default_factory=dict)
 
-    ref = fold_f1(labels, preds(base), folds, k)
-    out = {}
+    def preds(self, off: frozenset[str]) -> list[int]:
+        """Predictions with the rules in ``off`` switched off (memoized)."""
+        if off not in self.cache:
+            self.cache[off] = replay(self.entries, off)
+        return self.cache[off]
+
+    def fold_f1(self, off: frozenset[str], use: list[int]) -> list[float]:
+        per = fold_f1(self.labels, self.preds(off), self.folds, max(self.folds) + 1)
+        return [per[j] for j in use]
+
+
+def ablate(contexts: list[Context], rules: list[str], base: frozenset[str] = frozenset(),
+           use: list[int] | None = None) -> dict[str, dict[str, dict]]:
+    """Per rule of ``rules`` (on top of those already off in ``base``) and context where it applies: its
+    F1 contribution on each fold of ``use`` (F1 with it - F1 without it), the mean, the records it moves."""
+    out: dict[str, dict[str, dict]] = {}
     for name in rules:
-        p = preds(base | {name})
-        per = [a - b for a, b in zip(ref, fold_f1(labels, p, folds, k), strict=True)]
-        moved = [i for i, (x, y) in enumerate(zip(preds(base), p, strict=True)) if x != y]
-        out[name] = {"delta_folds": [round(x, 1) for x in per], "delta_mean": round(statistics.fmean(per), 2),
-                     "delta_whole": round(f1(labels, preds(base)) - f1(labels, p), 2),
-                     "records_moved": len(moved), "predicted_without": p}
+        for c in contexts:
+            if name not in applicable_rules(c.mode):
+                continue
+            use_c = use if use is not None else sorted(set(c.folds))
+            ref, p = c.fold_f1(base, use_c), c.fold_f1(base | {name}, use_c)
+            per = [a - b for a, b in zip(ref, p, strict=True)]
+            moved = sum(x != y for x, y, g in zip(c.preds(base), c.preds(base | {name}), c.folds, strict=True) if g in use_c)
+            out.setdefault(name, {})[c.name] = {"delta_folds": [round(x, 1) for x in per], "delta_mean": round(statistics.fmean(per), 2),
+                                                "records_moved": moved}
     return out
 
 
-def pays(delta_folds: list[float], min_folds: int | None = None) -> bool:
-    """A rule pays across folds: switching it off lowers F1 on average and on at least ``min_folds`` folds
-    (default: more than half), and raises it on none by more than it lowers it on average."""
-    need = len(delta_folds) // 2 + 1 if min_folds is None else min_folds
-    mean = statistics.fmean(delta_folds)
-    return mean > 0 and sum(d > 0 for d in delta_folds) >= need and min(delta_folds) > -mean
+MIN_POSITIVE_FOLDS = 3
+"""A rule must raise F1 on at least this many (context, fold) cells ..."""
+POSITIVE_TO_NEGATIVE = 2
+"""... and on at least this many times as many cells as it lowers it."""
 
 
-def select_rules(entries: list[dict], labels: list[int], folds: list[int], use_folds: list[int], rules: list[str],
-                 cache: dict | None = None, rounds: int = 3) -> frozenset[str]:
-    """The rules to switch off, chosen on the folds ``use_folds`` only: rules that do not :func:`pays` are
-    dropped (all at once, then again on the smaller table, up to ``rounds`` times)."""
-    cache = {} if cache is None else cache
-    keep = [j in use_folds for j in folds]
-    sub = [e for e, m in zip(entries, keep, strict=True) if m]
-    sub_labels = [y for y, m in zip(labels, keep, strict=True) if m]
-    remap = {f: n for n, f in enumerate(use_folds)}
-    sub_folds = [remap[g] for g, m in zip(folds, keep, strict=True) if m]
-    sub_cache: dict = cache.setdefault(tuple(use_folds), {})
+def pays(by_context: dict[str, dict]) -> bool:
+    """A rule pays across folds: over every (context, fold) cell where it applies, switching it off lowers
+    F1 on at least :data:`MIN_POSITIVE_FOLDS` cells and on :data:`POSITIVE_TO_NEGATIVE` times as many cells
+    as it raises it, and the sum of its mean contributions is positive. A rule that moves one or two
+    records (each in one fold) cannot pass: that is the size of what a rule written while reading the
+    records fits by construction."""
+    cells = [d for r in by_context.values() for d in r["delta_folds"]]
+    pos, neg = sum(d > 0 for d in cells), sum(d < 0 for d in cells)
+    return pos >= MIN_POSITIVE_FOLDS and pos >= POSITIVE_TO_NEGATIVE * neg and sum(r["delta_mean"] for r in by_context.values()) > 0
+
+
+def select_rules(contexts: list[Context], rules: list[str], use: list[int], rounds: int = 3) -> tuple[frozenset[str], list[dict]]:
+    """The rules to switch off, chosen on the folds ``use`` only: those that do not :func:`pays` are dropped
+    (all at once, then again on the smaller table, up to ``rounds`` times). Returns them and each round's
+    ablation."""
     off: frozenset[str] = frozenset()
+    history = []
     for _ in range(rounds):
-        res = ablate(sub, sub_labels, sub_folds, len(use_folds), [r for r in rules if r not in off], off, sub_cache)
-        drop = {name for name, r in res.items() if not pays(r["delta_folds"])}
+        res = ablate(contexts, [r for r in rules if r not in off], off, use)
+        history.append(res)
+        drop = {name for name, by in res.items() if not pays(by)}
         if not drop:
             break
         off |= drop
-    return off
+    return off, history
 
 
-def nested_selection(entries: list[dict], labels: list[int], folds: list[int], k: int, rules: list[str]) -> dict:
-    """Honest F1 of the selection procedure: for each fold, rules chosen by :func:`select_rules` on the
-    other folds, F1 on it; and the rules the procedure drops on all folds."""
-    per, dropped = [], {}
+def nested_selection(contexts: list[Context], rules: list[str], k: int) -> dict:
+    """Honest F1 of :func:`select_rules`: for each fold, the rules chosen on the other folds, F1 on it,
+    per context."""
+    out: dict = {"dropped_per_fold": {}, "contexts": {c.name: [] for c in contexts}}
     for j in range(k):
-        off = select_rules(entries, labels, folds, [g for g in range(k) if g != j], rules)
-        dropped[j] = sorted(off)
-        idx = [i for i, g in enumerate(folds) if g == j]
-        preds = replay([entries[i] for i in idx], off)
-        per.append(f1([labels[i] for i in idx], preds))
-    return {"folds": [round(x, 1) for x in per], "mean": round(statistics.fmean(per), 1),
-            "sd": round(statistics.stdev(per), 1), "dropped_per_fold": dropped}
+        off, _ = select_rules(contexts, rules, [g for g in range(k) if g != j])
+        out["dropped_per_fold"][j] = sorted(off)
+        for c in contexts:
+            out["contexts"][c.name].append(round(c.fold_f1(off, [j])[0], 1))
+    for name, per in list(out["contexts"].items()):
+        out["contexts"][name] = {"folds": per, "mean": round(statistics.fmean(per), 1), "sd": round(statistics.stdev(per), 1)}
+    return out
 
 
 def diff_predictions(a: Path, b: Path) -> list[str]:
@@ -200,36 +224,51 @@ def load_evidence(path: Path) -> dict:
     return data
 
 
-def report_split(split: str, records: list[dict], res: dict, entries: dict, modes: list[str], k: int,
-                 do_ablate: bool = False, do_select: bool = False) -> dict:
-    """Print and return, per mode: the cross-validated F1 of the predictions in ``res``; with ``do_ablate``
-    each rule's contribution per fold (needs ``entries``, the recorded evidence); with ``do_select`` the
-    nested estimate of keeping only rules that pay."""
+def cv_lines(split: str, records: list[dict], res: dict, modes: list[str], k: int) -> dict:
+    """Print and return, per mode, the cross-validated F1 of the predictions in ``res``."""
     labels, ids = [r["label"] for r in records], [r["id"] for r in records]
     folds = assign_folds([r["problem"] for r in records], k)
     out: dict = {"k": k, "folds": dict(zip(ids, folds, strict=True))}
     for mode in modes:
-        preds = [res[mode]["predicted_steps"][i] for i in ids]
-        s = summary(labels, preds, folds, k)
-        out[mode] = {"f1": s}
+        s = summary(labels, [res[mode]["predicted_steps"][i] for i in ids], folds, k)
+        out[mode] = s
         print(f"{split:6s} {mode:15s} F1 whole {s['whole']:5.1f} | CV {s['mean']:5.1f} +- {s['sd']:4.1f} (folds {s['folds']})")
-        if not (do_ablate or do_select) or mode not in entries:
-            continue
-        rules = applicable_rules("with_reference" if mode != "reference_free" else "reference_free")
-        if do_ablate:
-            abl = ablate(entries[mode], labels, folds, k, rules)
-            print(f"{split:6s} {mode:15s} ablation: rule | F1 lost without it (whole; mean over folds; per fold) | records moved | pays")
-            for name, r in sorted(abl.items(), key=lambda kv: -kv[1]["delta_mean"]):
-                print(f"    {name:26s} {r['delta_whole']:+6.2f} {r['delta_mean']:+6.2f} {r['delta_folds']} {r['records_moved']:3d} "
-                      f"{'yes' if pays(r['delta_folds']) else 'no'}")
-                r["predicted_without"] = dict(zip(ids, r["predicted_without"], strict=True))
-                r["pays"] = pays(r["delta_folds"])
-            out[mode]["ablation"] = abl
-        if do_select:
-            nested = nested_selection(entries[mode], labels, folds, k, rules)
-            off = select_rules(entries[mode], labels, folds, list(range(k)), rules)
-            nested["dropped_on_all_folds"] = sorted(off)
-            print(f"{split:6s} {mode:15s} keep-where-it-pays, chosen on k-1 folds: CV {nested['mean']:5.1f} +- {nested['sd']:4.1f} "
-                  f"(folds {nested['folds']}); chosen on all folds, it drops {sorted(off)}")
-            out[mode]["selection"] = nested
+    return out
+
+
+def make_contexts(split: str, records: list[dict], entries: dict, k: int) -> list[Context]:
+    labels, ids = [r["label"] for r in records], [r["id"] for r in records]
+    folds = assign_folds([r["problem"] for r in records], k)
+    return [Context(f"{split}/{mode}", mode, ids, entries[mode], labels, folds) for mode in ("with_reference", "reference_free")
+            if mode in entries]
+
+
+def rule_report(contexts: list[Context], k: int, do_ablate: bool, do_select: bool) -> dict:
+    """Print and return the ablation of every rule (per context and fold) and, with ``do_select``, the
+    nested estimate of keeping only the rules that pay and the rules that does drop on all folds."""
+    rules = [r.name for r in RULES]
+    out: dict = {}
+    if do_ablate:
+        abl = ablate(contexts, rules)
+        print("ablation: rule | per context: F1 lost without it (mean over folds; per fold) records moved | pays")
+        for name in sorted(abl, key=lambda n: -sum(r["delta_mean"] for r in abl[n].values())):
+            cells = "  ".join(f"{c}: {r['delta_mean']:+.2f} {r['delta_folds']} {r['records_moved']}" for c, r in abl[name].items()
+                              if r["records_moved"])
+            print(f"  {name:26s} {'pays' if pays(abl[name]) else 'no  '} {cells}")
+        out["ablation"] = abl
+        for c in contexts:
+            out.setdefault("predicted_without", {})[c.name] = {
+                name: dict(zip(c.ids, c.preds(frozenset({name})), strict=True)) for name in rules if name in abl and c.name in abl[name]}
+    if do_select:
+        nested = nested_selection(contexts, rules, k)
+        off, history = select_rules(contexts, rules, list(range(k)))
+        nested["dropped_on_all_folds"] = sorted(off)
+        nested["pruned_table"] = {c.name: summary(c.labels, c.preds(off), c.folds, k) for c in contexts}
+        for c in contexts:
+            n, pr = nested["contexts"][c.name], nested["pruned_table"][c.name]
+            print(f"{c.name:22s} keep-where-it-pays chosen on k-1 folds: CV {n['mean']:5.1f} +- {n['sd']:4.1f} {n['folds']} | "
+                  f"chosen on all folds: whole {pr['whole']:5.1f}, CV {pr['mean']:5.1f} +- {pr['sd']:4.1f}")
+        print(f"dropped (chosen on all folds): {sorted(off)}")
+        print("dropped per held-out fold: " + "; ".join(f"{j}: {len(v)}" for j, v in nested["dropped_per_fold"].items()))
+        out["selection"] = nested
     return out

@@ -131,7 +131,7 @@ def test_no_check_where_the_time_cap_cannot_be_set():
 
 def test_decimals_integer_quotients_and_numbers_as_written():
     """A decimal side may be off by one unit in its last digit, a decimal operand carries its rounding
-    (relative), anything more is a slip; ``\div`` / ``\frac`` equal to the integer below them is a
+    (relative), anything more is a slip; ``\\div`` / ``\frac`` equal to the integer below them is a
     quotient; a number = number as written is a statement, not a computation."""
     for slip in [r"\(\frac{1000}{3} = 300.5\)", r"\(2.5 \cdot 4 = 10.9\)", r"\(12 \div 4 = 3.5\)",
                  r"\(\frac{36}{5} = 8\)", r"\(1.5 \cdot 2000 = 3300\)"]:

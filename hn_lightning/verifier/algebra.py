@@ -1,5 +1,5 @@
-r"""Symbolic slips in LaTeX steps: links of an equality chain that are no identity, and an equation
-rewritten into one with other roots (issue 14, fourth pass).
+r"""Symbolic slips in LaTeX steps: links of an equality chain that are no identity, an equation
+rewritten into one with other roots, an equation in 2-3 unknowns rewritten with one term changed.
 
 The value trace (:mod:`hn_lightning.verifier.trace`) reads numbers; a wrong sign in an expansion
 (``y = (x-3)^2 = x^2 + 6x + 9``), a wrong factorization or an equation transformed into a
@@ -25,24 +25,19 @@ checks, reference-free:
   common. A bare root (``x = c``, ``x = p \pm q``) must be a root of the last equation and does
   not replace it, so roots can be listed one after another.
 
-Guards (correct steps must not be flagged; on the ProcessBench dev half none of its 297 correct
-records, 96 GSM8K and 201 MATH, is): a side is skipped when it holds an inequality, approximation,
-text or units, percent, angles, congruences, sums, limits, integrals, sets, matrices, factorials,
-binomials, absolute values, a named function applied to arguments (``f(x)``), a function written
-without brackets and followed by more than its one-token argument (``\cos 10^\circ \cos 30^\circ``),
-a digit subscript (bases), a big exponent, a lone ``e`` or a mixed number; a step whose words
-announce cases, substitutions, checks, unit conversions or assumptions compares no equations and
-resets the sequence; parses are capped per solution (:data:`MAX_PARSES`), each chain runs under a
-time cap (:data:`PIECE_SECONDS`) and any parse or evaluation error skips the side. Both checks
-report the kind ``arithmetic_slip`` through :func:`algebra_slips` (step index -> reason).
+* **one term changed**: an equation in two or three unknowns that changes exactly one term of the one
+  before it in the same unknowns (:mod:`~hn_lightning.verifier.term_slips`).
 
-Sixth pass (dev, MATH with reference 48.8 -> 50.6 with the four below, reference-free 27.3 -> 30.6,
-GSM8K unchanged, no correct record flagged): equations after a case word *inside* a step are
-compared with each other (the sequence is cleared at the word, not for the whole step; ``where``
-starts a definition list too); an equation in two or three unknowns that changes exactly one term
-of the one before it (:mod:`~hn_lightning.verifier.term_slips`); a derived inequality with another
-boundary (:mod:`~hn_lightning.verifier.inequalities`); a factorization claim written outside LaTeX
-that does not hold (:func:`plain_product_slip`, ``1375 = 5^2 * 11 * 25``).
+Equations after a word that announces cases, substitutions, checks, unit conversions or assumptions
+(inside a step too) are not compared with those before it (the sequence is cleared at the word).
+Guards (correct steps must not be flagged): a side is skipped when it holds an inequality,
+approximation, text or units, percent, angles, congruences, sums, limits, integrals, sets, matrices,
+factorials, binomials, absolute values, a named function applied to arguments (``f(x)``), a function
+written without brackets and followed by more than its one-token argument (``\cos 10^\circ \cos
+30^\circ``), a digit subscript (bases), a big exponent, a lone ``e`` or a mixed number; parses are
+capped per solution (:data:`MAX_PARSES`), each chain runs under a time cap (:data:`PIECE_SECONDS`) and
+any parse or evaluation error skips the side. Each check is a rule of the first-error table
+(:func:`symbolic_checks`), reporting the kind ``arithmetic_slip``.
 """
 
 from __future__ import annotations
@@ -50,7 +45,6 @@ from __future__ import annotations
 import math
 import re
 
-from hn_lightning.verifier.inequalities import inequality_slips
 from hn_lightning.verifier.latex_math import (
     MATH,
     Timeout,
@@ -74,7 +68,7 @@ from hn_lightning.verifier.roots import (
 )
 from hn_lightning.verifier.term_slips import equation_terms, one_term_changed
 
-__all__ = ["MAX_PARSES", "SYMBOLIC_CHECKS", "algebra_slips", "math_pieces", "plain_product_slip", "symbolic_checks"]
+__all__ = ["MAX_PARSES", "SYMBOLIC_CHECKS", "algebra_slips", "math_pieces", "symbolic_checks"]
 
 PIECE_SECONDS = 2.0
 """Time cap on one chain's parse and checks (a chain that runs over is skipped)."""
@@ -234,7 +228,7 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
     return f"{sides[0]} = {sides[-1]} has none of the roots of the equation before it" if bad else None
 
 
-SYMBOLIC_CHECKS = ("plain_product", "chain_link", "equation_roots", "term_change", "inequality_boundary")
+SYMBOLIC_CHECKS = ("chain_link", "equation_roots", "term_change")
 """The checks of :func:`symbolic_checks`, each a rule of the first-error table."""
 
 
@@ -268,9 +262,6 @@ def symbolic_checks(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict
 
     load_parser()  # the first import is slow: outside the time cap
     for i, text in enumerate(step_texts):
-        why = plain_product_slip(text)
-        if why:
-            out["plain_product"][i] = why
         for sides in _chains_after_resets(text, (last_eq, last_terms)):
             if named(sides):
                 continue
@@ -285,7 +276,6 @@ def symbolic_checks(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict
             for name, why in found.items():
                 if why:
                     out[name].setdefault(i, why)
-    out["inequality_boundary"] = inequality_slips(step_texts, parse, _RESET, PIECE_SECONDS)
     return out
 
 
@@ -305,33 +295,6 @@ def algebra_slips(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[i
         for i, why in found.items():
             out.setdefault(i, why)
     return dict(sorted(out.items()))
-
-
-_PLAIN_PRODUCT = re.compile(
-    r"(?<![\w.,^+\-*/=×÷$%(])(?<![\^+\-*/=×÷$%(] )(\d{1,9})\s*=\s*(\d{1,6}(?:\s*[*×^+]\s*\d{1,6})+)(?![\w.,]*\s*[a-zA-Z(/÷%])"
-)
-
-
-def plain_product_slip(text: str) -> str | None:
-    """A factorization claim written outside LaTeX, ``N = a^k * b * c`` (integers; products, powers
-    and sums, at least one product or power), that does not hold (``1375 = 5^2 * 11 * 25``): the
-    value trace reads computations left to right and does not check a number stated first."""
-    for m in _PLAIN_PRODUCT.finditer(MATH.sub(" ", text)):
-        expr = m.group(2)
-        if not re.search(r"[*×^]", expr):
-            continue
-        total = 0
-        for term in expr.split("+"):
-            prod = 1
-            for factor in re.split(r"[*×]", term):
-                base, _, exp = factor.partition("^")
-                if exp and int(exp) > 64:
-                    return None
-                prod *= int(base) ** (int(exp) if exp else 1)
-            total += prod
-        if total != int(m.group(1)):
-            return f"{m.group(0).strip()} does not hold"
-    return None
 
 
 def _term_slip(sides: list[str], exprs: list, last_terms: dict) -> str | None:

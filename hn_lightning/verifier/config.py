@@ -128,9 +128,6 @@ class VerifierConfig:
     step_judge: dict[str, Any] | None = None
     """A step judge beside the rules (``{"class_path": ..., "init_args": {...}}``, see
     :mod:`hn_lightning.verifier.judges`); ``None``: the rules alone."""
-    first_error_contradiction_threshold: float = 0.97
-    """A fine-channel step-vs-problem NLI contradiction at least this likely marks its step as a
-    ``contradiction`` error (only when the final answer is not known to be right)."""
 
     # --- answer ------------------------------------------------------------------------------
     answer_mode: Literal["stepdpo", "hendrycks", "math_verify"] = "stepdpo"

@@ -4,7 +4,7 @@ again with rules switched off (``benchmarks/processbench.py --ablate``) without 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
@@ -25,12 +25,6 @@ class Evidence:
     """Numeric values of the gold answer(s) (empty reference-free)."""
     answer_correct: bool | None = None
     """The answer check's verdict (``None``: unknown, reference-free)."""
-    inconsistent: list[int] = field(default_factory=list)
-    """Steps where the symbolic check found an inconsistent use of a replaced value (paper Table 2)."""
-    contradictions: dict[int, float] = field(default_factory=dict)
-    """Step -> P(contradiction) with a problem condition (fine channel's ``conditions`` NLI head)."""
-    contradiction_threshold: float = 0.97
-    """A contradiction at least this likely is a first-error finding."""
     paragraphs: list[int] | None = None
     """Per step: its paragraph (blank-line block) index."""
     starts: list[int] = field(default_factory=list)
@@ -47,12 +41,12 @@ class Evidence:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["gold"] = [str(g) for g in self.gold]
-        d["contradictions"] = {str(k): v for k, v in self.contradictions.items()}
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Evidence:
-        d = dict(d)
+        """The inverse of :meth:`to_dict` (keys of other versions are ignored)."""
+        names = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in names}
         d["gold"] = [Fraction(g) for g in d.get("gold", [])]
-        d["contradictions"] = {int(k): float(v) for k, v in (d.get("contradictions") or {}).items()}
         return cls(**d)

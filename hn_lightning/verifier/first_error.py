@@ -20,8 +20,8 @@ from hn_lightning.verifier.trace import step_values
 __all__ = ["ERROR_KINDS", "ERROR_THRESHOLD", "KIND_SCORES", "FirstError", "gold_values", "locate", "locate_first_error"]
 
 KIND_SCORES = {
-    "arithmetic_slip": 0.95, "inconsistent_reuse": 0.9, "contradiction": 0.85, "unsupported_number": 0.8,
-    "missing_step": 0.8, "wrong_operation": 0.8, "step_judge": 0.7, "wrong_final_answer": 0.6,
+    "arithmetic_slip": 0.95, "unsupported_number": 0.8, "missing_step": 0.8, "wrong_operation": 0.8, "step_judge": 0.7,
+    "wrong_final_answer": 0.6,
 }
 """Per kind, the step score it gives (:attr:`FirstError.step_scores`: how directly the kind is checked)."""
 ERROR_KINDS = tuple(KIND_SCORES)
@@ -94,12 +94,8 @@ def locate(ev: Evidence, disabled: frozenset[str] = frozenset(), rules: tuple[Ru
 
 def locate_first_error(step_texts: list[str], question: str, reference: str | None = None,
                        gold_values: list[Fraction] | None = None, answer_correct: bool | None = None,
-                       inconsistent_steps: set[int] | None = None, extra: dict[int, tuple[str, float]] | None = None,
                        paragraphs: list[int] | None = None, disabled: frozenset[str] = frozenset()) -> FirstError:
-    """:func:`locate` on evidence given field by field (``extra``: ``{step: ("contradiction", p)}``, every
-    entry a finding)."""
+    """:func:`locate` on evidence given field by field."""
     ev = Evidence(steps=step_texts, question=question, reference=reference, gold=list(gold_values or []),
-                  answer_correct=answer_correct, inconsistent=sorted(inconsistent_steps or ()),
-                  contradictions={i: p for i, (_, p) in (extra or {}).items()}, contradiction_threshold=0.0,
-                  paragraphs=paragraphs)
+                  answer_correct=answer_correct, paragraphs=paragraphs)
     return locate(ev, disabled)

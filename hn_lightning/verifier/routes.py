@@ -15,8 +15,8 @@ from fractions import Fraction
 from hn_lightning.verifier.trace import FREE_VALUES, StepTrace, ValueSet
 
 __all__ = [
-    "blame", "blame_other_route", "dead_end_side", "derived_correctly", "missing_reference_value", "operand_step", "plan_paragraph_before",
-    "recomputed_given", "recomputed_off_route", "regrouped_sum", "rejoins", "restates_problem", "single_operator", "used_later",
+    "blame", "derived_correctly", "missing_reference_value", "operand_step", "recomputed_given", "regrouped_sum", "rejoins",
+    "single_operator", "used_later",
 ]
 
 
@@ -26,39 +26,14 @@ def used_later(v: Fraction, i: int, traces: list[StepTrace]) -> bool:
     return any(probe.contains(x, forms=False) for t in traces[i + 1:] for x in t.values)
 
 
-def dead_end_side(off: list[Fraction], tr: StepTrace, i: int, traces: list[StepTrace]) -> bool:
-    """Every off-path value of step ``i`` (not the last step) comes from a computation that checks out
-    with sourced operands and no later step uses it: a side quantity (``$3.5 * 4000 = $14,000`` total
-    cost when the refund is asked), not where a skipped reference step went missing."""
-    return i < len(traces) - 1 and all(derived_correctly(v, tr) and not used_later(v, i, traces) for v in off)
-
-
-def recomputed_off_route(v: Fraction, traces: list[StepTrace], ref_traces: list[StepTrace]) -> int | None:
-    """The step of the last computation that states ``v``, when that computation does not hold the
-    operands of any reference computation of ``v`` among its operands and partial results
-    (``78 - 39 = 39`` where the reference computes ``23 + 16 = 39``; ``(3 * 7) + 12 = 33`` beside
-    ``21 + 12 = 33`` is the reference's); ``None`` when it does or no step computes ``v``."""
-    probe = ValueSet([v])
-    refs = [c.operands for rt in ref_traces for c in rt.computations if c.stated is not None and probe.contains(c.stated, forms=False)]
-    for tr in reversed(traces):
-        for c in reversed(tr.computations):
-            if c.stated is not None and c.operands and probe.contains(c.stated, forms=False):
-                have = ValueSet([*c.operands, *c.subvalues])
-                return None if any(all(have.contains(o, forms=False) for o in r) for r in refs) else tr.index
-    return None
-
-
-def rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet, reached: ValueSet,
-             not_rejoining: ValueSet | None = None) -> bool:
+def rejoins(v: Fraction, i: int, traces: list[StepTrace], ref: ValueSet, reached: ValueSet) -> bool:
     """Does a computation of this or a later step turn ``v`` into a reference value not reached before
     step ``i``, or does a later step state ``v`` next to such a value (an alternative route that
-    rejoins the reference; undoing the step, ``4500 + 600 = 5100`` then ``5100 - 600 = 4500``, is not)?
-    Values in ``not_rejoining`` (a wrong final answer) are not a rejoin."""
+    rejoins the reference; undoing the step, ``4500 + 600 = 5100`` then ``5100 - 600 = 4500``, is not)?"""
     probe = ValueSet([v])
 
     def fresh(x: Fraction) -> bool:
-        return (ref.contains(x) and not reached.contains(x, forms=False)
-                and not (not_rejoining is not None and not_rejoining.contains(x, forms=False)))
+        return ref.contains(x) and not reached.contains(x, forms=False)
 
     for tr in traces[i:]:
         for c in tr.computations:
@@ -143,85 +118,6 @@ def missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces: 
                        for mine in tr.computations):
                 return True
     return False
-
-
-def plan_paragraph_before(first: int, kind: str | None, latex_ref: bool, scores: list[float], verified: list[bool],
-                           traces: list[StepTrace], paragraphs: list[int], results: ValueSet | None = None,
-                           problem: ValueSet | None = None, step_texts: list[str] | None = None,
-                           question: str = "") -> int | None:
-    """The first step of the paragraph just before the one holding an off-path first error, when
-    that paragraph is a *plan*: none of its steps computes, writes a value on the reference's route,
-    checks out or is flagged, and it is not the opening paragraph; the wrong relation or equation
-    the flagged step carries out was set up there (``Let x be ...; 51 = 3x``). With a plain
-    (word-problem) reference for a missing step, a wrong operation or a wrong final answer (third pass:
-    GSM8K dev +1 record, MATH unchanged); with a LaTeX reference, where
-    such paragraphs are mostly right restatements, only for a missing step. Third pass, not with a LaTeX
-    reference: also for an inconsistent reuse (the stale value was chosen in the plan; dev GSM8K +1
-    record with and without reference), and not when the paragraph writes a value the reference
-    computes (``results``; a problem value aside): ``This gives us: x = 10`` reached the route
-    (GSM8K +1 net; with LaTeX references -0.8, so not there); never a paragraph that restates the
-    problem (:func:`restates_problem`, with ``step_texts`` and ``question``; GSM8K +3 records, none
-    lost, MATH unchanged). ``None``: no such paragraph."""
-    kinds = ("missing_step",) if latex_ref else ("missing_step", "wrong_operation", "wrong_final_answer", "inconsistent_reuse")
-    if kind not in kinds or paragraphs[first] <= 1:
-        return None
-    prev = [k for k in range(first) if paragraphs[k] == paragraphs[first] - 1]
-    if not prev or any(scores[k] > 0.0 or verified[k] or traces[k].computations for k in prev):
-        return None
-    if not latex_ref and results is not None and problem is not None and any(
-            results.contains(v, forms=False) and not problem.contains(v, forms=False) for k in prev for v in traces[k].values):
-        return None
-    if step_texts is not None and restates_problem(" ".join(step_texts[k] for k in prev), question):
-        return None
-    return prev[0]
-
-
-_STOP = frozenset(
-    "the and for that this with from then have has had will would are was were its his her their they them into than "
-    "what when where which who how many much each per lets let's first second third fourth fifth next now find out "
-    "need determine calculate use given know problem states".split())
-
-
-def _content_words(text: str) -> set[str]:
-    """Lower-case words of 3+ letters, without a plural ``s``, less function words and step words
-    (``first``, ``calculate``, ...)."""
-    return {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _STOP}
-
-
-def restates_problem(text: str, question: str, share: float = 0.8) -> bool:
-    """At least ``share`` of the content words of ``text`` are the problem's: it restates the problem
-    (``Rick killed 10 wolves. Rick killed 15 cougars.``; ``The computer costs $1,100.``). Dev (plan
-    paragraphs, GSM8K): 0.8 moves 3 first errors right and none wrong; 0.7: 3 right, 1 wrong; 0.9: 1 right."""
-    words = _content_words(text)
-    return bool(words) and len(words & _content_words(question)) >= share * len(words)
-
-
-def blame_other_route(off: list[Fraction], tr: StepTrace, traces: list[StepTrace], ref_traces: list[StepTrace],
-                      results: ValueSet, problem: ValueSet, gold: ValueSet) -> int | None:
-    """An earlier step that reached an operand of an off-path result, a value the reference computes
-    (not a problem value, not the gold), by *another* computation: one that shares no operand with
-    any reference computation of that value and does not multiply or divide by 1 (``4 * 3 = 12``
-    running speed where the reference's 12 is ``2 * 6`` miles; ``10 + 30 + 60 = 100`` new shoes where
-    the reference's 100 is ``2 * 50``): the reference's number with another meaning, where the error
-    started. ``None`` when there is no such step."""
-    probe = ValueSet(off)
-    for c in tr.computations:
-        if c.stated is None or not probe.contains(c.stated, forms=False):
-            continue
-        for o in c.operands:
-            if not results.contains(o, forms=False) or problem.contains(o, forms=False) or gold.contains(o):
-                continue
-            k = recomputed_off_route(o, traces[:tr.index], ref_traces)
-            if k is None:
-                continue
-            po = ValueSet([o])
-            refs = [rc for rt in ref_traces for rc in rt.computations if rc.stated is not None and po.contains(rc.stated, forms=False)]
-            mine = [mc for mc in traces[k].computations if mc.stated is not None and po.contains(mc.stated, forms=False)]
-            if not refs or not mine or any(1 in mc.operands for mc in mine):
-                continue
-            if not any(ValueSet(rc.operands).contains(x, forms=False) for rc in refs for mc in mine for x in mc.operands if x != 1):
-                return k
-    return None
 
 
 def recomputed_given(tr: StepTrace, problem: ValueSet, results: ValueSet, computed_before: ValueSet) -> bool:

@@ -9,20 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hn_lightning.verifier.reading import COMMON_CONSTANTS
-from hn_lightning.verifier.routes import (
-    blame,
-    blame_other_route,
-    dead_end_side,
-    missing_reference_value,
-    operand_step,
-    recomputed_off_route,
-    restates_problem,
-)
-from hn_lightning.verifier.routes import (
-    recomputed_given as _recomputed_given,
-)
-from hn_lightning.verifier.trace import ValueSet
+from hn_lightning.verifier.routes import blame, missing_reference_value, operand_step
+from hn_lightning.verifier.routes import recomputed_given as _recomputed_given
 
 if TYPE_CHECKING:
     from hn_lightning.verifier.solution_view import SolutionView
@@ -54,21 +42,6 @@ def symbolic(check: str) -> Callable[[SolutionView], list[Finding]]:
     return find
 
 
-def inconsistent_reuse(v: SolutionView) -> list[Finding]:
-    out = []
-    for i in sorted(set(v.ev.inconsistent)):
-        tr = v.traces[i]
-        if v.with_ref and v.on("stale_on_route") and all(v.ref.contains(x) for x in [*tr.computed, *tr.new]):
-            continue  # every value of the step is the reference's: no stale value that mattered
-        out.append(_finding(i, "inconsistent_reuse"))
-    return out
-
-
-def contradictions(v: SolutionView) -> list[Finding]:
-    return [_finding(i, "contradiction") for i, p in sorted(v.ev.contradictions.items())
-            if p >= v.ev.contradiction_threshold and i < v.n]
-
-
 # ---- the reference's route ----------------------------------------------------------------------------
 def _strong_off(v: SolutionView):
     """Steps with counted off-route values that are not weak evidence."""
@@ -77,14 +50,12 @@ def _strong_off(v: SolutionView):
 
 def off_route(v: SolutionView) -> list[Finding]:
     out = []
-    for i, tr, rs in _strong_off(v):
+    for i, tr, _ in _strong_off(v):
         if v.nowhere(i):
             kind = "unsupported_number"
         elif i == v.n - 1 and not tr.computations:
             kind = "wrong_final_answer"
         elif missing_reference_value(tr, v.traces, v.ref_traces, v.reached_before[i]):
-            if v.on("dead_end_side") and dead_end_side(rs.off, tr, i, v.traces):
-                continue
             kind = "missing_step"
         else:
             kind = "wrong_operation"
@@ -101,33 +72,9 @@ def blame_operand_writer(v: SolutionView) -> list[Finding]:
     return [_finding(j, "wrong_operation") for i, _, _ in _strong_off(v) if (j := _blamed(v, i)) is not None]
 
 
-def another_route(v: SolutionView) -> list[Finding]:
-    out = []
-    for i, tr, rs in _strong_off(v):
-        if v.on("blame_operand_writer") and _blamed(v, i) is not None:
-            continue
-        k = blame_other_route(rs.off, tr, v.traces, v.ref_traces, v.results, v.problem, v.gold)
-        if k is not None:
-            out.append(_finding(k, "wrong_operation"))
-    return out
-
-
 def recomputed_given(v: SolutionView) -> list[Finding]:
     return [_finding(i, "wrong_operation") for i, tr in enumerate(v.traces)
             if not v.route[i].raw_off and _recomputed_given(tr, v.problem, v.results, v.computed_before[i])]
-
-
-# ---- reference-free -----------------------------------------------------------------------------------
-def unsupported_free(v: SolutionView) -> list[Finding]:
-    return [_finding(i, "unsupported_number") for i in range(v.n) if v.nowhere(i)]
-
-
-_COMMON = ValueSet(COMMON_CONSTANTS)
-
-
-def recomputed_given_free(v: SolutionView) -> list[Finding]:
-    return [_finding(i, "wrong_operation") for i, tr in enumerate(v.traces)
-            if _recomputed_given(tr, v.problem, _COMMON, v.computed_before[i])]
 
 
 # ---- fallbacks ----------------------------------------------------------------------------------------
@@ -144,11 +91,7 @@ def stop_short(v: SolutionView) -> list[Finding]:
     final = v.final_value
     if final is None or not v.ref.contains(final) or v.gold.contains(final) or v.problem.contains(final, forms=False):
         return []
-    stop = v.first_written[final]
-    again = recomputed_off_route(final, v.traces, v.ref_traces) if not v.latex_ref and v.on("reached_again") else None
-    if again is not None and again > stop:
-        return [_finding(again, "wrong_operation")]
-    return [_finding(stop, "missing_step")]
+    return [_finding(v.first_written[final], "missing_step")]
 
 
 def final_answer(v: SolutionView) -> list[Finding]:
@@ -162,7 +105,7 @@ def final_answer(v: SolutionView) -> list[Finding]:
 
 # ---- relocation ---------------------------------------------------------------------------------------
 _PLAN_KINDS = ("missing_step", "wrong_operation")
-_MORE_PLAN_KINDS = ("wrong_final_answer", "inconsistent_reuse")
+_MORE_PLAN_KINDS = ("wrong_final_answer",)
 
 
 def plan_paragraph(v: SolutionView, first: int, kind: str, flagged: set[int]) -> int | None:
@@ -176,10 +119,5 @@ def plan_paragraph(v: SolutionView, first: int, kind: str, flagged: set[int]) ->
         return None
     prev = [k for k in range(first) if paragraphs[k] == paragraphs[first] - 1]
     if not prev or any(k in flagged or v.verified[k] or v.traces[k].computations for k in prev):
-        return None
-    if v.on("plan_not_on_route") and v.with_ref and not v.latex_ref and any(
-            v.results.contains(x, forms=False) and not v.problem.contains(x, forms=False) for k in prev for x in v.traces[k].values):
-        return None
-    if v.on("plan_not_restatement") and restates_problem(" ".join(v.ev.steps[k] for k in prev), v.ev.question):
         return None
     return prev[0]

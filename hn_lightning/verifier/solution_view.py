@@ -117,8 +117,6 @@ class SolutionView:
         """Per step, its place against the reference's route (empty lists reference-free)."""
         if not self.with_ref:
             return [RouteStep() for _ in self.traces]
-        wrong_end = (ValueSet(self.traces[-1].values[-1:]) if not self.latex_ref and self.answer_wrong
-                     and self.on("no_rejoin_at_wrong_answer") else None)
         regrouped, out = ValueSet(), []
         for i, tr in enumerate(self.traces):
             reached = self.reached_before[i]
@@ -126,9 +124,9 @@ class SolutionView:
                     and regrouped_sum(v, tr, self.ref_traces)]
             regrouped.add_all(part)
             off = [v for v in tr.computed if not self.results.contains(v) and v not in part
-                   and not rejoins(v, i, self.traces, self.ref, reached, wrong_end)]
+                   and not rejoins(v, i, self.traces, self.ref, reached)]
             off += [v for v in tr.new if v not in tr.computed and not self.ref.contains(v, forms=False)
-                    and not rejoins(v, i, self.traces, self.ref, reached, wrong_end)]
+                    and not rejoins(v, i, self.traces, self.ref, reached)]
             step = RouteStep(raw_off=list(off), off=off, regrouped=ValueSet(regrouped))
             if off and self.latex_ref and i < self.n - 1 and self.on("side_remark"):
                 step.off = [v for v in off if used_later(v, i, self.traces)]

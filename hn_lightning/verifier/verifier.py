@@ -78,7 +78,6 @@ class _Work:
     plan: LogicPlan | None = None
     n_computations: int | None = None
     symbolic_findings: list = field(default_factory=list)
-    contradictions: dict[int, float] = field(default_factory=dict)
 
 
 def _ms(seconds: float) -> float:
@@ -304,7 +303,6 @@ class MathVerifier:
             non_sequitur_severity=cfg.logic_non_sequitur_severity, inconsistent_severity=cfg.logic_inconsistent_severity,
         )
         w.dims["s_logic"] = lr.s_logic
-        w.contradictions = lr.condition_contradictions
         w.components.update(max_p_contradiction_successive=lr.max_contradiction_successive,
                             max_p_contradiction_condition=lr.max_contradiction_condition, nli_pairs=len(w.plan.premises),
                             contradictions=lr.n_contradictions, non_sequiturs=lr.n_non_sequiturs,
@@ -316,8 +314,6 @@ class MathVerifier:
         """What the first-error stage reads about ``w`` (:class:`~hn_lightning.verifier.evidence.Evidence`)."""
         cfg = self.config
         ev = Evidence(steps=[s.text for s in w.pred_steps], question=w.inp.question,
-                      inconsistent=sorted({f.step for f in w.symbolic_findings if f.kind == "inconsistent_use"}),
-                      contradictions=dict(w.contradictions), contradiction_threshold=cfg.first_error_contradiction_threshold,
                       paragraphs=paragraph_indices(w.inp.prediction, w.pred_steps), starts=[s.start for s in w.pred_steps])
         if cfg.first_error_reference:
             ev.reference = plain_math(w.inp.reference) if cfg.reference_plain_math else w.inp.reference
