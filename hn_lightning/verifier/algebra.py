@@ -46,7 +46,6 @@ import math
 import re
 
 from hn_lightning.verifier.latex_math import (
-    MATH,
     Timeout,
     atom,
     can_cap_time,
@@ -55,11 +54,13 @@ from hn_lightning.verifier.latex_math import (
     named,
     parse_side,
     plain,
+    span_pieces,
     time_cap,
 )
+from hn_lightning.verifier.reading import EXACT, NUMERIC, math_body, math_spans, same
 from hn_lightning.verifier.roots import (
-    EXACT,
-    Tolerance,
+    NO_SLACK,
+    Slack,
     close,
     near,
     polynomial_roots,
@@ -92,12 +93,12 @@ _POINTS = (0.3719, 1.2833, -0.6178, 2.1417)
 _OPERAND_DECIMAL = re.compile(r"(?<![\d.])(\d+\.(\d+))")
 
 
-def _tolerance(*sides: str) -> Tolerance:
+def _slack(*sides: str) -> Slack:
     r"""The slack of a comparison between ``sides``: one unit in the last digit of a side that is a
     decimal number (``\frac{1000}{3} = 333.33``), and a relative one unit in the last digit of each
     decimal operand (``\frac{-6 \pm 205.1}{2}`` for ``\sqrt{42068}``: 0.1 / 205.1), so a rounded
     operand carries its rounding through a product (``1.5 \cdot 2000`` is allowed 3000 +- 6.7%, not the
-    10% of its first digit). No decimals: exact up to 1e-9 relative."""
+    10% of its first digit). No decimals: :data:`~hn_lightning.verifier.reading.EXACT`."""
     digits = [len(m.group(1)) for s in sides if (m := _BARE_DECIMAL.match(s))]
     absolute = 10.0 ** -min(digits) if digits else 0.0
     relative = [10.0 ** -len(m.group(2)) / float(m.group(1)) for s in sides if not _BARE_DECIMAL.match(s)
@@ -110,12 +111,12 @@ def _value(expr, point: dict) -> float | None:
         v = complex(expr.evalf(subs=point, n=15))
     except Exception:  # noqa: BLE001
         return None
-    if abs(v.imag) > 1e-9 or v.real != v.real or abs(v.real) > 1e12:
+    if abs(v.imag) > EXACT.absolute or v.real != v.real or abs(v.real) > 1e12:
         return None
     return v.real
 
 
-def _differs(a, b, tol: Tolerance) -> bool:
+def _differs(a, b, tol: Slack) -> bool:
     """Two expressions with the same free symbols differ at every sample point where both are finite
     (at least two such points)."""
     syms = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
@@ -140,10 +141,10 @@ def _quotient(sa: str, sb: str, a, b) -> bool:
     if va is None or vb is None:
         return False
     q, n = (va, vb) if quotient_a else (vb, va)  # the quotient, and the integer said to be it
-    return float(n).is_integer() and n == math.floor(q + 1e-9)
+    return float(n).is_integer() and n == math.floor(q + EXACT.absolute)
 
 
-def _pair_differs(a: tuple, b: tuple, tol: Tolerance) -> bool:
+def _pair_differs(a: tuple, b: tuple, tol: Slack) -> bool:
     """Two ``\\pm`` pairs of numbers that are not the same two values."""
     va, vb = sorted(_value(e, {}) or 0.0 for e in a), sorted(_value(e, {}) or 0.0 for e in b)
     if any(_value(e, {}) is None for e in (*a, *b)):
@@ -160,7 +161,7 @@ def _holds_at_roots(a, b, known: dict) -> bool:
     sym = next(iter(syms))
     for r in real_roots(known.get(sym, [])):
         va, vb = _value(a, {sym: r}), _value(b, {sym: r})
-        if va is not None and vb is not None and abs(va - vb) <= 1e-6 * max(1.0, abs(va)):
+        if va is not None and vb is not None and same(va, vb, NUMERIC):
             return True
     return False
 
@@ -173,7 +174,7 @@ def _chain_slip(sides: list[str], exprs: list, known: dict) -> str | None:
             if (
                 isinstance(a, tuple)
                 and isinstance(b, tuple)
-                and _pair_differs(a, b, _tolerance(sides[k], sides[k + 1]))
+                and _pair_differs(a, b, _slack(sides[k], sides[k + 1]))
             ):
                 return f"{sides[k]} = {sides[k + 1]} is no identity"
             continue
@@ -184,7 +185,7 @@ def _chain_slip(sides: list[str], exprs: list, known: dict) -> str | None:
         if not a.free_symbols and (_quotient(sides[k], sides[k + 1], a, b)
                                    or (_BARE_NUMBER.match(sides[k]) and _BARE_NUMBER.match(sides[k + 1]))):
             continue  # 19 \div 7 = 2 (a quotient); -8 = -3 (a contradiction stated, no computation)
-        if _differs(a, b, _tolerance(sides[k], sides[k + 1])) and not _holds_at_roots(a, b, known):
+        if _differs(a, b, _slack(sides[k], sides[k + 1])) and not _holds_at_roots(a, b, known):
             return f"{sides[k]} = {sides[k + 1]} is no identity"
     return None
 
@@ -205,11 +206,11 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
         if old is None:
             return None
         vals = [_value(e, {}) for e in pair]
-        if None in vals or all(any(close(complex(v), o, _tolerance(*sides)) for o in old) for v in vals):
+        if None in vals or all(any(close(complex(v), o, _slack(*sides)) for o in old) for v in vals):
             return None
         return f"{sides[0]} = {sides[-1]} is not the roots of the equation before it"
     syms = a.free_symbols | b.free_symbols
-    if len(syms) != 1 or not _differs(a, b, EXACT):  # an identity is no equation
+    if len(syms) != 1 or not _differs(a, b, NO_SLACK):  # an identity is no equation
         return None
     sym = next(iter(syms))
     roots = polynomial_roots(a - b, sym)
@@ -219,9 +220,9 @@ def _equation_slip(sides: list[str], exprs: list, last_eq: dict, known: dict) ->
     trivial = (a == sym and not b.free_symbols) or (b == sym and not a.free_symbols)
     old = last_eq.get(sym)
     if old is not None and trivial and len(old) > 1:  # a bare root: one of the roots before
-        bad = all(not close(complex(r), o, _tolerance(*sides)) for r in roots for o in old)
+        bad = all(not close(complex(r), o, _slack(*sides)) for r in roots for o in old)
     else:
-        bad = old is not None and roots_inconsistent(roots, old, _tolerance(*sides))
+        bad = old is not None and roots_inconsistent(roots, old, _slack(*sides))
     if not trivial or bad:
         last_eq[sym] = roots  # later steps build on it, right or wrong
         known[sym] = roots
@@ -233,10 +234,9 @@ SYMBOLIC_CHECKS = ("chain_link", "equation_roots", "term_change")
 
 
 def symbolic_checks(step_texts: list[str], max_parses: int = MAX_PARSES) -> dict[str, dict[int, str]]:
-    """Steps holding a symbolic slip, by check (:data:`SYMBOLIC_CHECKS` -> step index -> reason): a
-    factorization claim that does not hold, a chain link that is no identity, an equation whose roots
-    leave those of the equation before it, an equation in 2-3 unknowns with one term changed, a derived
-    inequality with another boundary (module doc). Every check reads every chain. Each chain is checked
+    """Steps holding a symbolic slip, by check (:data:`SYMBOLIC_CHECKS` -> step index -> reason): a chain
+    link that is no identity, an equation whose roots leave those of the equation before it, an equation in
+    2-3 unknowns with one term changed (module doc). Every check reads every chain. Each chain is checked
     under a time cap of :data:`PIECE_SECONDS`; a chain that runs over is skipped. The cap is a SIGALRM
     timer, which only the main thread can set: off the main thread (or while another interval timer
     runs) no check is made and nothing is reported, since an uncapped SymPy call can hang."""
@@ -320,9 +320,9 @@ def _chains_after_resets(text: str, sequences: tuple[dict, ...]):
     substitutions, checks or assumptions (``If \\(x = 1\\): \\[y - 1 - 8y = -3\\] \\[y - 8y = -3 - 1\\]``
     compares the two equations in y after the case, not with those before it)."""
     pos = 0
-    for m in MATH.finditer(text):
-        if _RESET.search(text[pos:m.start()]):
+    for start, end in math_spans(text, latex=True):
+        if _RESET.search(text[pos:start]):
             for seq in sequences:
                 seq.clear()
-        pos = m.end()
-        yield from math_pieces(m.group(0))
+        pos = end
+        yield from span_pieces(math_body(text[start:end]))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from hn_lightning.verifier.numbers import decimals_of, parse_number
+from hn_lightning.verifier.reading import STATED, replace_fracs
 
 __all__ = [
     "Computation",
@@ -73,7 +74,7 @@ class Computation:
     scaled: bool = False
     """The step names a scale (cents, thousand, percent): results off by 100/1000/10^6 still match."""
 
-    def matches(self, rel_tol: float = 1e-4) -> bool | None:
+    def matches(self, rel_tol: float = STATED.relative) -> bool | None:
         """Does the stated result follow from the expression? ``None`` when it cannot be told."""
         if self.value is None or self.stated is None:
             return None
@@ -93,8 +94,7 @@ def normalize_math(text: str) -> str:
     t = text
     t = t.replace("\\$", "$").replace("−", "-").replace("–", "-").replace("×", "*").replace("·", "*").replace("÷", "/")
     t = re.sub(r"\\left|\\right|\\[,!;: ]", "", t)
-    for _ in range(3):
-        t = re.sub(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"((\1)/(\2))", t)
+    t = replace_fracs(t, lambda m: f"(({m.group(1)})/({m.group(2)}))")
     t = re.sub(r"\\(?:times|cdot|ast)", "*", t)
     t = t.replace("\\div", "/")
     t = re.sub(r"\^\s*\{([^{}]*)\}", r"**(\1)", t)
@@ -207,7 +207,7 @@ def subexpression_values(expr: str) -> list[Fraction]:
 _PERCENT = re.compile(r"^\((\d+(?:\.\d+)?)/100\)$")
 
 
-def result_matches(value: Fraction, stated: Fraction, stated_text: str, rel_tol: float = 1e-4) -> bool:
+def result_matches(value: Fraction, stated: Fraction, stated_text: str, rel_tol: float = STATED.relative) -> bool:
     """Is ``stated`` the value ``value`` written with the decimals of ``stated_text``?
 
     True if ``|value - stated| <= 0.5 * 10**-d`` (``d`` = decimals written; rounding is allowed), or
@@ -220,7 +220,8 @@ def result_matches(value: Fraction, stated: Fraction, stated_text: str, rel_tol:
         return any(result_matches(value, cand, pct.group(1), rel_tol) for cand in (whole, whole / 100))
     d = decimals_of(stated_text) if parse_number(stated_text) is not None else 9
     diff = abs(value - stated)
-    return diff <= Fraction(1, 2 * 10**d) + Fraction(1, 10**9) or float(diff) <= rel_tol * max(abs(float(value)), abs(float(stated)))
+    return (diff <= Fraction(1, 2 * 10**d) + Fraction(STATED.absolute)
+            or float(diff) <= rel_tol * max(abs(float(value)), abs(float(stated))))
 
 
 def _glued(ch: str) -> bool:

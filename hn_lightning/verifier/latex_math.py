@@ -10,24 +10,21 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
+from hn_lightning.verifier.reading import math_body, math_spans
+
 __all__ = [
-    "MATH",
     "Timeout",
     "can_cap_time",
     "atom",
     "load_parser",
     "math_pieces",
+    "span_pieces",
     "named",
     "parse_side",
     "plain",
     "time_cap",
 ]
 
-MATH = re.compile(
-    r"\\begin\{(?:align|equation|gather|eqnarray)\*?\}(.+?)\\end\{(?:align|equation|gather|eqnarray)\*?\}|"
-    r"\\\[(.+?)\\\]|\\\((.+?)\\\)|\$\$(.+?)\$\$|\$(.+?)\$",
-    re.S,
-)
 _SPLIT = re.compile(
     r"\\\\|\\implies|\\Rightarrow|\\Longrightarrow|\\rightarrow|\\to\b|\\therefore|"
     r"\\quad|\\qquad|\\text\{\s*(?:and|or|so|thus|then)\s*\}|;|\\iff|\\Leftrightarrow"
@@ -111,31 +108,35 @@ def time_cap(seconds: float):
 
 
 def math_pieces(text: str) -> list[list[str]]:
-    """The equality chains of a step's LaTeX math, each as its list of sides (``A = B = C`` ->
-    ``["A", "B", "C"]``; an aligned line opening with ``=`` continues the chain above it)."""
+    """The equality chains of a step's LaTeX math (:func:`~hn_lightning.verifier.reading.math_spans`, ``$``
+    always math), each as its list of sides (``A = B = C`` -> ``["A", "B", "C"]``)."""
+    return [p for s, e in math_spans(text, latex=True) for p in span_pieces(math_body(text[s:e]))]
+
+
+def span_pieces(body: str) -> list[list[str]]:
+    """The equality chains of one math span's body (an aligned line opening with ``=`` continues the chain
+    above it)."""
     out: list[list[str]] = []
-    for m in MATH.finditer(text):
-        body = next(g for g in m.groups() if g is not None)
-        if re.search(r"matrix|array|cases", body):
-            continue
-        body = re.sub(r"(?<=\d)(?:,|\{,\})(?=\d{3}(?!\d))", "", body)  # 16,520.25: thousands
-        body = re.sub(r"\\(?:begin|end)\{[a-z*]+\}", " ", body).replace("&", " ")
-        body = re.sub(r"(?<!\\)\\[,;!: ]|\\left|\\right|\\displaystyle", " ", body)
-        prev: list[str] | None = None
-        for part in _SPLIT.split(body):
-            for piece in top_level_commas(part):
-                sides = [s.strip().rstrip(".").strip() for s in piece.split("=")]
-                if len(sides) < 2:
-                    prev = None
-                    continue
-                if sides[0] == "" and prev is not None:  # "&= C" continues the chain above
-                    prev.extend(sides[1:])
-                    continue
-                if all(sides):
-                    out.append(sides)
-                    prev = sides
-                else:
-                    prev = None
+    if re.search(r"matrix|array|cases", body):
+        return out
+    body = re.sub(r"(?<=\d)(?:,|\{,\})(?=\d{3}(?!\d))", "", body)  # 16,520.25: thousands
+    body = re.sub(r"\\(?:begin|end)\{[a-z*]+\}", " ", body).replace("&", " ")
+    body = re.sub(r"(?<!\\)\\[,;!: ]|\\left|\\right|\\displaystyle", " ", body)
+    prev: list[str] | None = None
+    for part in _SPLIT.split(body):
+        for piece in top_level_commas(part):
+            sides = [s.strip().rstrip(".").strip() for s in piece.split("=")]
+            if len(sides) < 2:
+                prev = None
+                continue
+            if sides[0] == "" and prev is not None:  # "&= C" continues the chain above
+                prev.extend(sides[1:])
+                continue
+            if all(sides):
+                out.append(sides)
+                prev = sides
+            else:
+                prev = None
     return out
 
 

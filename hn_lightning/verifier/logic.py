@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hn_lightning.verifier.steps import is_latex_style
+from hn_lightning.verifier.reading import math_spans
 from hn_lightning.verifier.symbolic import SymbolicFinding
 
 __all__ = ["LogicPlan", "plan_logic_pairs", "LogicResult", "logic_scores", "is_prose"]
@@ -48,14 +48,15 @@ class LogicPlan:
     """The step index of each pair's hypothesis."""
 
 
-_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def is_prose(step: str, min_words: int = 3) -> bool:
     """At least ``min_words`` words outside LaTeX math: NLI judges claims in words; bare formulas
     (``\\(10.00002 \\approx 10\\)``) are left to the symbolic checks."""
-    text = _MATH.sub(" ", step) if is_latex_style(step) else step
+    text = step
+    for start, end in reversed(math_spans(step)):
+        text = text[:start] + " " + text[end:]
     return len(_WORD.findall(text)) >= min_words
 
 

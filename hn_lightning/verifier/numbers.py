@@ -13,7 +13,7 @@ Rules (documented once, used everywhere):
   ``twice``, ``double``, ``triple``) are recognised by :func:`word_numbers` only, never by
   :func:`find_numbers` (a step "uses" the digits it writes).
 * Values are exact :class:`fractions.Fraction` objects, so ``0.9`` is 9/10 and comparisons carry no
-  float noise; :func:`same_value` compares with a relative tolerance for rounded decimals.
+  float noise; :func:`~hn_lightning.verifier.reading.same` compares them under a named tolerance.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ __all__ = [
     "NumberSpan",
     "find_numbers",
     "parse_number",
-    "same_value",
     "format_like",
     "word_numbers",
     "decimals_of",
@@ -102,14 +101,6 @@ def decimals_of(literal: str) -> int:
     """How many decimal places a literal is written with (``"10.80"`` -> 2, ``"12"`` -> 0)."""
     literal = literal.strip().rstrip("%")
     return len(literal.split(".", 1)[1]) if "." in literal else 0
-
-
-def same_value(a: Fraction | float, b: Fraction | float, rel_tol: float = 1e-4, abs_tol: float = 1e-9) -> bool:
-    """``|a - b| <= max(rel_tol * max(|a|, |b|), abs_tol)``; exact for equal fractions."""
-    if a == b:
-        return True
-    fa, fb = float(a), float(b)
-    return abs(fa - fb) <= max(rel_tol * max(abs(fa), abs(fb)), abs_tol)
 
 
 def format_like(value: Fraction, like: str) -> str:

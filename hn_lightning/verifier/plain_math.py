@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 
+from hn_lightning.verifier.reading import FRAC
+
 _DELIMS = re.compile(r"\\[\[\]()]")
 _DISPLAY_DOLLARS = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
 _LINE_BREAK = re.compile(r"\\\\(?:\[[^\]]*\])?")
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\s*\{([^{}]*)\}")
 _BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
-_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]+)\}\s*\{([^{}]+)\}")
 _OPS = (("\\times", " * "), ("\\cdot", " * "), ("\\div", " / "), ("\\leq", " <= "), ("\\geq", " >= "),
         ("\\le", " <= "), ("\\ge", " >= "), ("\\neq", " != "), ("\\lt", " < "), ("\\gt", " > "),
         ("\\approx", " ~ "), ("\\%", "%"), ("{,}", ","), ("\\left", ""), ("\\right", ""))
@@ -48,7 +49,7 @@ def plain_math(text: str) -> str:
     out = _DISPLAY_DOLLARS.sub(r"\1", out)
     out = _INLINE_DOLLAR.sub(r"\1", out.replace("\\$", "\0"))  # an escaped \$ is a currency sign, not a delimiter
     for _ in range(3):  # nested \text{} inside \boxed{} or \frac{}{}
-        new = _BOXED.sub(r"\1", _FRAC.sub(_frac, _TEXT.sub(r"\1", out)))
+        new = _BOXED.sub(r"\1", FRAC.sub(_frac, _TEXT.sub(r"\1", out)))
         if new == out:
             break
         out = new

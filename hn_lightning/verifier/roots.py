@@ -1,22 +1,26 @@
 r"""Roots of polynomial equations in one unknown and how two sets of them compare (used by
-:mod:`~hn_lightning.verifier.algebra`'s equation sequences and :mod:`~hn_lightning.verifier.inequalities`'
-boundary points). Numbers are compared with a :data:`Tolerance`: ``(absolute, relative)`` slack.
+:mod:`~hn_lightning.verifier.algebra`'s equation sequences). Numbers are compared with a :data:`Slack` (how a written decimal may be rounded:
+``(absolute, relative)``) on top of a tolerance policy of :mod:`hn_lightning.verifier.reading`.
 """
 
 from __future__ import annotations
 
-__all__ = ["EXACT", "Tolerance", "close", "near", "polynomial_roots", "real_roots", "roots_inconsistent"]
+from hn_lightning.verifier import reading
 
-Tolerance = tuple[float, float]
+__all__ = ["NO_SLACK", "Slack", "close", "near", "polynomial_roots", "real_roots", "roots_inconsistent"]
+
+Slack = tuple[float, float]
 """``(absolute, relative)`` slack of a comparison."""
 
 
-EXACT: Tolerance = (0.0, 0.0)
+NO_SLACK: Slack = (0.0, 0.0)
 
 
-def near(a: complex, b: complex, tol: Tolerance, rel: float = 1e-9) -> bool:
-    """``|a - b|`` within the absolute slack plus the relative one (at least ``rel``) of the larger size."""
-    return abs(a - b) <= tol[0] + max(tol[1], rel) * max(1.0, abs(a), abs(b))
+def near(a: complex, b: complex, tol: Slack, floor: reading.Tolerance = reading.EXACT) -> bool:
+    """``|a - b|`` within the absolute slack plus the relative one (at least ``floor``'s) of the larger size
+    (at least ``floor.absolute / floor.relative``)."""
+    size = max(floor.absolute / floor.relative, abs(a), abs(b))
+    return abs(a - b) <= tol[0] + max(tol[1], floor.relative) * size
 
 
 def polynomial_roots(expr, sym) -> list[complex] | None:
@@ -35,17 +39,17 @@ def polynomial_roots(expr, sym) -> list[complex] | None:
         return None
 
 
-def close(a: complex, b: complex, tol: Tolerance) -> bool:
-    """Two roots agree (numerical roots: 1e-6 relative, plus the decimal slack)."""
-    return near(a, b, tol, rel=1e-6)
+def close(a: complex, b: complex, tol: Slack) -> bool:
+    """Two roots agree (numerical roots: :data:`~hn_lightning.verifier.reading.NUMERIC`, plus the decimal slack)."""
+    return near(a, b, tol, reading.NUMERIC)
 
 
 def real_roots(roots: list[complex]) -> list[float]:
-    """The real ones of ``roots`` (imaginary part below 1e-7)."""
-    return [r.real for r in roots if abs(r.imag) < 1e-7]
+    """The real ones of ``roots`` (imaginary part within :data:`~hn_lightning.verifier.reading.NUMERIC`)."""
+    return [r.real for r in roots if abs(r.imag) < reading.NUMERIC.absolute]
 
 
-def roots_inconsistent(new: list[complex], old: list[complex], tol: Tolerance) -> bool:
+def roots_inconsistent(new: list[complex], old: list[complex], tol: Slack) -> bool:
     """Roots of an equation that cannot come from the one before: with the same degree, another
     multiset of roots; otherwise real roots that all miss the old real roots."""
     if len(new) == len(old):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from hn_lightning.verifier.trace import FREE_VALUES, StepTrace, ValueSet
+from hn_lightning.verifier.reading import COMMON_CONSTANTS, EXACT, same
+from hn_lightning.verifier.trace import StepTrace, ValueSet
 
 __all__ = [
     "blame", "derived_correctly", "missing_reference_value", "operand_step", "recomputed_given", "regrouped_sum", "rejoins",
@@ -77,7 +78,7 @@ def regrouped_sum(v: Fraction, tr: StepTrace, ref_traces: list[StepTrace]) -> bo
                     continue
                 terms = list(rc.operands)
                 for o in c.operands:
-                    k = next((j for j, t in enumerate(terms) if abs(float(t) - float(o)) <= 1e-9 * max(1, abs(float(o)))), None)
+                    k = next((j for j, t in enumerate(terms) if same(t, o, EXACT)), None)
                     if k is None:
                         break
                     terms.pop(k)
@@ -109,7 +110,7 @@ def missing_reference_value(tr: StepTrace, traces: list[StepTrace], ref_traces: 
     later = ValueSet(v for t in traces[tr.index:] for v in t.values)
     for rt in ref_traces:
         for c in rt.computations:
-            if c.stated is None or reached.contains(c.stated) or c.stated in FREE_VALUES:
+            if c.stated is None or reached.contains(c.stated) or c.stated in COMMON_CONSTANTS:
                 continue
             if not all(reached.contains(o, forms=False) for o in c.operands) or later.contains(c.stated):
                 continue

@@ -36,15 +36,14 @@ import re
 from dataclasses import dataclass
 
 from hn_lightning.verifier.numbers import find_numbers, word_numbers
+from hn_lightning.verifier.reading import is_latex_style, math_spans
 
 __all__ = ["Step", "split_steps", "split_conditions", "strip_annotations", "is_latex_style", "paragraph_indices"]
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
-_LATEX_HINT = re.compile(r"\\[a-zA-Z]+|\$[^$\n]*[\\^_{}][^$\n]*\$")
 _ANSWER_LINE = re.compile(r"^\s*(?:####|A:|Answer:|Final answer:|The final answer is:?)\s*(.+?)\s*$", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(?:step\s*\d+\s*[:.)]|\d{1,2}[.)](?=\s)|[-*•]\s)\s*", re.IGNORECASE)
 _ABBREV = {"e.g", "i.e", "mr", "mrs", "ms", "dr", "vs", "etc", "st", "no", "approx", "cf", "fig", "eq"}
-_BLOCK_OPEN = re.compile(r"\$\$|\\\[|\\begin\{([a-zA-Z*]+)\}")
 _SENT_END = re.compile(r"[.!?](?=\s+[A-Z0-9$\\(])")
 
 
@@ -68,79 +67,13 @@ def strip_annotations(text: str) -> str:
     return re.sub(r"\s+", " ", _ANNOTATION.sub("", text)).strip()
 
 
-def is_latex_style(text: str) -> bool:
-    """True when ``$`` delimits math in ``text`` (see rule 1 of the module doc)."""
-    return bool(_LATEX_HINT.search(text))
-
-
-def _inline_dollar_end(text: str, start: int) -> int | None:
-    """End of the inline math opened by the ``$`` at ``start``, or ``None`` when that ``$`` is a
-    currency sign: no closing ``$`` on the same line, or the text up to it starts with a digit,
-    holds a word and no LaTeX (``$12 for 3 books, then $``)."""
-    close = start + 1
-    n = len(text)
-    while close < n and text[close] != "\n" and (text[close] != "$" or text[close - 1] == "\\"):
-        close += 1
-    if close >= n or text[close] != "$":
-        return None
-    content = text[start + 1:close]
-    if not re.search(r"[\\^_{}]", content) and re.match(r"\s*[\d.,]", content) and re.search(r"[A-Za-z]{3,}", content):
-        return None
-    return close + 1
-
-
-def _protected_spans(text: str, latex: bool) -> list[tuple[int, int]]:
-    """Character spans that must not be split (display math, ``\\(..\\)``, and inline ``$..$``
-    math in LaTeX text; a currency ``$`` is never a delimiter, see :func:`_inline_dollar_end`)."""
-    spans: list[tuple[int, int]] = []
-    i, n = 0, len(text)
-    skip: set[int] = set()
-    while i < n:
-        m = _BLOCK_OPEN.search(text, i)
-        inline = -1
-        if latex:
-            j = i
-            while True:
-                inline = text.find("$", j)
-                if inline < 0 or (inline not in skip and (inline == 0 or text[inline - 1] != "\\")):
-                    break
-                j = inline + 1
-        inline_paren = text.find("\\(", i)
-        candidates = [c for c in (m.start() if m else -1, inline, inline_paren) if c >= 0]
-        if not candidates:
-            break
-        start = min(candidates)
-        if m and m.start() == start:
-            token = m.group(0)
-            if token == "$$":
-                close, width = text.find("$$", m.end()), 2
-            elif token == "\\[":
-                close, width = text.find("\\]", m.end()), 2
-            else:
-                end_tok = f"\\end{{{m.group(1)}}}"
-                close, width = text.find(end_tok, m.end()), len(end_tok)
-            end = n if close < 0 else close + width
-        elif start == inline_paren:
-            close = text.find("\\)", start + 2)
-            end = n if close < 0 else close + 2
-        else:
-            end = _inline_dollar_end(text, start)
-            if end is None:  # a currency sign: look for math after it
-                skip.add(start)
-                i = start + 1 if start + 1 > i else i
-                continue
-        spans.append((start, end))
-        i = max(end, start + 1)
-    return spans
-
-
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
     return any(s < pos < e for s, e in spans)
 
 
 def _raw_segments(text: str) -> list[tuple[int, int]]:
     """Split points of rules 1-3, as (start, end) character spans."""
-    spans = _protected_spans(text, is_latex_style(text))
+    spans = math_spans(text)
     cuts: set[int] = set()
     for i, ch in enumerate(text):
         if ch == "\n" and not _inside(i, spans):

@@ -17,8 +17,7 @@ the arithmetic in each step. Findings, each with a severity (configurable, defau
   (:attr:`SymbolicFinding.logic`), reported in ``s_logic`` by :mod:`hn_lightning.verifier.logic`.
 * **unsupported operand** (``sym_unsupported_severity``, 0.15): a computation uses a number that
   is not in the problem, not an earlier result or mention, not a common constant
-  (:data:`FREE_CONSTANTS`: 0-12, unit conversions such as 7, 14, 16, 24, 52, 60, 365, 3600, and ½, ¼,
-  ¾) and not derived from one by ``p/100``, ``1 ± p/100``, ``100 ± p``, ``p * 1000`` or ``p * 10**6``.
+  (:data:`~hn_lightning.verifier.reading.COMMON_CONSTANTS`) and not derived from one by ``p/100``, ``1 ± p/100``, ``100 ± p``, ``p * 1000`` or ``p * 10**6``.
 * **unsupported answer** (``sym_answer_severity``, 0.3): there are computations, and the final
   answer is neither a computed result nor mentioned before its final statement.
 
@@ -33,18 +32,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from hn_lightning.verifier.arithmetic import Computation, extract_computations, normalize_math, result_matches
-from hn_lightning.verifier.numbers import find_numbers, parse_number, same_value, word_numbers
+from hn_lightning.verifier.numbers import find_numbers, parse_number, word_numbers
+from hn_lightning.verifier.reading import COMMON_CONSTANTS, EXACT, NUMERIC, math_body, math_spans, same
 from hn_lightning.verifier.steps import Step
 
-__all__ = ["SymbolicFinding", "SymbolicReport", "check_symbolic", "FREE_CONSTANTS"]
+__all__ = ["SymbolicFinding", "SymbolicReport", "check_symbolic"]
 
-FREE_CONSTANTS: frozenset[Fraction] = frozenset(
-    [Fraction(i) for i in range(13)]
-    + [Fraction(v) for v in (14, 15, 16, 20, 24, 25, 30, 31, 40, 48, 50, 52, 60, 90, 100, 360, 365, 1000, 1440, 3600)]
-    + [Fraction(1, 2), Fraction(1, 4), Fraction(3, 4)]
-)
 _TRIVIAL = frozenset(Fraction(v) for v in (0, 1, 2, 100))
-_LATEX_SEGMENT = re.compile(r"\$([^$]+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _SYMPY_OK = re.compile(r"^[\d\s.+\-*/()]*(?:(?:sqrt|pi)[\d\s.+\-*/()]*)*$")
 
 
@@ -94,7 +88,7 @@ def _closure(values: set[Fraction]) -> set[Fraction]:
     return out
 
 
-_FREE_CLOSURE: frozenset[Fraction] = frozenset(_closure(set(FREE_CONSTANTS)) | {Fraction(1, 10**k) for k in range(1, 4)})
+_FREE_CLOSURE: frozenset[Fraction] = frozenset(_closure(set(COMMON_CONSTANTS)) | {Fraction(1, 10**k) for k in range(1, 4)})
 
 
 def _sympy_value(expr: str) -> Fraction | float | None:
@@ -108,7 +102,7 @@ def _sympy_value(expr: str) -> Fraction | float | None:
     if val.is_Rational:
         return Fraction(int(val.p), int(val.q))
     num = complex(sympy.N(val, 30))
-    return None if abs(num.imag) > 1e-12 else num.real
+    return None if abs(num.imag) > EXACT.absolute else num.real
 
 
 def _latex_function_checks(step: Step, timeout_s: float) -> tuple[list[SymbolicFinding], int, int]:
@@ -117,8 +111,8 @@ def _latex_function_checks(step: Step, timeout_s: float) -> tuple[list[SymbolicF
 
     findings: list[SymbolicFinding] = []
     calls = timeouts = 0
-    for m in _LATEX_SEGMENT.finditer(step.text):
-        seg = next(g for g in m.groups() if g is not None)
+    for start, end in math_spans(step.text, latex=True):
+        seg = math_body(step.text[start:end])
         if "\\sqrt" not in seg and "\\pi" not in seg:
             continue
         seg = re.sub(r"\\sqrt\s*\{", "sqrt{", seg).replace("\\pi", "pi")
@@ -139,7 +133,7 @@ def _latex_function_checks(step: Step, timeout_s: float) -> tuple[list[SymbolicF
             if va is None or vb is None:
                 continue
             bn = parse_number(b)
-            ok = result_matches(Fraction(va), bn, b) if (bn is not None and isinstance(va, Fraction)) else same_value(float(va), float(vb), 1e-6)
+            ok = result_matches(Fraction(va), bn, b) if (bn is not None and isinstance(va, Fraction)) else same(float(va), float(vb), NUMERIC)
             if not ok:
                 findings.append(SymbolicFinding("slip", step.index, 0.0, f"symbolic: step {step.index + 1}: {a}={b} does not hold (SymPy: {float(va):.6g})"))
     return findings, calls, timeouts
@@ -199,15 +193,15 @@ def check_symbolic(
         if rj is None:
             continue
         v = cj.base
-        derived = v is not None and (v in cj.subvalues or v in earlier_results or v not in FREE_CONSTANTS)
+        derived = v is not None and (v in cj.subvalues or v in earlier_results or v not in COMMON_CONSTANTS)
         earlier_results.add(rj)
         if not derived or v in _TRIVIAL or v == rj:
             continue
         forms = (rj, rj * 100, rj / 100)
         used_later = any(
-            any(same_value(f, o) for f in forms for o in (*ck.operands, *ck.subvalues)) for ck in comps[j + 1:]
+            any(same(f, o) for f in forms for o in (*ck.operands, *ck.subvalues)) for ck in comps[j + 1:]
         )
-        if used_later or (answer_value is not None and any(same_value(f, answer_value) for f in forms)):
+        if used_later or (answer_value is not None and any(same(f, answer_value) for f in forms)):
             continue
         for ck in comps[j + 1:]:
             if ck.step > cj.step and v in ck.operands:
@@ -252,9 +246,9 @@ def check_symbolic(
     # 4. a final answer that no step produced
     if answer_value is not None and comps:
         results = [result_of(c) for c in comps if result_of(c) is not None]
-        mentions = sum(1 for st in steps for n in find_numbers(re.sub(r"<<[^<>]*>>", " ", st.text)) if same_value(n.value, answer_value))
+        mentions = sum(1 for st in steps for n in find_numbers(re.sub(r"<<[^<>]*>>", " ", st.text)) if same(n.value, answer_value))
         answer_forms = (answer_value, answer_value * 100, answer_value / 100)
-        if not any(same_value(r, a) for r in results for a in answer_forms) and mentions < 2:
+        if not any(same(r, a) for r in results for a in answer_forms) and mentions < 2:
             add("answer_unsupported", steps[-1].index if steps else 0, answer_severity,
                 f"symbolic: final answer {final_answer} is not the result of any step")
     return report

@@ -12,7 +12,7 @@ A *trace* of a solution is, per step, the numbers the step writes (:func:`step_v
 Values are exact fractions; ``\frac{a}{b}`` and ``a/b`` with numeric ``a``, ``b`` also count as the
 value ``a/b``; ``p%`` also counts as ``p/100``. The reference's trace (:func:`reference_values`) is
 every value its text writes (GSM8K calculator annotations ``<<a*b=c>>`` included, since they are text)
-plus the gold answer; a value *matches* the reference when it is equal (relative tolerance 1e-4) to a
+plus the gold answer; a value *matches* the reference when it is equal (:data:`~hn_lightning.verifier.reading.STATED`) to a
 reference value, its ``x100``/``/100`` form, or its negation.
 """
 
@@ -26,17 +26,13 @@ from functools import lru_cache
 
 from hn_lightning.verifier.arithmetic import Computation, extract_computations
 from hn_lightning.verifier.numbers import find_numbers, parse_number, word_numbers
+from hn_lightning.verifier.reading import COMMON_CONSTANTS, FRAC, STATED
 
 __all__ = ["StepTrace", "ValueSet", "step_values", "trace_solution", "computable_text", "reference_values", "reference_results",
-           "join_spaced_thousands", "FREE_VALUES"]
+           "join_spaced_thousands"]
 
-FREE_VALUES: frozenset[Fraction] = frozenset(
-    [Fraction(i) for i in range(11)] + [Fraction(v) for v in (12, 24, 60, 100, 1000)]
-    + [Fraction(1, 2), Fraction(1, 4)]
-)
-"""Values any step may use without a source: 0-10, 12, 24, 60, 100, 1000, 1/2, 1/4."""
-
-_FRAC = re.compile(r"\\[dt]?frac\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}\s*\{\s*(-?\d+(?:\.\d+)?)\s*\}|(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
+_PLAIN_FRAC = re.compile(r"(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
+"""``a/b`` written with integers: also the value ``a/b``."""
 _ANNOT = re.compile(r"<<[^<>]*>>")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?")
 _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{[^{}]*\}")
@@ -70,7 +66,8 @@ def _key(v: Fraction) -> float:
 
 
 class ValueSet:
-    """A set of exact values with tolerant membership (rel. 1e-4; ``x100``, ``/100`` and sign forms).
+    """A set of exact values with tolerant membership (:data:`~hn_lightning.verifier.reading.STATED`; ``x100``,
+    ``/100`` and sign forms).
 
     Membership looks the tolerance window up in a sorted list of the values as floats (bisection),
     then applies the exact test to the few candidates: the same answers as a scan of every value."""
@@ -103,7 +100,7 @@ class ValueSet:
                 self._sorted = sorted(float(x) for x in self._vals.values())
         except OverflowError:  # beyond floats: exact membership only
             return (v.numerator, v.denominator) in self._vals
-        tol = max(1e-4 * abs(fv), 1e-9)
+        tol = max(STATED.relative * abs(fv), STATED.absolute)
         xs = self._sorted
         # a window a little wider than the tolerance, then the exact test on its members (an exact
         # member has the same float, so it passes too)
@@ -128,9 +125,8 @@ def step_values(text: str) -> list[Fraction]:
 def _step_values(text: str) -> tuple[Fraction, ...]:
     """:func:`step_values`, memoized (a problem, a reference and each step are read several times)."""
     out = [n.value for n in find_numbers(text.replace("\\%", "%").replace("\\$", "$"))]
-    for m in _FRAC.finditer(text):
-        a, b = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
-        na, nb = parse_number(a), parse_number(b)
+    for m in (*FRAC.finditer(text), *_PLAIN_FRAC.finditer(text)):
+        na, nb = parse_number(m.group(1)), parse_number(m.group(2))
         if na is not None and nb:
             out.append(na / nb)
     for m in re.finditer(r"(\d+(?:\.\d+)?)\s*\\?%", text):
@@ -203,7 +199,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
     """Trace every step of a solution against the problem and the earlier steps."""
     problem = problem_values(question)
     seen = ValueSet(problem)
-    seen.add_all(FREE_VALUES)
+    seen.add_all(COMMON_CONSTANTS)
     written = ValueSet()  # values written by earlier steps
     origin: dict[Fraction, int] = {}
     out: list[StepTrace] = []
@@ -222,7 +218,7 @@ def trace_solution(step_texts: list[str], question: str) -> list[StepTrace]:
                     src[str(o)] = "problem"
                 elif o in origin:
                     src[str(o)] = f"step {origin[o]}"
-                elif o in FREE_VALUES or seen.contains(o):
+                elif o in COMMON_CONSTANTS or seen.contains(o):
                     src[str(o)] = "constant"
                 elif (results.contains(o, forms=False) or parts.contains(o, forms=False) or parts.contains(-o, forms=False)
                       or sum(v == o for v in mentioned) >= 2):
