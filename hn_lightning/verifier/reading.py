@@ -122,7 +122,7 @@ COMMON_CONSTANTS: frozenset[Fraction] = frozenset(
 )
 """Numbers a step may use without a source: 0-10, a dozen, hours a day, minutes an hour, 100, 1000, a half,
 a quarter. Unit conversions such as 7, 52 or 365 are not in it: a step that uses them without writing
-them has no source (with them, ProcessBench dev GSM8K with reference moved 2 first errors the wrong way)."""
+them has no source (``docs/verifier-rules.md``: what the longer list did)."""
 
 
 # ---- tolerance ----------------------------------------------------------------------------------------

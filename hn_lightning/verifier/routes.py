@@ -1,6 +1,5 @@
-r"""How a prediction's quantity trace relates to the reference's route (used by
-:mod:`hn_lightning.verifier.first_error`, whose module doc says what each rule does and what it was
-measured to do on the ProcessBench dev half).
+r"""How a prediction's quantity trace relates to the reference's route (helpers of the rules of
+:mod:`hn_lightning.verifier.rules`; what each rule was measured to do is in ``docs/verifier-rules.md``).
 
 Values are exact fractions in :class:`~hn_lightning.verifier.trace.ValueSet` s (tolerant membership);
 a *trace* is a list of :class:`~hn_lightning.verifier.trace.StepTrace`, one per step; the reference's

@@ -1,5 +1,5 @@
 r"""*One term changed*: an equation in two or three unknowns rewritten with one term that differs
-(issue 14, sixth pass; used by :func:`~hn_lightning.verifier.algebra.algebra_slips`).
+(the ``term_change`` rule; :func:`~hn_lightning.verifier.algebra.symbolic_checks`).
 
 The roots check of :mod:`hn_lightning.verifier.algebra` compares equations in one unknown; an
 equation in two or three unknowns has no roots to compare, and consecutive ones are often a
