@@ -158,14 +158,6 @@ CASES: dict[str, tuple[Case, tuple[int, str], Case]] = {
         Case("In 6 years Ann will be 30 + 6 = 36 years old.\n\nIn 6 years her son is half of Ann's age then. We halve it.\n\n"
              "So in 6 years he is 36 / 2 = 18 years old.\n\nNow he is 18 - 6 = 12 years old. The answer is 12.",
              AGE_Q, AGE_REF, "12", None, paragraphs=True)),
-    "plan_more_kinds": (
-        Case("In 6 years Ann will be 30 + 6 = 36 years old.\n\nSo in 6 years her son is 36 / 2 = 18 years old.\n\n"
-             "Her son is younger now, so we take off the years twice.\n\nThe answer is 15.",
-             AGE_Q, AGE_REF, "12", False, paragraphs=True),
-        (2, "wrong_final_answer"),
-        Case("In 6 years Ann will be 30 + 6 = 36 years old.\n\nSo in 6 years her son is 36 / 2 = 18 years old.\n\n"
-             "Her son is younger now, so we take off the 6 years.\n\nHe is 18 - 6 = 12. The answer is 12.",
-             AGE_Q, AGE_REF, "12", None, paragraphs=True)),
 }
 
 

@@ -105,7 +105,6 @@ def final_answer(v: SolutionView) -> list[Finding]:
 
 # ---- relocation ---------------------------------------------------------------------------------------
 _PLAN_KINDS = ("missing_step", "wrong_operation")
-_MORE_PLAN_KINDS = ("wrong_final_answer",)
 
 
 def plan_paragraph(v: SolutionView, first: int, kind: str, flagged: set[int]) -> int | None:
@@ -114,7 +113,7 @@ def plan_paragraph(v: SolutionView, first: int, kind: str, flagged: set[int]) ->
     ...; 51 = 3x``). Beside a LaTeX reference, where such paragraphs are mostly right restatements, only
     before a missing step."""
     paragraphs = v.ev.paragraphs
-    kinds = ("missing_step",) if v.latex_ref else _PLAN_KINDS + (_MORE_PLAN_KINDS if v.on("plan_more_kinds") else ())
+    kinds = ("missing_step",) if v.latex_ref else _PLAN_KINDS
     if paragraphs is None or kind not in kinds or paragraphs[first] <= 1:
         return None
     prev = [k for k in range(first) if paragraphs[k] == paragraphs[first] - 1]

@@ -103,8 +103,6 @@ RULES: tuple[Rule, ...] = (
     # ---- relocation -------------------------------------------------------------------------------------
     Rule("plan_paragraph", "relocate", None, 50, NOT_TRUSTED, chk.plan_paragraph,
          "a paragraph that only sets up the relation the off-route step carries out is where it went wrong"),
-    Rule("plan_more_kinds", "refine", None, 0, When(style="plain", answer="not_right"), None,
-         "not beside a LaTeX reference, a plan paragraph also before a wrong operation, final statement or reuse"),
 )
 """The table, in the order a reader meets the rules."""
 
