@@ -195,7 +195,7 @@ def check_solver(records: list[dict], cfg_kwargs: dict, batch_size: int) -> tupl
     reference: one the verifier itself finds wrong would mislead it), the wall seconds and the cache
     stats of this check."""
     rows = list({_norm(r["problem"]): r for r in records if r.get("solver") and r["solver"]["extracted"]}.values())
-    verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=False))
+    verifier = MathVerifier(VerifierConfig(**{**cfg_kwargs, "step_judge": None}, first_error_reference=False))
     _warm_up(verifier)
     t0 = time.perf_counter()
     flagged: set[str] = set()
@@ -280,8 +280,9 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
         raise ValueError("self_reference: fine_channel gated reads the answer check, which this mode does not have; use always or never")
     with tempfile.TemporaryDirectory() as tmp:
         cache = cache_dir or tmp
-        cfg_kwargs = {"fine_channel": fine_channel, "cache_dir": cache, "encoder_precision": encoder_precision,
-                      "step_judge": step_judge}
+        cfg_kwargs = {"fine_channel": fine_channel, "cache_dir": cache, "encoder_precision": encoder_precision}
+        if step_judge is not None:
+            cfg_kwargs["step_judge"] = step_judge or None  # {}: the rules alone
         for mode in ("with_reference", "reference_free", "self_reference"):
             if mode not in modes:
                 continue
@@ -370,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="self_reference: do not use a solver solution that the rules alone flag (on)")
     ap.add_argument("--write_problems", type=Path, default=None,
                     help="only write each split's distinct problems to DIR/<split>_problems.jsonl (the solver's input) and stop")
-    ap.add_argument("--step_judge", default=None, help="VerifierConfig.step_judge as JSON ({class_path, init_args}); default none")
+    ap.add_argument("--step_judge", action="append", default=[],
+                    help="VerifierConfig.step_judge as JSON ({class_path, init_args}; none: the rules alone; default: the "
+                         "config's default judge); with --replay and --folds it may be given several times: the judge and its "
+                         "threshold are chosen across folds")
     ap.add_argument("--folds", type=int, default=0, help="k-fold cross-validation by problem: F1 per fold, mean +- sd")
     ap.add_argument("--ablate", action="store_true", help="switch each rule off in turn: its F1 contribution per fold")
     ap.add_argument("--select", action="store_true", help="with --folds: rules kept only where they pay, chosen on k-1 folds, F1 on the k-th")
@@ -392,6 +396,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--ablate and --select need --folds K")
     solver = load_solver(args.solver_samples) if args.solver_samples else {}
     saved = cv.load_evidence(args.replay) if args.replay else {}
+    judge_specs = [{} if j == "none" else json.loads(j) for j in args.step_judge]
+    if len(judge_specs) > 1 and not (args.replay and args.folds):
+        ap.error("several --step_judge need --replay and --folds")
+    judge_spec = judge_specs[0] if judge_specs else None
+    if saved and judge_specs:
+        cv.score_with_judges(saved, [j for j in judge_specs if j])
     given = json.loads(args.predictions.read_text(encoding="utf-8")) if args.predictions else None
     report = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "splits": []}
     evidence: dict = {}
@@ -409,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             res = evaluate(split, records, args.fine_channel, args.batch_size, args.cache_dir, tuple(args.modes),
                            args.solver_reference, args.solver_check == "on", args.encoder_precision,
-                           json.loads(args.step_judge) if args.step_judge else None, entries)
+                           judge_spec, entries)
         evidence[split] = {"modes": entries}
         report["splits"].append(res)
         modes = [m for m in ("with_reference", "reference_free", "self_reference") if m in res]
@@ -419,9 +429,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{split:6s} {b}: F1 {res[b]['f1']} (err {res[b]['acc_erroneous']}, cor {res[b]['acc_correct']})")
         if args.folds:
             res["cv"] = cv.cv_lines(split, records, res, modes, args.folds)
-            contexts += cv.make_contexts(split, records, entries, args.folds) if (args.ablate or args.select) else []
-    if contexts:
+            judged = (saved[split].get("judged") if args.replay
+                      else {cv.judge_name(judge_spec): entries} if judge_spec else None)
+            contexts += (cv.make_contexts(split, records, entries, args.folds, judged)
+                         if (args.ablate or args.select or judge_spec) else [])
+    if contexts and (args.ablate or args.select):
         report["rules"] = cv.rule_report(contexts, args.folds, args.ablate, args.select)
+    if contexts and judge_spec and contexts[0].judged:
+        report["step_judge"] = cv.judge_report(contexts, args.folds)
     if args.save_evidence and not args.replay:
         cv.save_evidence(args.save_evidence, evidence)
     if args.out:

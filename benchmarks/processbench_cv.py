@@ -110,6 +110,8 @@ class Context:
     labels: list[int]
     folds: list[int]
     cache: dict = field(default_factory=dict)
+    judged: dict[str, list[dict]] = field(default_factory=dict)
+    """Per step judge: the entries with its scores (:func:`score_with_judges`)."""
 
     def preds(self, off: frozenset[str]) -> list[int]:
         """Predictions with the rules in ``off`` switched off (memoized)."""
@@ -236,11 +238,13 @@ def cv_lines(split: str, records: list[dict], res: dict, modes: list[str], k: in
     return out
 
 
-def make_contexts(split: str, records: list[dict], entries: dict, k: int) -> list[Context]:
+def make_contexts(split: str, records: list[dict], entries: dict, k: int, judged: dict | None = None) -> list[Context]:
+    """One :class:`Context` per mode of ``entries`` (``judged``: ``{judge: {mode: entries}}``)."""
     labels, ids = [r["label"] for r in records], [r["id"] for r in records]
     folds = assign_folds([r["problem"] for r in records], k)
-    return [Context(f"{split}/{mode}", mode, ids, entries[mode], labels, folds) for mode in ("with_reference", "reference_free")
-            if mode in entries]
+    return [Context(f"{split}/{mode}", mode, ids, entries[mode], labels, folds,
+                    judged={n: by_mode[mode] for n, by_mode in (judged or {}).items()})
+            for mode in ("with_reference", "reference_free") if mode in entries]
 
 
 def rule_report(contexts: list[Context], k: int, do_ablate: bool, do_select: bool) -> dict:
@@ -271,4 +275,77 @@ def rule_report(contexts: list[Context], k: int, do_ablate: bool, do_select: boo
         print(f"dropped (chosen on all folds): {sorted(off)}")
         print("dropped per held-out fold: " + "; ".join(f"{j}: {len(v)}" for j, v in nested["dropped_per_fold"].items()))
         out["selection"] = nested
+    return out
+
+
+def judge_name(spec: dict) -> str:
+    """A short name of a judge spec (its class and init_args)."""
+    args = ",".join(f"{k}={v}" for k, v in sorted((spec.get("init_args") or {}).items()))
+    return f"{str(spec['class_path']).rsplit('.', 1)[-1]}({args})"
+
+
+def score_with_judges(evidence: dict, specs: list[dict]) -> None:
+    """Each judge's scores on recorded evidence (``--replay`` with ``--step_judge``: the judge reads the
+    recorded steps), as ``evidence[split]["judged"][name][mode]`` entries."""
+    from dataclasses import replace
+
+    from hn_lightning.verifier.judges import JudgeInput, build_judge
+
+    for spec in specs:
+        judge = build_judge(spec)
+        for split in evidence.values():
+            for mode, entries in split["modes"].items():
+                evs = [e["evidence"] for e in entries]
+                scores = judge.score([JudgeInput(ev.question, ev.steps, ev.reference) for ev in evs])
+                split.setdefault("judged", {}).setdefault(judge_name(spec), {})[mode] = [
+                    {**e, "evidence": replace(ev, judge=sc, judge_threshold=judge.threshold)}
+                    for e, ev, sc in zip(entries, evs, scores, strict=True)]
+
+
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+"""The judge thresholds tried (:func:`judge_report`)."""
+
+
+def _with_threshold(tau: float) -> Callable[[Evidence], Evidence]:
+    from dataclasses import replace
+
+    return lambda ev: replace(ev, judge_threshold=tau)
+
+
+def judge_report(contexts: list[Context], k: int, grid: tuple[float, ...] = THRESHOLDS) -> dict:
+    """The step judges across folds. Per held-out fold, the (judge, threshold) that maximizes the mean F1
+    over the contexts on the other folds, and the F1 it gives on the held-out fold; the judges alone (every
+    other rule off) and with the rules. Prints and returns both, and the choice made on all folds."""
+    from hn_lightning.verifier.rules import rule_names
+
+    alone = frozenset(rule_names()) - {"step_judge"}
+    names = sorted(contexts[0].judged)
+    out: dict = {}
+    for label, off in (("rules + judge", frozenset()), ("judge alone", alone)):
+        preds = {(c.name, n, tau): replay(c.judged[n], off, _with_threshold(tau)) for c in contexts for n in names for tau in grid}
+        per_fold = {key: fold_f1(contexts_by[key[0]].labels, p, contexts_by[key[0]].folds, k)
+                    for contexts_by in [{c.name: c for c in contexts}] for key, p in preds.items()}
+
+        def score(choice: tuple[str, float], use: list[int], per_fold: dict = per_fold) -> float:
+            return statistics.fmean(statistics.fmean(per_fold[(c.name, *choice)][j] for j in use) for c in contexts)
+
+        choices = [(n, t) for n in names for t in grid]
+        per = {c.name: [] for c in contexts}
+        chosen = []
+        for j in range(k):
+            best = max(choices, key=lambda ch: score(ch, [g for g in range(k) if g != j]))
+            chosen.append(best)
+            for c in contexts:
+                per[c.name].append(per_fold[(c.name, *best)][j])
+        best = max(choices, key=lambda ch: score(ch, list(range(k))))
+        res = {"chosen_per_fold": [list(ch) for ch in chosen], "chosen_all_folds": list(best), "contexts": {}}
+        print(f"{label}: (judge, threshold) chosen on k-1 folds: {chosen}; on all folds: {best}")
+        for c in contexts:
+            whole = summary(c.labels, preds[(c.name, *best)], c.folds, k)
+            r = {"cv_mean": round(statistics.fmean(per[c.name]), 1), "cv_sd": round(statistics.stdev(per[c.name]), 1),
+                 "cv_folds": [round(x, 1) for x in per[c.name]], "chosen_all_folds": whole}
+            res["contexts"][c.name] = r
+            print(f"  {c.name:22s} chosen on k-1 folds: CV {r['cv_mean']:5.1f} +- {r['cv_sd']:4.1f} {r['cv_folds']} | "
+                  f"chosen on all folds: whole {whole['whole']:5.1f}, CV {whole['mean']:5.1f} +- {whole['sd']:4.1f}")
+        out[label] = res
     return out

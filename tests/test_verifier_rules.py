@@ -5,11 +5,12 @@ it), and a case it must not flag. A rule added to the table without a case here 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
-from hn_lightning.verifier.first_error import ERROR_KINDS, gold_values, locate_first_error
+from hn_lightning.verifier.evidence import Evidence
+from hn_lightning.verifier.first_error import ERROR_KINDS, gold_values, locate, locate_first_error
 from hn_lightning.verifier.rules import RULES, When, rule_names
 from hn_lightning.verifier.steps import paragraph_indices, split_steps
 
@@ -162,7 +163,22 @@ CASES: dict[str, tuple[Case, tuple[int, str], Case]] = {
 
 
 def test_every_rule_has_a_case():
-    assert set(CASES) == set(rule_names()) - {"step_judge"}, set(rule_names()) ^ set(CASES)
+    assert set(CASES) | {"step_judge"} == set(rule_names()), set(rule_names()) ^ set(CASES)
+
+
+def test_step_judge_rule_where_no_other_rule_finds_a_step():
+    """The judge's first step at its threshold, reference-free and where the rules are silent (a right
+    solution here); never before a rule's finding, never on a trusted right answer, nothing below it."""
+    texts = [s.text for s in split_steps(SARA_RIGHT)]
+    ev = Evidence(steps=texts, question=SARA_Q, judge=[0.1, 0.7, 0.9, 0.2], judge_threshold=0.5)
+    fe = locate(ev)
+    assert (fe.index, fe.kind, fe.rule) == (1, "step_judge", "step_judge") and fe.step_scores[1] >= 0.5
+    assert locate(ev, frozenset({"step_judge"})).index is None
+    assert locate(replace(ev, judge_threshold=0.95)).index is None  # must not flag: nothing reaches it
+    trusted = replace(ev, reference=SARA_REF, gold=gold_values("13"), answer_correct=True)
+    assert locate(trusted).index is None
+    slipped = replace(ev, steps=[texts[0], texts[1].replace("= 26", "= 24"), *texts[2:]], judge=[0.9, 0.1, 0.1, 0.1])
+    assert (locate(slipped).index, locate(slipped).kind) == (1, "arithmetic_slip")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

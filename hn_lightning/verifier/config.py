@@ -125,9 +125,13 @@ class VerifierConfig:
     For references a chat model wrote on word problems (the self-reference setting: a solver's solution
     stands in for a missing human one), which then get the word-problem rules instead of those for
     competition-math references. Off for human references (MATH's LaTeX stays LaTeX)."""
-    step_judge: dict[str, Any] | None = None
+    step_judge: dict[str, Any] | None = field(default_factory=lambda: {"class_path": "TrainedStepJudge"})
     """A step judge beside the rules (``{"class_path": ..., "init_args": {...}}``, see
-    :mod:`hn_lightning.verifier.judges`); ``None``: the rules alone."""
+    :mod:`hn_lightning.verifier.judges`): its first step at or above its threshold is the first error where
+    no rule found one (the ``step_judge`` rule). Default: the packaged judge trained on GSM8K/MATH train
+    (CPU, no reference needed; with a reference and a known answer the rules' fallbacks always find a step
+    first, so it changes only reference-free results). ``HFProcessRewardJudge`` runs a Hugging Face PRM
+    (a GPU model). ``None``: the rules alone."""
 
     # --- answer ------------------------------------------------------------------------------
     answer_mode: Literal["stepdpo", "hendrycks", "math_verify"] = "stepdpo"

@@ -103,6 +103,11 @@ def final_answer(v: SolutionView) -> list[Finding]:
     return [_finding(first, "wrong_final_answer")]
 
 
+def step_judge(v: SolutionView) -> list[Finding]:
+    scores = v.ev.judge or []
+    return [_finding(i, "step_judge") for i, p in enumerate(scores[:v.n]) if p >= v.ev.judge_threshold][:1]
+
+
 # ---- relocation ---------------------------------------------------------------------------------------
 _PLAN_KINDS = ("missing_step", "wrong_operation")
 

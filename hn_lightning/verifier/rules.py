@@ -100,6 +100,8 @@ RULES: tuple[Rule, ...] = (
          "a wrong answer with nothing flagged: the step after the last verified one"),
     Rule("answer_first_written", "refine", None, 0, When("with", "latex", "wrong"), None,
          "beside a LaTeX reference the wrong-answer fallback is the step that first wrote the final value"),
+    Rule("step_judge", "fallback", "step_judge", 5, NOT_TRUSTED, chk.step_judge,
+         "the first step the configured step judge finds likely wrong, where no other rule found a step"),
     # ---- relocation -------------------------------------------------------------------------------------
     Rule("plan_paragraph", "relocate", None, 50, NOT_TRUSTED, chk.plan_paragraph,
          "a paragraph that only sets up the relation the off-route step carries out is where it went wrong"),

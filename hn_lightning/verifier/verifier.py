@@ -41,6 +41,7 @@ from hn_lightning.verifier.embeddings import CachedEmbedder
 from hn_lightning.verifier.encoder import Encoder, MiniLMEncoder
 from hn_lightning.verifier.evidence import Evidence
 from hn_lightning.verifier.first_error import gold_values, locate
+from hn_lightning.verifier.judges import JudgeInput, build_judge
 from hn_lightning.verifier.logic import LogicPlan, logic_scores, plan_logic_pairs
 from hn_lightning.verifier.logprobs import (
     answer_token_indices,
@@ -78,6 +79,7 @@ class _Work:
     plan: LogicPlan | None = None
     n_computations: int | None = None
     symbolic_findings: list = field(default_factory=list)
+    judge_scores: list[float] | None = None
 
 
 def _ms(seconds: float) -> float:
@@ -100,6 +102,7 @@ class MathVerifier:
         self._nli: CachedNLI | None = None
         self._nli_conditions: CachedNLI | None = None
         self.answers = AnswerScorer(cfg.answer_mode, cfg.answer_timeout_s)
+        self.judge = build_judge(cfg.step_judge)
         self.samples_scored = 0
         self.fine_channel_runs = 0
 
@@ -217,6 +220,13 @@ class MathVerifier:
                 self._fine_logic(w, probs[offset:offset + k], table)
                 offset += k
                 w.timing["nli"] = nli_ms
+        if self.judge is not None:
+            t0 = time.perf_counter()
+            scores = self.judge.score([JudgeInput(w.inp.question, [s.text for s in w.pred_steps],
+                                                  w.inp.reference if cfg.first_error_reference else None) for w in work])
+            judge_ms = _ms(time.perf_counter() - t0) / len(work)
+            for w, sc in zip(work, scores, strict=True):
+                w.judge_scores, w.timing["step_judge"] = sc, judge_ms
         results = [self._finish(w) for w in work]
         total_ms = _ms(time.perf_counter() - t_batch) / len(work)
         for r, _ in results:
@@ -314,7 +324,8 @@ class MathVerifier:
         """What the first-error stage reads about ``w`` (:class:`~hn_lightning.verifier.evidence.Evidence`)."""
         cfg = self.config
         ev = Evidence(steps=[s.text for s in w.pred_steps], question=w.inp.question,
-                      paragraphs=paragraph_indices(w.inp.prediction, w.pred_steps), starts=[s.start for s in w.pred_steps])
+                      paragraphs=paragraph_indices(w.inp.prediction, w.pred_steps), starts=[s.start for s in w.pred_steps],
+                      judge=w.judge_scores, judge_threshold=self.judge.threshold if self.judge else 0.5)
         if cfg.first_error_reference:
             ev.reference = plain_math(w.inp.reference) if cfg.reference_plain_math else w.inp.reference
             ev.gold, ev.answer_correct = gold_values(w.inp.gold), w.answer.correct
@@ -373,4 +384,5 @@ class MathVerifier:
             "nli_backend": self.config.nli_backend,
             "answer_mode": self.config.answer_mode,
             "fine_channel": self.config.fine_channel,
+            "step_judge": self.judge.describe() if self.judge else None,
         }
