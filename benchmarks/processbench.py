@@ -26,10 +26,20 @@ the answer check). The pass also reports the solver's own accuracy
 baselines use only the answer check: ``-1`` when the final answer is right, else step index 0 (or
 index 1, the second step: the issue's baseline, F1 44.4 / 35.9).
 
-    OMP_NUM_THREADS=1 python benchmarks/processbench.py --splits gsm8k math --fine_channel always \
-        --out benchmarks/results/processbench.json
+Honest measurement (:mod:`processbench_cv`, ``docs/verifier-rules.md``): ``--folds 5`` adds F1 per fold
+(records grouped by problem) with mean +- sd beside the whole-dev number; ``--save_evidence`` records what
+the first-error stage read for every record and ``--replay`` runs the rule table on it again without the
+verifier's encoder (seconds); ``--ablate`` switches each rule off in turn (its F1 contribution per split,
+mode and fold; per-record predictions in ``--out``), ``--select`` scores keeping only the rules that pay,
+chosen on k-1 folds; ``--step_judge`` (repeatable with ``--replay``) chooses a step judge and its threshold
+across folds; ``--diff A B`` lists the records whose prediction changed between two ``--out`` files.
 
-This evaluates a verifier on test problems: nothing here trains on it. Tune only on the dev half.
+    OMP_NUM_THREADS=1 python benchmarks/processbench.py --splits gsm8k math --fine_channel always \
+        --save_evidence ev.json --folds 5 --out benchmarks/results/processbench.json
+    python benchmarks/processbench.py --replay ev.json --folds 5 --ablate --select
+
+This evaluates a verifier on test problems: nothing here trains on it. Tune only on the dev half, and judge
+a choice on the folds it was not made on.
 """
 
 from __future__ import annotations
@@ -37,7 +47,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
-import re
 import sys
 import tempfile
 import time
@@ -49,15 +58,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import processbench_cv as cv  # noqa: E402
+from processbench_cv import _norm  # noqa: E402
+from processbench_solver import (  # noqa: E402
+    UNKNOWN_GOLD,
+    check_solver,
+    load_solver,
+    solver_breakdown,
+    usable_solver,
+    warm_up,
+    write_problems,
+)
 
 from hn_lightning.verifier import MathVerifier, VerifierConfig, VerifierInput  # noqa: E402
 from hn_lightning.verifier.first_error import locate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def load_split(split: str, data: Path, limit: int | None) -> list[dict]:
@@ -82,40 +97,6 @@ def load_split(split: str, data: Path, limit: int | None) -> list[dict]:
     if limit and limit < len(out):  # evenly spaced, so both labels stay represented
         out = [out[i * len(out) // limit] for i in range(limit)]
     return out
-
-
-def load_solver(paths: list[Path]) -> dict[str, dict]:
-    """``{normalized question: sample}`` from ``cli.py eval`` samples files (the first sample of a
-    question wins; a sample without an extracted answer is kept, it means "no answer")."""
-    out: dict[str, dict] = {}
-    for path in paths:
-        for lineno, line in enumerate(open(path, encoding="utf-8"), 1):
-            try:
-                r = json.loads(line)
-                key, completion = _norm(r["question"]), r["completion"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{lineno}: not a `cli.py eval` sample ({exc})") from None
-            out.setdefault(key, {"completion": completion, "extracted": r.get("extracted"),
-                                 "correct": r.get("correct")})
-    return out
-
-
-def write_problems(split: str, records: list[dict], out_dir: Path) -> Path:
-    """The split's distinct problems as ``{id, question, answer}`` JSONL, the input of ``cli.py eval``
-    for a solver (``answer`` is the real gold: the eval scores the solver with it; the verifier never
-    sees it in self_reference mode)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path, seen, lines = out_dir / f"{split}_problems.jsonl", set(), []
-    for r in records:
-        key = _norm(r["problem"])
-        if key not in seen:
-            seen.add(key)
-            gold = r["gold"] if isinstance(r["gold"], str) else r["gold"][0]
-            lines.append(json.dumps({"id": r["id"], "question": r["problem"], "answer": gold}))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def joined(steps: list[str]) -> tuple[str, list[int]]:
@@ -156,12 +137,6 @@ def confusion(labels: list[int], preds: list[int], top: int = 4) -> dict[str, di
     return out
 
 
-UNKNOWN_GOLD = "?"
-"""The gold of a reference-free pass that must not see the truth (self_reference's fallback records):
-a placeholder, since the reference-free first-error stage reads no answer (``fine_channel: gated``, whose
-gate does, is refused in that mode)."""
-
-
 def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, source: str = "truth") -> tuple[list, float]:
     """Score ``records`` in batches of ``batch_size``; reference and gold come from ``source``: ``truth``
     (the matched test problem's), ``solver`` (the solver's completion and extracted answer) or ``none``
@@ -181,33 +156,6 @@ def run_pass(verifier: MathVerifier, records: list[dict], batch_size: int, sourc
     return results, time.perf_counter() - t0
 
 
-def _warm_up(verifier: MathVerifier) -> None:
-    """Load the encoder and the NLI heads (one-time start-up, not part of the per-sample speed); the
-    warm-up sample shares no text with the benchmark records, so their cache stays cold."""
-    verifier.score(VerifierInput(id="warm-up", question="Tom has 3 apples and buys 2. How many?",
-                                 reference="3 + 2 = 5\n#### 5", gold="5", prediction="He has 3 + 2 = 5 apples. The answer is 5."))
-    verifier.reset_stats()
-
-
-def check_solver(records: list[dict], cfg_kwargs: dict, batch_size: int) -> tuple[set[str], float, dict]:
-    """Score each distinct solver solution reference-free (the rules alone: slips, numbers from nowhere,
-    ...). Returns the normalized problems whose solution has a first error found (not used as a
-    reference: one the verifier itself finds wrong would mislead it), the wall seconds and the cache
-    stats of this check."""
-    rows = list({_norm(r["problem"]): r for r in records if r.get("solver") and r["solver"]["extracted"]}.values())
-    verifier = MathVerifier(VerifierConfig(**{**cfg_kwargs, "step_judge": None}, first_error_reference=False))
-    _warm_up(verifier)
-    t0 = time.perf_counter()
-    flagged: set[str] = set()
-    for i in range(0, len(rows), batch_size):
-        chunk = rows[i:i + batch_size]
-        results = verifier.score_batch([VerifierInput(id=f"solver-{r['id']}", question=r["problem"], reference="",
-                                                      gold=UNKNOWN_GOLD, prediction=r["solver"]["completion"])
-                                        for r in chunk])
-        flagged |= {_norm(r["problem"]) for r, res in zip(chunk, results, strict=True) if res.first_error_step is not None}
-    return flagged, time.perf_counter() - t0, verifier.cache_stats()
-
-
 def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int,
                solver_style: str = "plain", flagged: set[str] | frozenset = frozenset()) -> tuple[list, float, dict]:
     """One verifier over ``records`` in ``mode``. self_reference: the records whose solver gave an
@@ -215,7 +163,7 @@ def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int
     reference; the others by a reference-free verifier that sees neither reference nor gold."""
     if mode != "self_reference":
         verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=mode == "with_reference"))
-        _warm_up(verifier)
+        warm_up(verifier)
         results, secs = run_pass(verifier, records, batch_size)
         return results, secs, verifier.cache_stats()
     answered = [i for i, r in enumerate(records) if usable_solver(r, flagged)]
@@ -227,19 +175,13 @@ def _mode_pass(mode: str, cfg_kwargs: dict, records: list[dict], batch_size: int
             continue
         verifier = MathVerifier(VerifierConfig(**cfg_kwargs, first_error_reference=ref,
                                                reference_plain_math=ref and solver_style == "plain"))
-        _warm_up(verifier)
+        warm_up(verifier)
         part, t = run_pass(verifier, [records[i] for i in idx], batch_size, source="solver" if ref else "none")
         for i, res in zip(idx, part, strict=True):
             results[i] = res
         secs += t
         stats.update(verifier.cache_stats())
     return results, secs, dict(stats)
-
-
-def usable_solver(r: dict, flagged: set[str] | frozenset = frozenset()) -> bool:
-    """The record's solver gave an answer and its solution was not flagged by :func:`check_solver`."""
-    s = r.get("solver")
-    return bool(s and s["extracted"] and _norm(r["problem"]) not in flagged)
 
 
 def cache_state(stats: dict) -> str:
@@ -304,29 +246,6 @@ def evaluate(split: str, records: list[dict], fine_channel: str, batch_size: int
                                                  "cache": cache_state(check_stats)}
             if mode == "with_reference":
                 out.update(baselines(records, [res.answer_correct for res in results]))
-    return out
-
-
-def solver_breakdown(records: list[dict], labels: list[int], preds: list[int], flagged: set[str]) -> dict:
-    """The solver's accuracy on the records' problems (against the real gold: measurement only) and
-    the metrics on the records whose problem it solved / got wrong / whose solution was flagged / did
-    not answer (F1 is ``None`` in a group with records of one label only)."""
-    groups: dict[str, list[int]] = {"solver_right": [], "solver_wrong": [], "solver_flagged": [], "no_solver_answer": []}
-    for i, r in enumerate(records):
-        s = r.get("solver")
-        key = ("no_solver_answer" if not s or not s["extracted"] else "solver_flagged" if _norm(r["problem"]) in flagged
-               else "solver_right" if s["correct"] else "solver_wrong")
-        groups[key].append(i)
-    problems = {_norm(r["problem"]): r["solver"] for r in records if r.get("solver")}
-    right = sum(1 for s in problems.values() if s["correct"])
-    marked = Counter(bool(s["correct"]) for key, s in problems.items() if key in flagged)
-    out: dict = {"problems": len(problems), "solver_accuracy": round(100 * right / max(1, len(problems)), 1),
-                 "solver_solutions_flagged": {"right": marked[True], "wrong": marked[False]}}
-    for key, idx in groups.items():
-        m = metrics([labels[i] for i in idx], [preds[i] for i in idx]) if idx else {}
-        if m and not (m["n_erroneous"] and m["n_correct"]):
-            m["f1"] = None  # one label only: no harmonic mean to take
-        out[key] = {"records": len(idx), **m}
     return out
 
 

@@ -159,7 +159,7 @@ def pays(by_context: dict[str, dict]) -> bool:
     return pos >= MIN_POSITIVE_FOLDS and pos >= POSITIVE_TO_NEGATIVE * neg and sum(r["delta_mean"] for r in by_context.values()) > 0
 
 
-def select_rules(contexts: list[Context], rules: list[str], use: list[int], rounds: int = 3) -> tuple[frozenset[str], list[dict]]:
+def select_rules(contexts: list[Context], rules: list[str], use: list[int], rounds: int = 2) -> tuple[frozenset[str], list[dict]]:
     """The rules to switch off, chosen on the folds ``use`` only: those that do not :func:`pays` are dropped
     (all at once, then again on the smaller table, up to ``rounds`` times). Returns them and each round's
     ablation."""

@@ -206,3 +206,17 @@ def test_table_is_well_formed():
         assert (r.find is None) == (r.stage == "refine"), r.name
         assert r.kind is None or r.kind in ERROR_KINDS, r.name
         assert isinstance(r.when, When)
+
+
+def test_docs_list_every_rule_with_its_priority():
+    """docs/verifier-rules.md carries the table: every rule, its stage and priority as in the code."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "verifier-rules.md").read_text(encoding="utf-8")
+    table = doc.split("## The table", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`"): [c.strip() for c in line.split("|")[1:-1]]
+            for line in table.splitlines() if line.startswith("| `")}
+    assert set(rows) == set(rule_names())
+    for r in RULES:
+        assert r.name in rows, r.name
+        assert rows[r.name][1] == r.stage and rows[r.name][4] == (str(r.priority) if r.stage != "refine" else "—"), rows[r.name]
