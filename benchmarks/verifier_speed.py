@@ -56,7 +56,8 @@ def _run(inputs: list[VerifierInput], cfg: VerifierConfig, encoder: MiniLMEncode
         results.extend(verifier.score_batch(inputs[i:i + batch_size]))
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     stages = {}
-    for key in ("steps", "answer", "embed", "semantic", "embed_conditions", "alignment", "symbolic", "logic_plan", "nli", "logic"):
+    for key in ("steps", "answer", "embed", "semantic", "embed_conditions", "alignment", "symbolic", "logic_plan", "nli", "logic",
+                "step_judge", "first_error"):
         vals = [r.timing_ms[key] for r in results if key in r.timing_ms]
         if vals:
             stages[key] = round(statistics.fmean(vals), 3)

@@ -118,7 +118,7 @@ class VerifierConfig:
     first_error_reference: bool = True
     """Locate the first wrong step with the reference solution and gold answer (the mining setting;
     :mod:`hn_lightning.verifier.first_error`). ``False``: reference-free mode, from the problem and the
-    steps alone (arithmetic slips, inconsistent reuse, unsupported numbers, contradictions)."""
+    steps alone (the exact checks and the step judge; ``docs/verifier-rules.md``)."""
     reference_plain_math: bool = False
     """Read the reference's LaTeX arithmetic as plain text in the first-error stage
     (:func:`~hn_lightning.verifier.plain_math.plain_math`: ``\\[ 4 \\times 4 = 16 \\]`` -> ``4 * 4 = 16``).

@@ -105,13 +105,14 @@ class VerifierResult:
     """``[start, end]`` character span of that step in ``prediction``."""
     first_error_kind: str | None = None
     """One of :data:`~hn_lightning.verifier.first_error.ERROR_KINDS` (``arithmetic_slip``,
-    ``wrong_operation``, ``inconsistent_reuse``, ``missing_step``, ``contradiction``,
-    ``unsupported_number``, ``wrong_final_answer``), or ``None``."""
+    ``unsupported_number``, ``missing_step``, ``wrong_operation``, ``step_judge``, ``wrong_final_answer``),
+    or ``None``."""
     step_scores: list[float] = field(default_factory=list)
-    """Per predicted step, in [0, 1], higher = more likely wrong (the first error is the first step at
-    or above :data:`~hn_lightning.verifier.first_error.ERROR_THRESHOLD`)."""
+    """Per predicted step, in [0, 1], higher = more likely wrong: the score of the kind of its strongest
+    finding (:data:`~hn_lightning.verifier.first_error.KIND_SCORES`; every flagged step is at or above
+    :data:`~hn_lightning.verifier.first_error.ERROR_THRESHOLD`), 0 when nothing was found."""
     step_kinds: list[str | None] = field(default_factory=list)
-    """Per predicted step, the kind of its strongest finding (``None``: nothing found)."""
+    """Per predicted step, the kind of its highest-priority finding (``None``: nothing found)."""
     verified_steps: int = 0
     """Steps before the first error (all steps when there is none) that are positively verified: they
     write a value on a path to the gold (reference mode) or a computation that checks out."""
