@@ -40,9 +40,9 @@ def held_out(question: str, every: int) -> bool:
 
 
 def examples(rows: list[tuple[str, list[str]]], clean_share: float, rng: random.Random,
-             kinds: tuple[str, ...] = KINDS, paired: bool = False) -> list[Example]:
-    """Per problem: the right solution (with probability ``clean_share``) or one with an error injected
-    (a random kind; the others when it offers no place for it); with ``paired``, both."""
+             kinds: tuple[str, ...] = KINDS, paired: bool = False, variants: int = 1) -> list[Example]:
+    """Per problem: the right solution (with probability ``clean_share``) or ``variants`` solutions with an
+    error injected (each a random kind; the others when it offers no place for it); with ``paired``, both."""
     out = []
     for question, steps in rows:
         if not steps:
@@ -52,11 +52,12 @@ def examples(rows: list[tuple[str, list[str]]], clean_share: float, rng: random.
             out.append(Example(question, steps, None))
         if clean and not paired:
             continue
-        order = list(kinds)
-        rng.shuffle(order)
-        ex = next((e for k in order if (e := inject(question, steps, k, rng)) is not None), None)
-        if ex is not None:
-            out.append(ex)
+        for _ in range(variants):
+            order = list(kinds)
+            rng.shuffle(order)
+            ex = next((e for k in order if (e := inject(question, steps, k, rng)) is not None), None)
+            if ex is not None and all(ex.steps != o.steps for o in out[-variants:]):
+                out.append(ex)
     return out
 
 
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clean_share", type=float, default=0.35)
     ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS, help="error kinds to inject")
     ap.add_argument("--paired", action="store_true", help="every problem gives its right solution and one with an error")
+    ap.add_argument("--variants", type=int, default=1, help="solutions with an error injected per problem that gets any")
     ap.add_argument("--options", nargs="*", default=[], choices=OPTIONS, help="optional feature groups")
     ap.add_argument("--heldout_every", type=int, default=20, help="one problem in this many is held out")
     ap.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
@@ -119,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     test_rows = [r for r in rows if held_out(r[0], args.heldout_every)]
     kinds = tuple(args.kinds)
     options = tuple(args.options)
-    train = examples(train_rows, args.clean_share, rng, kinds, args.paired)
-    test = examples(test_rows, args.clean_share, rng, kinds, args.paired)
+    train = examples(train_rows, args.clean_share, rng, kinds, args.paired, args.variants)
+    test = examples(test_rows, args.clean_share, rng, kinds, args.paired, args.variants)
     x, y, _ = matrix(train, options)
     xt, yt, owner = matrix(test, options)
     t_data = time.perf_counter() - t0
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": f"{args.gsm8k} + {args.math}[:{args.math_problems}] train solutions, errors injected "
                 f"(hn_lightning/verifier/judges/synthetic.py), 1 problem in {args.heldout_every} held out",
         "examples": {"train": len(train), "held_out": len(test), "train_kinds": counts, "train_steps": int(len(y))},
-        "kinds": list(kinds), "paired": args.paired, "options": list(options), "C": args.C, "seed": args.seed, "clean_share": args.clean_share, "threshold": args.threshold,
+        "kinds": list(kinds), "paired": args.paired, "variants": args.variants, "options": list(options), "C": args.C, "seed": args.seed, "clean_share": args.clean_share, "threshold": args.threshold,
         "held_out": {"step_auc": round(float(roc_auc_score(yt, pt)), 4),
                      "at_threshold": first_error_metrics(test, pt, owner, args.threshold),
                      "at_0.5": first_error_metrics(test, pt, owner, 0.5)},
