@@ -17,8 +17,8 @@ s_ans      1 if the final answer is wrong (shared :mod:`hn_lightning.answers`)  
 ``wrongness`` and ``absurdity`` are weighted means of the computed dimensions;
 ``w_raw = wrongness + (1 - confidence) + ppl / normalizer``. Every result also carries the **first
 wrong step** (``first_error_step``, ``first_error_span``, ``first_error_kind``, ``step_scores``,
-``verified_steps``; :mod:`hn_lightning.verifier.first_error`, traced against the reference by
-:mod:`hn_lightning.verifier.trace`). Quick start::
+``verified_steps``; :mod:`hn_lightning.verifier.first_error`: one table of named rules,
+:mod:`hn_lightning.verifier.rules`, plus a step judge, :mod:`hn_lightning.verifier.judges`). Quick start::
 
     from hn_lightning.verifier import MathVerifier, VerifierConfig, VerifierInput
     verifier = MathVerifier(VerifierConfig(fine_channel="always"))
@@ -30,7 +30,9 @@ CLI: ``python cli.py verify --input samples.jsonl --output scored.jsonl`` (:mod:
 
 from hn_lightning.verifier.config import DIMENSIONS, VerifierConfig
 from hn_lightning.verifier.encoder import INSTALL_HINT, MiniLMEncoder, MissingEncoderError
-from hn_lightning.verifier.first_error import ERROR_KINDS, FirstError, locate_first_error
+from hn_lightning.verifier.evidence import Evidence
+from hn_lightning.verifier.first_error import ERROR_KINDS, FirstError, locate, locate_first_error
+from hn_lightning.verifier.judges import JudgeInput, StepJudge, build_judge
 from hn_lightning.verifier.logprobs import (
     answer_token_indices,
     compute_w_raw,
@@ -45,9 +47,11 @@ from hn_lightning.verifier.verifier import MathVerifier
 __all__ = [
     "DIMENSIONS",
     "ERROR_KINDS",
+    "Evidence",
     "FirstError",
     "INSTALL_HINT",
     "CachedNLI",
+    "JudgeInput",
     "HFCrossEncoderNLI",
     "MathVerifier",
     "MiniLMEncoder",
@@ -55,12 +59,15 @@ __all__ = [
     "MissingEncoderError",
     "NLIBackend",
     "NLIHead",
+    "StepJudge",
     "VerifierConfig",
     "VerifierInput",
     "VerifierResult",
     "answer_token_indices",
+    "build_judge",
     "compute_w_raw",
     "confidence_from_logprobs",
+    "locate",
     "locate_first_error",
     "perplexity",
     "weighted_score",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from hn_lightning.verifier import rule_checks as chk
 from hn_lightning.verifier.rule_checks import Finding
@@ -58,12 +58,13 @@ class Rule:
     """The kind it reports (``None``: the kind of the error it moves, or several)."""
     priority: int
     when: When
-    find: Callable[[SolutionView], list[Finding]] | None
-    """``find``/``fallback``: the steps it flags; ``relocate``: see :data:`Relocate` (``None`` for ``refine``)."""
+    find: Callable[..., Any] | None
+    """``find``/``fallback``: ``view -> [Finding]``, the steps it flags; ``relocate``: ``(view, first step, its
+    kind, flagged steps) -> step | None``; ``None`` for ``refine``."""
     reason: str
 
 
-ANY, WITH, WITHOUT = When(), When(reference="with"), When(reference="without")
+ANY, WITH = When(), When(reference="with")
 NOT_TRUSTED = When(answer="not_right")  # a right final answer with a reference is trusted
 
 RULES: tuple[Rule, ...] = (
@@ -76,7 +77,7 @@ RULES: tuple[Rule, ...] = (
          "an equation in one unknown rewritten into one with other roots"),
     Rule("term_change", "find", "arithmetic_slip", 99, ANY, chk.symbolic("term_change"),
          "an equation in 2-3 unknowns rewritten with exactly one term changed (a copying slip)"),
-    # ---- evidence against a wrong (or unknown) answer -----------------------------------------------------
+    # ---- the reference's route (not when a right answer is trusted) ----------------------------------------
     Rule("off_route", "find", None, 80, When("with", answer="not_right"), chk.off_route,
          "the step's value leaves every path to the gold (kind: from nowhere, a skipped step, or a wrong operation)"),
     Rule("regrouped_sum", "refine", None, 0, WITH, None,
@@ -89,7 +90,7 @@ RULES: tuple[Rule, ...] = (
          "a checked computation that states a given number the reference never computes, from a computed operand"),
     Rule("blame_operand_writer", "find", "wrong_operation", 70, When("with", answer="not_right"), chk.blame_operand_writer,
          "an earlier step that wrote an off-route result's operand, itself on no route, is where it started"),
-    # ---- when nothing is flagged but the answer is wrong -------------------------------------------------
+    # ---- fallbacks: nothing flagged, the answer wrong (or unknown: the judge) ----------------------------
     Rule("weak_off_route", "fallback", "wrong_operation", 30, When("with", "latex", "wrong"), chk.weak_off_route,
          "the first checked computation off a LaTeX reference's route"),
     Rule("operand_brought_in", "refine", None, 0, When("with", "latex", "wrong"), None,

@@ -15,8 +15,10 @@ log-probs) it returns a :class:`~hn_lightning.verifier.records.VerifierResult`:
    steps, the ``conditions`` head for problem-condition pairs).
 6. **Aggregation** (:mod:`~hn_lightning.verifier.scores`, :mod:`~hn_lightning.verifier.logprobs`):
    ``wrongness``, ``absurdity``, ``confidence``, ``ppl``, ``w_raw``, ``hard_negative``.
-7. **First error** (:mod:`~hn_lightning.verifier.first_error`, every sample): the earliest wrong step,
-   its span, kind and per-step scores, traced against the reference (or reference-free).
+7. **First error** (:mod:`~hn_lightning.verifier.first_error`, every sample): the step judge
+   (:mod:`~hn_lightning.verifier.judges`, ``VerifierConfig.step_judge``) scores the batch's steps, then the
+   rule table (:mod:`~hn_lightning.verifier.rules`) finds the earliest wrong step, its span, kind and per-step
+   scores, traced against the reference (or reference-free).
 
 Convention: every dimension is in [0, 1] and **higher means more wrong**. Scoring is deterministic:
 the same inputs and cache give the same results (scores are rounded to ``round_digits``; embeddings
