@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "mine": "hn_lightning.commands.mine",
     "demo": "hn_lightning.commands.demo",
     "experiment": "hn_lightning.commands.experiment",
+    "report": "hn_lightning.commands.report",
 }
 """Non-training subcommands: name -> module exposing ``main(argv: list[str] | None) -> int``."""
 

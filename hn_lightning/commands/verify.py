@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--limit", type=int, default=None, help="score at most this many input records")
     ap.add_argument("--overwrite", action="store_true", help="discard previous output and parts, start over")
     ap.add_argument("--no_progress", action="store_true", help="no progress bar")
+    ap.add_argument("--html", action="store_true",
+                    help="also write <output>.html: every solution in the verifier's step view (python cli.py report rebuilds it)")
     return ap
 
 
@@ -275,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in rows:
         table.add_row(k, str(v))
     console.print(table)
+    if args.html:
+        from hn_lightning.reports import write_scored_report
+
+        console.print(f"report: {write_scored_report(out_path, input_path=in_path, fields=fields)}")
     return 0
 
 

@@ -173,7 +173,7 @@ class StageRunner:
         if stage == "candidates":
             self.problems_path.unlink(missing_ok=True)
         if "pair" in later:
-            for name in ("funnel.json", "report.md"):
+            for name in ("funnel.json", "report.md", "report.html"):
                 (self.out / name).unlink(missing_ok=True)
         self.manifest.drop(later)
 
