@@ -236,3 +236,19 @@ def test_a_link_with_a_pair_opens_it(run, chrome):
     pair = arms(run)["random"][1]
     assert viewer.find_element("css selector", "h3").text == pair["id"]
     assert json.dumps(pair["meta"]["rejected_id"]).strip('"') in viewer.text
+
+
+def test_a_page_that_cannot_be_made_does_not_fail_the_run(tmp_path, capsys, monkeypatch):
+    """The hook of a finished run warns in one line (the run's data is complete, ``cli.py report`` retries);
+    with --debug it raises."""
+    from hn_lightning.errors import DEBUG_ENV, UserError
+    from hn_lightning.reports import report_after_run
+
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    assert report_after_run(tmp_path) is None
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: {tmp_path}: HTML report not written (UserError: {tmp_path}: not a mining run")
+    assert err.count("\n") == 1 and f"python cli.py report {tmp_path} tries again" in err
+    monkeypatch.setenv(DEBUG_ENV, "1")
+    with pytest.raises(UserError):
+        report_after_run(tmp_path)

@@ -278,9 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(k, str(v))
     console.print(table)
     if args.html:
-        from hn_lightning.reports import write_scored_report
+        from hn_lightning.reports import report_after_run
 
-        console.print(f"report: {write_scored_report(out_path, input_path=in_path, fields=fields)}")
+        console.print(f"report: {report_after_run(out_path, input_path=in_path, fields=fields)}")
     return 0
 
 

@@ -18,7 +18,7 @@ from hn_lightning.experiments import plots
 from hn_lightning.experiments.config import ExperimentConfig
 from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
 from hn_lightning.io.atomic import atomic_write_text
-from hn_lightning.reports import write_experiment_report
+from hn_lightning.reports import report_after_run
 
 CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "policy", "pairs_available",
                 "pairs_per_step", "steps", "train_seconds", "seconds_per_step", "seconds_per_step_mean", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
@@ -209,7 +209,7 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
         lines += accuracy_section(cfg, extra, root, f"_{name}", name)
     path = root / "report.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
-    write_experiment_report(root)
+    report_after_run(root)
     return path
 
 
@@ -232,7 +232,7 @@ def rounds_section(cfg: ExperimentConfig, per_round: list[list[dict[str, Any]]],
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     text = text.split("\n## Rounds\n")[0].rstrip("\n") + "\n"
     atomic_write_text(path, text + "\n".join(lines) + "\n")
-    write_experiment_report(root)
+    report_after_run(root)
     return path
 
 

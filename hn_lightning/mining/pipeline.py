@@ -41,7 +41,7 @@ from hn_lightning.mining.report import render_report
 from hn_lightning.mining.scoring import score_records
 from hn_lightning.mining.shards import iter_records, shard_index, shard_paths, write_shard
 from hn_lightning.mining.stage_runner import STAGES, StageNotReady, StageSettingsChanged
-from hn_lightning.reports import write_mining_report
+from hn_lightning.reports import report_after_run
 
 log = logging.getLogger(__name__)
 
@@ -202,5 +202,5 @@ class MiningPipeline(CandidatesStage):
             pairs = list(iter_records(shard_paths(self.stage_dir("pair") / "hardneg")))
         path = self.out / "report.md"
         atomic_write_text(path, render_report(self.cfg, funnel, pairs, self.manifest.data))
-        write_mining_report(self.out)
+        report_after_run(self.out)
         return path

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hn_lightning.errors import UserError
 from hn_lightning.reports.items import (
     Item,
     Problem,
@@ -132,7 +133,6 @@ def _scored_by_id(out: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
 def mining_summary(out: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> MiningSummary:
     """Read a mining run folder into what its report shows."""
     funnel = read_json(out / "funnel.json")
-    total = funnel.get("input") or 0
     funnel_bars = [(label, float(funnel[key])) for label, key in FUNNEL if key in funnel]
     pairs, totals = _read_arms(out, max_pairs)
     wanted = {m.get(k) for arm in pairs.values() for p in arm for m in [p.get("meta") or {}] for k in ("rejected_id", "chosen_id")}
@@ -153,13 +153,13 @@ def mining_summary(out: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> MiningSumma
     for name, st in (read_json(out / "manifest.json").get("stages") or {}).items():
         counts = ", ".join(f"{k}={v}" for k, v in (st.get("counts") or {}).items() if not isinstance(v, (dict, list)))
         summary.timing.append((name, float(st.get("seconds") or 0.0), counts))
-    if not total and not tables:
-        raise FileNotFoundError(f"{out}: no funnel.json and no pairs/ (has the pair stage run?)")
     return summary
 
 
 def write_mining_report(out: str | Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> Path:
     """Write ``<out>/report.html`` of the mining run in ``out``; returns its path."""
     out = Path(out)
+    if not (out / "funnel.json").is_file():
+        raise UserError(f"{out}: no funnel.json yet (the report comes with the pair stage: python cli.py mine pair ...)")
     return write_html(out / "report.html", "mining.html.j2", title=f"Mining report: {out}", source=str(out),
                       mining=mining_summary(out, max_pairs))
