@@ -13,7 +13,7 @@ from typing import Any
 from hn_lightning.io.jsonl import iter_jsonl
 from hn_lightning.reports.solutions import SolutionView, gold_answer
 
-__all__ = ["Item", "Problem", "Table", "bucket_order", "counted", "histogram_bars", "iter_records", "position_bucket", "read_json", "read_problems", "shard_files"]
+__all__ = ["Item", "Problem", "Table", "bucket_order", "counted", "histogram_bars", "histogram_bins", "iter_records", "position_bucket", "read_json", "read_problems", "shard_files"]
 
 
 @dataclass
@@ -110,8 +110,8 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def histogram_bars(values: list[float], bins: int = 10) -> list[tuple[str, float]]:
-    """``[(bin range, count)]`` of ``values`` in ``bins`` equal bins."""
+def histogram_bins(values: list[float], bins: int = 10) -> list[tuple[float, float, int]]:
+    """``[(low, high, count)]`` of ``values`` in ``bins`` equal bins (the last one closed)."""
     if not values:
         return []
     lo, hi = min(values), max(values)
@@ -121,7 +121,12 @@ def histogram_bars(values: list[float], bins: int = 10) -> list[tuple[str, float
     counts = [0] * bins
     for v in values:
         counts[min(bins - 1, int((v - lo) / step))] += 1
-    return [(f"{lo + i * step:.3f}-{lo + (i + 1) * step:.3f}", float(c)) for i, c in enumerate(counts)]
+    return [(lo + i * step, lo + (i + 1) * step, c) for i, c in enumerate(counts)]
+
+
+def histogram_bars(values: list[float], bins: int = 10) -> list[tuple[str, float]]:
+    """``[(bin range, count)]`` of :func:`histogram_bins`, for a bar chart."""
+    return [(f"{a:.3f}-{b:.3f}", float(c)) for a, b, c in histogram_bins(values, bins)]
 
 
 def counted(values: list[str], order=None) -> list[tuple[str, float]]:
