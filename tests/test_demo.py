@@ -88,6 +88,8 @@ def test_demo_is_the_experiment_with_sft_and_baseline_end_to_end_and_resumes(tmp
         assert f"| {r['condition']} | {r['seeds']} | {r['correct']}/{r['n']} |" in proc.stdout
     assert "cells in" in proc.stdout and "Report: demo/report.md" in proc.stdout
     assert "plots" in proc.stdout and "Demo finished" in proc.stdout
+    assert proc.stdout.rstrip().endswith("Open the report in a browser: demo/report.html")
+    assert (out / "report.html").is_file() and (out / "mining" / "report.html").is_file()
     stages = json.loads((out / "stages.json").read_text())
     assert {"sft", "mine", "eval_sft", "total"} <= set(stages)
 

@@ -143,6 +143,12 @@ def test_capped_page_says_how_many_it_shows(run, tmp_path):
     page = write_mining_report(run, max_pairs=1).read_text(encoding="utf-8")
     assert f"Showing the first 1 of {total} pairs" in page
     assert len(re.findall(r'<tr data-key="hardneg-\d+"', page)) == 1
+    # the charts count every hard-negative pair, not only the one shown
+    from hn_lightning.reports.mining import mining_summary
+
+    summary = mining_summary(run, max_pairs=1)
+    for bars in (summary.kind_bars, summary.position_bars, summary.weight_bars):
+        assert sum(v for _, v in bars) == total
     write_mining_report(run)  # back to the full page for the browser tests
 
 

@@ -125,7 +125,9 @@ def histogram_bins(values: list[float], bins: int = 10) -> list[tuple[float, flo
 
 
 def histogram_bars(values: list[float], bins: int = 10) -> list[tuple[str, float]]:
-    """``[(bin range, count)]`` of :func:`histogram_bins`, for a bar chart."""
+    """``[(bin range, count)]`` of :func:`histogram_bins`, for a bar chart (one bar when all values are equal)."""
+    if values and math.isclose(min(values), max(values)):
+        return [(f"{values[0]:.3f}", float(len(values)))]
     return [(f"{a:.3f}-{b:.3f}", float(c)) for a, b, c in histogram_bins(values, bins)]
 
 

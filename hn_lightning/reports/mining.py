@@ -22,6 +22,7 @@ from hn_lightning.reports.items import (
     counted,
     histogram_bars,
     iter_records,
+    position_bucket,
     read_json,
     read_problems,
     shard_files,
@@ -106,8 +107,10 @@ def _pair_item(arm: str, index: int, pair: dict[str, Any], scored: dict[str, dic
                 cells={"chosen": meta.get("chosen_source") or "-", "answer": (rej or {}).get("extracted_answer")})
 
 
-def _read_arms(out: Path, max_pairs: int) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
-    pairs, totals = {}, {}
+def _read_arms(out: Path, max_pairs: int) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int], list[dict[str, Any]]]:
+    """The first ``max_pairs`` pairs of each arm, each arm's count, and the rejected-side scores of every
+    hard-negative pair (the summary charts count them all, not only the pairs shown)."""
+    pairs, totals, hard_scores = {}, {}, []
     for arm in ARMS:
         folder = out / "pairs" / arm
         if not folder.is_dir():
@@ -117,8 +120,10 @@ def _read_arms(out: Path, max_pairs: int) -> tuple[dict[str, list[dict[str, Any]
             n += 1
             if len(kept) < max_pairs:
                 kept.append(rec)
+            if arm == "hardneg":
+                hard_scores.append({**((rec.get("scores") or {}).get("rejected") or {}), "pair_w_raw": rec.get("w_raw")})
         pairs[arm], totals[arm] = kept, n
-    return pairs, totals
+    return pairs, totals, hard_scores
 
 
 def _scored_by_id(out: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -134,7 +139,7 @@ def mining_summary(out: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> MiningSumma
     """Read a mining run folder into what its report shows."""
     funnel = read_json(out / "funnel.json")
     funnel_bars = [(label, float(funnel[key])) for label, key in FUNNEL if key in funnel]
-    pairs, totals = _read_arms(out, max_pairs)
+    pairs, totals, hard_scores = _read_arms(out, max_pairs)
     wanted = {m.get(k) for arm in pairs.values() for p in arm for m in [p.get("meta") or {}] for k in ("rejected_id", "chosen_id")}
     scored = _scored_by_id(out, {i for i in wanted if i})
     problems = read_problems(out / "problems.jsonl")
@@ -145,11 +150,11 @@ def mining_summary(out: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> MiningSumma
                 if totals[arm] > len(items) else "")
         tables.append(Table(arm, ARMS[arm], items, totals[arm], columns=["chosen", "answer"], note=note))
     summary = MiningSummary(out, funnel, funnel_bars, _removals(funnel), tables)
-    hard = next((t for t in tables if t.key == "hardneg"), None)
-    if hard and hard.items:
-        summary.kind_bars = counted([i.kind for i in hard.items])
-        summary.position_bars = counted([i.bucket for i in hard.items], order=bucket_order)
-        summary.weight_bars = histogram_bars([i.weight for i in hard.items if i.weight is not None])
+    if hard_scores:
+        summary.kind_bars = counted([str(s.get("first_error_kind") or "none") for s in hard_scores])
+        positions = [None if s.get("first_error_step") is None else s["first_error_step"] + 1 for s in hard_scores]
+        summary.position_bars = counted([position_bucket(p) for p in positions], order=bucket_order)
+        summary.weight_bars = histogram_bars([float(s["pair_w_raw"]) for s in hard_scores if s.get("pair_w_raw") is not None])
     for name, st in (read_json(out / "manifest.json").get("stages") or {}).items():
         counts = ", ".join(f"{k}={v}" for k, v in (st.get("counts") or {}).items() if not isinstance(v, (dict, list)))
         summary.timing.append((name, float(st.get("seconds") or 0.0), counts))

@@ -34,8 +34,10 @@ _SOURCE = re.compile(r'<script type="application/json" id="hn-report-source">(.*
 
 
 def html_path_for(scored: Path) -> Path:
-    """Where the report of ``scored`` goes: beside it, ``.html`` instead of ``.jsonl``."""
-    return scored.with_suffix(".html")
+    """Where the report of ``scored`` goes: beside it, ``.html`` instead of ``.jsonl`` (appended when the
+    scored file itself ends in ``.html``: the page never replaces the data)."""
+    page = scored.with_suffix(".html")
+    return page if page != scored else scored.with_name(scored.name + ".html")
 
 
 def _scores_of(record: dict[str, Any]) -> dict[str, Any] | None:
