@@ -50,15 +50,17 @@ def test_verify_html_shows_every_solution_escaped(verified):
     assert re.findall(r'<tr data-key="(r-\d+)"', page) == ["r-0", "r-1", "r-2"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     source = json.loads(re.search(r'id="hn-report-source">(.*?)</script>', page, re.S).group(1))
-    assert source["fields"]["prediction"] == "policy.completion" and source["input"].endswith("samples.jsonl")
+    assert source["fields"]["prediction"] == "policy.completion" and source["input"] == "samples.jsonl"
 
 
-def test_report_rebuilds_a_verify_output_from_the_recorded_source(verified):
+def test_report_rebuilds_a_verify_output_from_the_recorded_source(verified, tmp_path):
     before = (verified / "scored.html").read_bytes()
     (verified / "copy.jsonl").write_bytes((verified / "scored.jsonl").read_bytes())
     rc, out, err = cli_here(["report", "scored.jsonl"], verified)
     assert rc == 0 and out == "report: scored.html\n", err
     assert (verified / "scored.html").read_bytes() == before
+    rc, out, err = cli_here(["report", str(verified / "scored.jsonl")], tmp_path)  # from another folder
+    assert rc == 0 and (verified / "scored.html").read_bytes() == before, err
     # a copy has no page that recorded its samples file: one line asking for it
     rc, _, err = cli_here(["report", "copy.jsonl"], verified)
     assert rc == 2 and err.count("\n") == 1 and "--input" in err, err

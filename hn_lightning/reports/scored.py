@@ -6,13 +6,15 @@ Two kinds of scored file:
   question, gold and reference come from the run's ``problems.jsonl``;
 * the output of ``python cli.py verify``: one :class:`~hn_lightning.verifier.records.VerifierResult` per
   line, without the texts; they are read back by id from the samples file verify read, with the same
-  field mapping. The page keeps that source (input path and fields) in a JSON block, so
-  ``python cli.py report scored.jsonl`` can rebuild it without being told again.
+  field mapping. The page keeps that source (the samples file, relative to the scored file, and the
+  fields) in a JSON block, so ``python cli.py report scored.jsonl`` can rebuild it without being told
+  again, from any folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -108,7 +110,7 @@ def write_scored_report(scored: str | Path, input_path: str | Path | None = None
             records.append(record)
     if not records or _scores_of(records[0]) is None:
         raise UserError(f"{scored}: not a scored file (no verifier scores in its first record)")
-    source: dict[str, Any] = {"scored": str(scored)}
+    source: dict[str, Any] = {}
     if "completion" in records[0]:  # a mining run's scored shard: the texts are in the records
         problems = _problems_near(scored)
         texts = {str(r["id"]): (problems.get(str(r.get("problem_id"))) or Problem(str(r.get("problem_id", "")), str(r.get("prompt", "")), ""),
@@ -119,12 +121,12 @@ def write_scored_report(scored: str | Path, input_path: str | Path | None = None
             if not recorded.get("input"):
                 raise UserError(f"{scored}: verifier results without the solutions' text; give the samples file verify read "
                                 f"(python cli.py report {scored} --input <samples.jsonl>)")
-            input_path = recorded["input"]
+            input_path = scored.parent / recorded["input"]  # recorded relative to the scored file
         if fields is None:
             fields = FieldMap(**recorded["fields"]) if recorded.get("fields") else FieldMap()
         if not Path(input_path).is_file():
             raise UserError(f"{input_path}: the samples file of {scored} is not there")
-        source.update(input=str(input_path), fields=asdict(fields))
+        source.update(input=os.path.relpath(Path(input_path).resolve(), scored.resolve().parent), fields=asdict(fields))
         texts = _texts_from_input(Path(input_path), fields, {str(r["id"]) for r in records})
     items, missing = [], 0
     for i, record in enumerate(records):
@@ -143,6 +145,6 @@ def write_scored_report(scored: str | Path, input_path: str | Path | None = None
         "hard": sum(1 for i in items if i.cells["hard negative"]),
         "mean_wrongness": (sum(float(i.views[0].scores.get("wrongness") or 0.0) for i in items) / len(items)) if items else None,
     }
-    return write_html(out, "scored.html.j2", title=f"Scored solutions: {scored.name}", source=str(scored), table=table,
+    return write_html(out, "scored.html.j2", title=f"Scored solutions: {scored.name}", source=scored.name, table=table,
                       summary=summary, kind_bars=counted([i.kind for i in items]),
                       weight_bars=histogram_bars([i.weight for i in items if i.weight is not None]), source_meta=source)
