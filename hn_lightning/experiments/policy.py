@@ -1,5 +1,5 @@
-"""The starting policy of ``cli.py experiment``: the optional SFT stage (``sft:``) that makes it, and its
-evaluation as the baseline row (``baseline: true``).
+"""The starting policy of ``cli.py experiment``: which model it is, the optional SFT stage (``sft:``) that
+makes it, and its evaluation as the baseline row (``baseline: true``).
 
 - SFT: a ``fit`` of ``sft.config`` retargeted to ``<out>/sft/`` (``run_config.yaml``, ``csv/``,
   ``checkpoints/``, ``hf_model/``). Finished (``sft.json`` with the same settings): skipped; interrupted:
@@ -19,59 +19,65 @@ from pathlib import Path
 from typing import Any
 
 from hn_lightning.errors import UserError
-from hn_lightning.experiments.config import ExperimentConfig
+from hn_lightning.experiments.config import ExperimentConfig, read_base_config, resolve_config_path
+from hn_lightning.experiments.layout import Layout
+from hn_lightning.experiments.stages import evaluate, fit, merge_metrics, read_outcomes, settings_hash
 from hn_lightning.io.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run_sft", "sft_run_config", "with_sft_policy", "run_baseline", "baseline_name"]
+__all__ = ["starting_policy", "run_sft", "sft_run_config", "with_sft_policy", "run_baseline", "baseline_name"]
+
+
+def starting_policy(cfg: ExperimentConfig) -> str:
+    """The policy every cell starts from: ``policy``, else the base config's model."""
+    if cfg.policy:
+        return cfg.policy
+    base = read_base_config(cfg)
+    try:
+        return str(base["model"]["init_args"]["model"]["name_or_path"])
+    except (KeyError, TypeError) as exc:
+        raise UserError(f"{cfg.base_config}: no model.init_args.model.name_or_path; set the experiment's policy") from exc
 
 
 def sft_run_config(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
     """The SFT ``fit`` config: ``sft.config`` retargeted to ``<root>/sft`` with the experiment's model
     overrides (``policy`` as the base model when set) and ``sft.max_steps``."""
-    from hn_lightning.commands.experiment_cells import resolve_config_path
     from hn_lightning.config_tools import retarget
 
     model = {**cfg.model, **({"name_or_path": cfg.policy} if cfg.policy else {})}
-    return retarget(resolve_config_path(cfg.sft.config), root / "sft", model, None, {"max_steps": cfg.sft.max_steps})
+    return retarget(resolve_config_path(cfg.sft.config), Layout(root).sft.path, model, None, {"max_steps": cfg.sft.max_steps})
 
 
 def run_sft(cfg: ExperimentConfig, root: Path) -> tuple[Path, float | None]:
     """Run (or skip, or resume) the SFT stage; ``(exported model directory, seconds spent now or None)``."""
-    from hn_lightning.cli import lightning_main
-    from hn_lightning.commands.experiment_cells import merge_metrics, settings_hash
     from hn_lightning.config_tools import write_config
 
-    out = root / "sft"
-    export = out / "hf_model"
+    layout = Layout(root)
+    sft, marker = layout.sft, layout.sft_marker
     run = sft_run_config(cfg, root)
     digest = settings_hash(run, None, None)
-    marker = out / "sft.json"
     if marker.is_file():
         done = json.loads(marker.read_text())
-        if done.get("settings") == digest and (export / "config.json").is_file():
-            log.info("SFT: finished earlier (%s), skipping", export)
-            return export, None
+        if done.get("settings") == digest and sft.exported:
+            log.info("SFT: finished earlier (%s), skipping", sft.model)
+            return sft.model, None
         if done.get("settings") != digest:
-            raise UserError(f"SFT: {marker} was made with other settings; delete {out} to rerun it "
+            raise UserError(f"SFT: {marker} was made with other settings; delete {sft.path} to rerun it "
                                "(every later stage depends on it)")
     t0 = time.time()
-    if not (export / "config.json").is_file():
-        out.mkdir(parents=True, exist_ok=True)
-        path = write_config(run, out / "run_config.yaml")
-        args = ["fit", "--config", str(path)]
-        last = out / "checkpoints" / "last.ckpt"
-        if last.is_file():
-            print(f"experiment: resuming SFT from {last}", flush=True)
-            args += ["--ckpt_path", str(last)]
+    if not sft.exported:
+        sft.path.mkdir(parents=True, exist_ok=True)
+        write_config(run, sft.run_config)
+        if sft.last_checkpoint.is_file():
+            print(f"experiment: resuming SFT from {sft.last_checkpoint}", flush=True)
         else:
-            print(f"experiment: SFT ({cfg.sft.max_steps} steps of {cfg.sft.config}) into {out}", flush=True)
-        lightning_main(args)
-    merge_metrics(out)  # <out>/sft/metrics.csv: the report's SFT curves
+            print(f"experiment: SFT ({cfg.sft.max_steps} steps of {cfg.sft.config}) into {sft.path}", flush=True)
+        fit(sft)
+    merge_metrics(sft)  # <out>/sft/metrics.csv: the report's SFT curves
     seconds = time.time() - t0
-    atomic_write_json(marker, {"settings": digest, "model": str(export), "train_seconds": seconds})
-    return export, seconds
+    atomic_write_json(marker, {"settings": digest, "model": str(sft.model), "train_seconds": seconds})
+    return sft.model, seconds
 
 
 def with_sft_policy(cfg: ExperimentConfig, export: Path) -> ExperimentConfig:
@@ -86,27 +92,24 @@ def baseline_name(cfg: ExperimentConfig, had_sft: bool) -> str:
 def run_baseline(cfg: ExperimentConfig, root: Path, name: str, report_only: bool = False) -> dict[str, Any] | None:
     """Evaluate the starting policy (``cfg.policy`` after :func:`with_sft_policy`, else the base config's)
     on ``cfg.eval``; returns the content of ``baseline.json`` (None under ``report_only`` when not done)."""
-    from hn_lightning.commands.experiment_cells import evaluate, read_outcomes, settings_hash
-    from hn_lightning.commands.experiment_mining import starting_policy
-
     policy = starting_policy(cfg)
     digest = settings_hash({"policy": policy, "model": cfg.model}, vars(cfg.eval), None)
-    out = root / "baseline"
-    marker = out / "baseline.json"
+    layout = Layout(root)
+    marker = layout.baseline_marker
     if marker.is_file():
         result = json.loads(marker.read_text())
         if result.get("settings") == digest:
             return result
         if report_only:
             return None
-        raise UserError(f"baseline: {marker} was made with other settings; delete {out} to rerun it")
+        raise UserError(f"baseline: {marker} was made with other settings; delete {layout.baseline} to rerun it")
     if report_only:
         return None
     print(f"experiment: evaluating the starting policy ({name}: {policy})", flush=True)
     t0 = time.time()
-    evaluate(cfg.eval, policy, out / "eval")
+    evaluate(cfg.eval, policy, layout.baseline_eval)
     result = {"cell": name, "condition": name, "arm": name, "loss": "", "weighting": "", "lambda": None, "seed": None,
               "baseline": True, "settings": digest, "policy": policy, "eval_seconds": time.time() - t0,
-              **read_outcomes(out / "eval")}
+              **read_outcomes(layout.baseline_eval)}
     atomic_write_json(marker, result)
     return result
