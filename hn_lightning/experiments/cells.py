@@ -1,19 +1,21 @@
 """One cell of ``cli.py experiment``: a ``fit`` on a derived copy of the base config, then the evaluation
 of its exported model; every output in ``<out>/cells/<cell>/`` (:class:`~hn_lightning.experiments.layout.CellDir`).
-Resumable: a cell with ``cell.json`` whose settings match is skipped; a cell without it resumes its fit
-from ``checkpoints/last.ckpt`` (or skips the fit once ``hf_model/`` exists) and its evaluation from the
-samples already written. A cell finished, or started, with other settings is refused."""
+Resumable: a cell with ``cell.json`` whose settings and inputs match is skipped; a cell without it resumes
+its fit from ``checkpoints/last.ckpt`` (or skips the fit once ``hf_model/`` exists) and its evaluation from
+the samples already written. A cell finished, or started, with other settings or inputs (pair files by
+content, the policy, the eval set: :func:`cell_inputs`) is refused, or rerun with ``on_change: rerun``."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ArmSpec, Cell, ExperimentConfig, resolve_config_path
+from hn_lightning.experiments.inputs import Inputs, digest, discard, reconcile
 from hn_lightning.experiments.layout import CellDir, Layout
 from hn_lightning.experiments.stages import (
     evaluate,
@@ -27,7 +29,8 @@ from hn_lightning.io.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-__all__ = ["cell_run_config", "training_files", "heldout_files", "run_cell", "footing"]
+__all__ = ["cell_run_config", "training_files", "heldout_files", "cell_inputs", "pairs_fingerprint", "check_cells",
+           "run_cell", "footing"]
 
 
 def training_files(cfg: ExperimentConfig, arm: ArmSpec, layout: Layout) -> list[str]:
@@ -82,30 +85,90 @@ def cell_run_config(cfg: ExperimentConfig, cell: Cell, cell_dir: Path) -> dict[s
     return run
 
 
-def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None = None) -> dict[str, Any]:
-    """Train and evaluate one cell (or reuse its finished outputs); returns the content of ``cell.json``.
-    ``mining``: the settings fingerprint of the pairs (cells of mined arms, or of any arm with ``val_split``)."""
-    from hn_lightning.config_tools import write_config
+def cell_inputs(cfg: ExperimentConfig, cell: Cell, root: Path, run: dict[str, Any], mining: str | None,
+                inputs: Inputs) -> dict[str, dict[str, str]]:
+    """What decides the cell's result, by group (:mod:`~hn_lightning.experiments.inputs`): ``train`` (the
+    run settings, the starting policy, the arm's files, the pairs it trains on, the held-out pairs),
+    ``kl`` (its settings), ``eval`` and ``eval_<name>`` (the task file and the settings)."""
+    arm = next(a for a in cfg.grid.arms if a.name == cell.arm)
+    train = {"settings": settings_hash(run, None, mining),
+             "policy": inputs.policy(run["model"]["init_args"]["model"]["name_or_path"]),
+             **inputs.files("train file", arm.train_files)}
+    trains_on = run["data"]["init_args"]["train_files"]
+    if trains_on != list(arm.train_files):  # mined or split pairs
+        train.update(inputs.files("training pairs", trains_on))
+    train.update(inputs.files("held-out file", run["data"]["init_args"].get("val_files") or []))
+    groups = {"train": train}
+    if cfg.kl is not None and heldout_files(cfg, root):
+        groups["kl"] = {"settings": digest(vars(cfg.kl))}
+    if cfg.eval is not None:
+        groups["eval"] = inputs.eval_task(cfg.eval)
+    for name, spec in cfg.extra_evals.items():
+        groups[f"eval_{name}"] = inputs.eval_task(spec)
+    return groups
 
+
+def _discard_stale(out: CellDir, stale: set[str]) -> None:
+    """Delete what ``stale`` groups invalidate: the whole cell for its training, else only the
+    evaluations or the KL estimate that changed (the trained model is kept), and ``cell.json``."""
+    if not stale:
+        return
+    if stale & {"*", "train"}:
+        discard(out.path)
+        return
+    for group in stale:
+        discard(out.kl if group == "kl" else out.eval(None if group == "eval" else group.removeprefix("eval_")))
+    discard(out.result)
+
+
+def pairs_fingerprint(mining: dict[str, Any] | None, arm: str) -> str | None:
+    """The settings fingerprint of an arm's pairs from the pairs stage's result (mined pairs, or a file
+    split: one per arm), for :func:`run_cell`."""
+    fingerprint = mining["fingerprint"] if mining else None
+    return fingerprint.get(arm) if isinstance(fingerprint, dict) else fingerprint
+
+
+def _prepare(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None, inputs: Inputs | None):
+    """The cell's folder, run config, settings digest and input record (computed when first asked), after
+    judging what it holds (refused, or the stale part deleted, as ``on_change`` says)."""
     out = Layout(root).cell(cell.id)
     run = cell_run_config(cfg, cell, out.path)
     eval_settings = vars(cfg.eval) if cfg.eval is not None else None
     if cfg.extra_evals:
         eval_settings = {"eval": eval_settings, "extra": {k: vars(v) for k, v in cfg.extra_evals.items()}}
     mined = next(a for a in cfg.grid.arms if a.name == cell.arm).mined
-    digest = settings_hash(run, eval_settings, mining if mined or cfg.val_split else None)
+    mining = mining if mined or cfg.val_split else None
+    settings = settings_hash(run, eval_settings, mining)
+    current = functools.cache(lambda: cell_inputs(cfg, cell, root, run, mining, inputs or Inputs()))
+    stale = reconcile(f"cell {cell.id}", out.result, out.started, settings, current, cfg)
+    _discard_stale(out, stale)
+    if stale and out.path.is_dir():  # what is left (the trained model) matches today's record
+        atomic_write_json(out.started, {"settings": settings, "inputs": current()})
+    return out, run, settings, current
+
+
+def check_cells(cfg: ExperimentConfig, grid: list[Cell], root: Path, mining: dict[str, Any] | None, inputs: Inputs) -> None:
+    """Judge every finished or started cell before any cell trains, so that a changed input is refused
+    (or its cells cleared for a rerun) at once, not after hours of other cells."""
+    for cell in grid:
+        _prepare(cfg, cell, root, pairs_fingerprint(mining, cell.arm), inputs)
+
+
+def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None = None,
+             inputs: Inputs | None = None) -> dict[str, Any]:
+    """Train and evaluate one cell (or reuse its finished outputs); returns the content of ``cell.json``.
+    ``mining``: the settings fingerprint of the pairs (cells of mined arms, or of any arm with ``val_split``);
+    ``inputs``: the run's file fingerprints (a fresh set when not given). A cell finished or started with
+    other settings or inputs is refused or rerun (``on_change``)."""
+    from hn_lightning.config_tools import write_config
+
+    out, run, settings, current = _prepare(cfg, cell, root, mining, inputs)
     if out.result.is_file():
-        result = json.loads(out.result.read_text())
-        if result.get("settings") == digest:
-            log.info("cell %s: finished earlier, skipping", cell.id)
-            return result
-        raise UserError(f"cell {cell.id}: {out.result} was made with other settings; delete {out.path} to rerun it")
+        log.info("cell %s: finished earlier, skipping", cell.id)
+        return json.loads(out.result.read_text())
     out.path.mkdir(parents=True, exist_ok=True)
-    # an interrupted cell resumes only with the settings it started with
-    if out.started.is_file() and json.loads(out.started.read_text()).get("settings") != digest:
-        raise UserError(f"cell {cell.id}: {out.path} was started with other settings (pairs, split or run config); "
-                        f"delete {out.path} to rerun it")
-    atomic_write_json(out.started, {"settings": digest})
+    record = current()
+    atomic_write_json(out.started, {"settings": settings, "inputs": record})
     write_config(run, out.run_config)
     if not out.exported:
         if out.last_checkpoint.is_file():
@@ -113,7 +176,7 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
         atomic_write_json(out.train_time, {"train_seconds": fit(out)})
     result: dict[str, Any] = {
         "cell": cell.id, "condition": cell.condition, "arm": cell.arm, "loss": cell.loss, "weighting": cell.weighting,
-        "lambda": cell.lam, "seed": cell.seed, "settings": digest, **footing(run),
+        "lambda": cell.lam, "seed": cell.seed, "settings": settings, "inputs": record, **footing(run),
         "train_seconds": json.loads(out.train_time.read_text())["train_seconds"] if out.train_time.is_file() else None,
         "metrics": summarize_metrics(merge_metrics(out)),
     }

@@ -184,6 +184,18 @@ class ExperimentConfig:
     """Seed of the paired bootstrap."""
     alpha: float = 0.05
     """Significance level of the McNemar tests (the bootstrap interval covers 1 - alpha)."""
+    on_change: Literal["refuse", "rerun"] = "refuse"
+    """A finished or started stage (a cell, ``sft``, ``baseline``, ``mining``) whose inputs or settings
+    differ from today's: every pair file (by content: the arms' files, the split or mined pairs, the
+    held-out files), the starting policy (a local folder by the content of its weights and config), the
+    eval task file (content) and settings, the run config. ``refuse``: stop before anything runs, with one
+    line naming the stage and what changed; ``rerun``: delete what the change invalidates (a cell's folder;
+    only its evaluation when only the eval set changed; ``sft/``, ``baseline/``, ``mining/``) and run it
+    again. Inputs are never deleted (none may lie in a folder the experiment writes)."""
+    accept_unrecorded: bool = False
+    """Stages finished or started by a version that recorded no input fingerprints: true keeps them and
+    records today's inputs as theirs (say so only when the files have not changed since); false: they
+    count as changed (``on_change`` decides)."""
 
 
 BASELINE_NAMES = ("sft", "policy")

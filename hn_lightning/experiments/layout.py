@@ -3,12 +3,14 @@
 ::
 
     <out>/
-      sft/                   the SFT stage: a fit folder (below) and sft.json (its settings, when finished)
-      baseline/              eval/ (the starting policy's evaluation) and baseline.json
-      mining/                the `cli.py mine` output (pairs/<arm>/, funnel.json, report.md, ...)
+      sft/                   the SFT stage: a fit folder (below), settings.json (the settings and inputs it
+                             started with) and sft.json (when finished)
+      baseline/              eval/ (the starting policy's evaluation), settings.json and baseline.json
+      mining/                the `cli.py mine` output (pairs/<arm>/, funnel.json, report.md, ...) and
+                             inputs.json (the policy and problem files it was mined from)
         split/               val_split of the mined problems: a split folder (below)
       split/                 val_split of the arms' pair files (no mine): a split folder
-      cells/<cell>/          one cell: a fit folder and settings.json (settings it started with),
+      cells/<cell>/          one cell: a fit folder and settings.json (settings and inputs it started with),
                              train.json, pair_log.csv, kl.json, eval/, eval_<task>/, cell.json (finished)
       rounds/round<k>/       round k (rounds:): a whole experiment folder of this layout
       report.md, stages.json, cells.csv, conditions.csv, comparisons.csv (and *_<task>.csv per extra
@@ -20,11 +22,15 @@ A *fit folder* is where :func:`hn_lightning.config_tools.retarget` points a trai
 (their concatenation), ``checkpoints/last.ckpt``, ``hf_model/`` (the export). A *split folder* holds
 ``<arm>/pairs.jsonl`` (an arm's training pairs without the held-out problems), ``val.jsonl`` (the
 held-out pairs) and ``split.json`` (the split's settings and counts).
+
+The experiment writes nothing else under ``<out>``: :meth:`Layout.written` lists it (what no input may
+lie in), and a finished stage is deleted only inside these folders (``on_change: rerun``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +141,11 @@ class Layout:
         return self.root / "sft" / "sft.json"
 
     @property
+    def sft_started(self) -> Path:
+        """The settings and inputs the SFT stage started with (an interrupted SFT resumes only with them)."""
+        return self.root / "sft" / "settings.json"
+
+    @property
     def baseline(self) -> Path:
         return self.root / "baseline"
 
@@ -145,6 +156,10 @@ class Layout:
     @property
     def baseline_marker(self) -> Path:
         return self.baseline / "baseline.json"
+
+    @property
+    def baseline_started(self) -> Path:
+        return self.baseline / "settings.json"
 
     # pairs
     @property
@@ -166,6 +181,16 @@ class Layout:
     @property
     def funnel(self) -> Path:
         return self.mining / "funnel.json"
+
+    @property
+    def mining_manifest(self) -> Path:
+        """The mining run's stage record (it exists once mining has started)."""
+        return self.mining / "manifest.json"
+
+    @property
+    def mining_inputs(self) -> Path:
+        """The fingerprints of the policy and problem files the pairs were mined from."""
+        return self.mining / "inputs.json"
 
     @property
     def file_split(self) -> SplitDir:
@@ -199,3 +224,14 @@ class Layout:
     @property
     def plots(self) -> Path:
         return self.root / "plots"
+
+    def written(self, evals: Iterable[str] = ()) -> tuple[list[Path], list[Path]]:
+        """``(folders, files)`` the experiment writes under ``root``: every folder above (it writes, and
+        may delete, anything inside them) and the report files at the top (``evals``: the names of the
+        extra evaluations, whose tables get a suffix)."""
+        folders = [self.sft.path, self.baseline, self.mining, self.file_split.path, self.cells,
+                   self.root / "rounds", self.plots]
+        tables = ["cells", "conditions", "comparisons", "funnel", "rounds"]
+        tables += [f"{t}_{name}" for name in evals for t in ("cells", "conditions", "comparisons")]
+        files = [self.report, self.report.with_suffix(".html"), self.stages, *(self.table(t) for t in tables)]
+        return folders, files

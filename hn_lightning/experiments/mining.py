@@ -7,15 +7,18 @@ shard; changed sampling or scoring settings are refused (delete ``<out>/mining``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import MINED_ARMS, ExperimentConfig
+from hn_lightning.experiments.inputs import Inputs, discard, reconcile
 from hn_lightning.experiments.layout import Layout
 from hn_lightning.experiments.policy import starting_policy
 from hn_lightning.experiments.split import split_mined
+from hn_lightning.io.atomic import atomic_write_json
 from hn_lightning.mining.shards import count_pairs
 
 log = logging.getLogger(__name__)
@@ -31,13 +34,24 @@ def mining_config(cfg: ExperimentConfig, root: Path):
     return dataclasses.replace(cfg.mine, out=str(Layout(root).mining), policy=policy)
 
 
-def mine_once(cfg: ExperimentConfig, root: Path) -> dict[str, Any]:
+def mine_once(cfg: ExperimentConfig, root: Path, inputs: Inputs | None = None) -> dict[str, Any]:
     """Run every mining stage not yet complete with the current settings; return ``{"fingerprint": the pair
     stage's settings fingerprint (and the ``val_split``), "pairs": {arm: number of training pairs}}`` (the
-    fingerprint enters every mined cell's settings, so re-mining or re-splitting refuses finished cells)."""
+    fingerprint enters every mined cell's settings, so re-mining or re-splitting refuses finished cells).
+    The mining run's settings name the policy and the problem files; their content (``mining/inputs.json``)
+    changed since mining started is refused, or the mining is rerun (``on_change``)."""
     from hn_lightning.mining.pipeline import STAGES, MiningPipeline
 
     mcfg = mining_config(cfg, root)
+    layout, inputs = Layout(root), inputs or Inputs()
+    problems = [s for s in (mcfg.problems.gsm8k, mcfg.problems.math, *(c.path for c in mcfg.problems.custom)) if s]
+    current = functools.cache(lambda: {"pairs": {"policy": inputs.policy(mcfg.policy.name_or_path),
+                                                 **inputs.files("problems file", problems)}})
+    if reconcile("mining", layout.mining_inputs, layout.mining_inputs, None, current, cfg,
+                 in_progress=layout.mining_manifest.is_file()):
+        discard(layout.mining)
+    layout.mining.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(layout.mining_inputs, {"inputs": current()})
     pipeline = MiningPipeline(mcfg)
     fingerprints = pipeline.fingerprints()
     todo = [s for s in STAGES if not pipeline.manifest.is_complete(s, fingerprints[s])]

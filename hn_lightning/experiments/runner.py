@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ExperimentConfig, check
 from hn_lightning.experiments.layout import Layout
 from hn_lightning.io.atomic import atomic_write_json
@@ -27,13 +28,23 @@ __all__ = ["run_experiment", "run_round"]
 def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] | None:
     """Mine (when asked), train and evaluate every cell of ``cfg`` under ``cfg.out`` and write its report;
     the finished cells' results, or ``None`` when there is nothing to report."""
-    from hn_lightning.experiments.cells import run_cell
+    from hn_lightning.experiments.cells import check_cells, pairs_fingerprint, run_cell
     from hn_lightning.experiments.policy import baseline_name, run_baseline, run_sft, with_sft_policy
     from hn_lightning.experiments.report import final_summary, write_report
 
     layout = Layout(cfg.out)
     root = layout.root
-    grid = check(cfg)
+    try:
+        grid = check(cfg)
+    except ValueError as exc:  # a setting at fault: one line, like every other bad input
+        raise UserError(str(exc)) from None
+    inputs = None
+    if not report_only:  # every input checked (and hashed once) before the first stage
+        from hn_lightning.experiments.inputs import Inputs
+        from hn_lightning.experiments.preflight import preflight
+
+        inputs = Inputs()
+        preflight(cfg, layout, inputs)
     t0 = time.time()
     stages: dict[str, float] = {}
     had_sft = cfg.sft is not None
@@ -41,7 +52,7 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
         if report_only:
             cfg = with_sft_policy(cfg, layout.sft.model)
         else:
-            export, seconds = run_sft(cfg, root)
+            export, seconds = run_sft(cfg, root, inputs)
             cfg = with_sft_policy(cfg, export)
             if seconds is not None:
                 stages["sft"] = seconds
@@ -56,17 +67,19 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
         from hn_lightning.experiments.mining import mine_once
 
         t_mine = time.time()
-        mining = mine_once(cfg, root)
+        mining = mine_once(cfg, root, inputs)
         stages["mine"] = time.time() - t_mine
         empty = [a.name for a in cfg.grid.arms if a.mined and not mining["pairs"][a.mined]]
         if empty:
             print(f"experiment: mining wrote no pairs for arm(s) {', '.join(empty)} (see {layout.mining_report}); "
                   "mine more problems or loosen the selection", file=sys.stderr, flush=True)
             return None
+    if inputs is not None:
+        check_cells(cfg, grid, root, mining, inputs)
     results = []
     if cfg.baseline:
         t_base = time.time()
-        base = run_baseline(cfg, root, baseline_name(cfg, had_sft), report_only)
+        base = run_baseline(cfg, root, baseline_name(cfg, had_sft), report_only, inputs)
         if base is not None:
             results.append(base)
             stages[f"eval_{base['cell']}"] = time.time() - t_base
@@ -78,10 +91,7 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
             continue
         print(f"experiment: cell {i}/{len(grid)} {cell.id}", flush=True)
         t_cell = time.time()
-        fingerprint = mining["fingerprint"] if mining else None
-        if isinstance(fingerprint, dict):  # a file split: one fingerprint per arm
-            fingerprint = fingerprint.get(cell.arm)
-        results.append(run_cell(cfg, cell, root, fingerprint))
+        results.append(run_cell(cfg, cell, root, pairs_fingerprint(mining, cell.arm), inputs))
         stages[f"cell {cell.id}"] = time.time() - t_cell
     if not [r for r in results if not r.get("baseline")]:
         print(f"experiment: no finished cell under {root}/cells", flush=True)
