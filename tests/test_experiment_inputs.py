@@ -230,3 +230,68 @@ def test_discard_removes_a_folder_in_one_step(tmp_path):
     discard(cell)
     assert not cell.exists() and list((tmp_path / "cells").iterdir()) == []
     discard(cell)  # nothing there: nothing to do
+
+
+def _mined(tmp_path: Path, **kw):
+    from hn_lightning.experiments.config import ArmSpec, ExperimentConfig, GridSpec
+    from hn_lightning.mining.config import MineConfig, ProblemsConfig
+
+    write_jsonl(tmp_path / "problems.jsonl", [{"question": "What is 1 + 1?", "answer": "2"}])
+    mine = MineConfig(problems=ProblemsConfig(gsm8k=str(tmp_path / "problems.jsonl"), math=None))
+    return ExperimentConfig(grid=GridSpec(arms=[ArmSpec("hardneg", mined="hardneg")]), out=str(tmp_path / "exp"),
+                            policy="tiny-qwen2", mine=mine, kl=None, **kw)
+
+
+def test_a_cell_of_a_mined_arm_records_the_mined_pairs_by_content(tmp_path):
+    from hn_lightning.experiments.cells import cell_inputs, cell_run_config
+    from hn_lightning.experiments.config import cells
+
+    cfg = _mined(tmp_path)
+    shard = Path(cfg.out) / "mining" / "pairs" / "hardneg" / "pairs-00000.jsonl"
+    shard.parent.mkdir(parents=True)
+    write_jsonl(shard, _read(pairs_file(tmp_path, 2)))
+    cell = cells(cfg.grid)[0]
+    run = cell_run_config(cfg, cell, Path(cfg.out) / "cells" / cell.id)
+    before = cell_inputs(cfg, cell, Path(cfg.out), run, "fp", Inputs())
+    assert before["train"][f"training pairs {shard}"] and "eval" in before
+    write_jsonl(shard, _read(pairs_file(tmp_path, 1)))  # re-mined: other pairs, same path and settings
+    after = cell_inputs(cfg, cell, Path(cfg.out), run, "fp", Inputs())
+    assert after["train"][f"training pairs {shard}"] != before["train"][f"training pairs {shard}"]
+
+
+def test_mining_from_a_changed_problem_file_is_refused_or_redone(tmp_path):
+    from hn_lightning.experiments.mining import mine_once
+
+    cfg = _mined(tmp_path)
+    layout = Layout(cfg.out)
+    layout.mining.mkdir(parents=True)
+    layout.mining_manifest.write_text("{}")  # mining started by a version that recorded no inputs
+    with pytest.raises(UserError, match="mining: .*recorded none of its inputs"):
+        mine_once(cfg, Path(cfg.out))
+    key = f"problems file {tmp_path / 'problems.jsonl'}"
+    layout.mining_inputs.write_text(json.dumps({"inputs": {"pairs": {"policy": "name:tiny-qwen2", key: "0" * 16}}}))
+    with pytest.raises(UserError, match=f"mining: {key} changed .* since it was made"):
+        mine_once(cfg, Path(cfg.out))
+    assert layout.mining_manifest.is_file()  # refused: nothing deleted
+
+
+def test_sft_on_changed_data_is_refused(tmp_path):
+    from hn_lightning.config_tools import write_config
+    from hn_lightning.experiments.config import SFTSpec
+    from hn_lightning.experiments.policy import run_sft, sft_run_config
+    from hn_lightning.experiments.stages import settings_hash
+
+    write_jsonl(tmp_path / "sft.jsonl", [{"question": "1 + 1?", "answer": "2"}])
+    sft = yaml.safe_load((REPO / "configs" / "sft_demo.yaml").read_text())
+    sft["data"]["init_args"]["train_files"] = [str(tmp_path / "sft.jsonl")]
+    write_config(sft, tmp_path / "sft.yaml")
+    cfg = _mined(tmp_path, sft=SFTSpec(config=str(tmp_path / "sft.yaml"), max_steps=1))
+    layout = Layout(cfg.out)
+    settings = settings_hash(sft_run_config(cfg, layout.root), None, None)
+    layout.sft.path.mkdir(parents=True)
+    key = f"SFT data file {tmp_path / 'sft.jsonl'}"
+    layout.sft_marker.write_text(json.dumps({"settings": settings, "inputs": {
+        "train": {"settings": settings, "policy": "name:tiny-qwen2", key: "0" * 16}}}))
+    with pytest.raises(UserError, match=f"SFT: {key} changed .* since it was made; restore it, or set on_change: rerun"):
+        run_sft(cfg, layout.root)
+    assert layout.sft_marker.is_file()

@@ -120,6 +120,8 @@ def _describe(group: str, recorded: dict[str, Any], current: dict[str, Any]) -> 
         if key == "settings":
             out.append({"train": "its run settings (run config, mining or split)"}.get(group, f"its {group} settings")
                        + " changed")
+        elif key == "policy":
+            out.append(f"the starting policy changed ({old} -> {new})")
         elif old is None:
             out.append(f"{key} was added")
         elif new is None:
