@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hn_lightning.commands.experiment_policy import sft_run_config
 from hn_lightning.experiments import plots
 from hn_lightning.experiments.config import ExperimentConfig, SFTSpec
+from hn_lightning.experiments.policy import sft_run_config
 from hn_lightning.experiments.stats import mcnemar_exact
 from tests.cli_utils import REPO, run_cli
 from tests.conftest import write_jsonl
