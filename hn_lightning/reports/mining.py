@@ -36,8 +36,9 @@ ARMS = {"hardneg": "hard negatives (verifier w_raw)", "random": "random-uniform 
         "shuffled": "shuffled weights (w_raw permuted between pairs)"}
 """The pair sets a run writes under ``pairs/``, in the order the page shows them."""
 
-DEFAULT_MAX_PAIRS = 1000
-"""Pairs per arm in the page (each with both solutions): a page of a large run stays a few MB."""
+DEFAULT_MAX_PAIRS = 500
+"""Pairs per arm in the page (each with both solutions, about 11 KB of HTML a pair): 500 per arm is a
+16 MB page that Chromium opens in about 2 s."""
 
 FUNNEL = (("candidates", "input"), ("after degenerate removal", "after_degenerate"),
           ("after trivially-correct removal", "after_trivially_correct"),

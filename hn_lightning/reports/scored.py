@@ -29,7 +29,7 @@ from hn_lightning.verifier.fields import FieldMap, record_to_input
 
 __all__ = ["DEFAULT_MAX_RECORDS", "html_path_for", "is_scored_file", "write_scored_report"]
 
-DEFAULT_MAX_RECORDS = 1000
+DEFAULT_MAX_RECORDS = 500
 """Solutions in the page (the first ones of the file)."""
 
 _SOURCE = re.compile(r'<script type="application/json" id="hn-report-source">(.*?)</script>', re.S)
