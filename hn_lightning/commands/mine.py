@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         # the fix is new thresholds, and `mine filter` reuses the candidates and scores to try them
         from hn_lightning.errors import print_error
 
-        print_error(f"0 hard-negative pairs, nothing to train on: {pipeline.out / 'funnel.json'} and report.md show which "
+        print_error(f"0 hard-negative pairs, nothing to train with: {pipeline.out / 'funnel.json'} and report.md show which "
                     f"rule removed the samples; loosen filters.* / selection.* and rerun `mine filter` (no resampling)",
                     prefix="warning: ")
     elif stage in ("all", "pair"):
