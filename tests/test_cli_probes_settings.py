@@ -242,10 +242,14 @@ def test_commands_refuse_out_of_range_settings_in_one_line(tmp_path, case):
 
 def test_all_zero_raw_weights_warn_once_and_are_counted(tmp_path):
     """Uniform weights from w_raw all 0 are legal (the normalization defines them) but not what the method
-    means: one warning for the run, and every such step counted in ``data/zero_weight_steps``."""
+    means: one warning for the run, and every such step counted in ``data/zero_weight_steps``. (The run's
+    output also shows the training bar's plain progress lines off a terminal.)"""
     train = write_lines(tmp_path / "zero.jsonl", [{**p, "id": f"z{i}", "w_raw": 0.0} for i, p in enumerate(PAIRS[:8])])
-    proc = fit(tmp_path, dpo_config(tmp_path, train, {**TINY, "finetuning": "lora"}, max_length=256), "--export.out_dir=null")
+    proc = fit(tmp_path, dpo_config(tmp_path, train, {**TINY, "finetuning": "lora"}, max_length=256), "--export.out_dir=null",
+               env={"HN_LIGHTNING_PROGRESS_EVERY": "0,0"})
     assert proc.returncode == 0, proc.stderr[-4000:]
+    # the same run, off a terminal: the training bar prints plain lines (done/total, rate, ETA, loss)
+    assert any(ln.startswith("train: 2/2 steps (100%)") and ", loss " in ln for ln in proc.stdout.splitlines()), proc.stdout[-3000:]
     assert proc.stderr.count("has w_raw 0: its weights are uniform") == 1, proc.stderr[-4000:]
     counted = [float(r["data/zero_weight_steps"]) for r in metrics(tmp_path / "run") if r.get("data/zero_weight_steps")]
     assert counted and counted[-1] == 2.0, counted  # 8 pairs, 4 per step: both steps

@@ -10,6 +10,7 @@ Off a terminal (a log file, CI) rich draws no live bar; the bar then prints plai
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lightning.pytorch.callbacks import RichProgressBar
@@ -28,6 +29,7 @@ class StepProgressBar(RichProgressBar):
         super().on_train_start(trainer, pl_module)
         if self.is_enabled and self._console is not None and off_terminal(self._console):
             total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else trainer.estimated_stepping_batches
+            total = total if math.isfinite(total) else None  # an iterable without a length: no total, no ETA
             self._plain = PlainReporter("train", total=total, done=trainer.global_step, unit="steps", stream=self._console.file)
 
     def on_train_batch_end(self, trainer, pl_module, outputs: Any, batch: Any, batch_idx: int) -> None:
