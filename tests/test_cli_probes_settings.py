@@ -223,6 +223,8 @@ COMMAND_PROBES = {
                      "problems.limit = 0 is out of range: allowed >= 1 or null (0 mines nothing)"),
     "mine_verifier_override": (["mine", "--config", str(REPO / "configs" / "mine_demo.yaml"), "--scoring.verifier", '{"batch_size": 0}'],
                                "scoring.verifier: VerifierConfig.batch_size = 0 is out of range"),
+    "mine_cb_page_size": (["mine", "--config", str(REPO / "configs" / "mine_demo.yaml"), "--candidates.sampling.cb.page_size", "2"],
+                          "cb.page_size = 2 is out of range: allowed >= 4"),
     "mine_devices_0": (["mine", "--config", str(REPO / "configs" / "mine_demo.yaml"), "--devices", "0"], "--devices = 0 is out of range"),
     "verify_set": (["verify", "--input", "in.jsonl", "--output", "out.jsonl", "--set", "max_steps=0"],
                    "VerifierConfig.max_steps = 0 is out of range: allowed >= 1"),
