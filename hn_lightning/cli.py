@@ -151,8 +151,9 @@ def _check_fit_config(config) -> None:
         if out:
             check_writable(label, out, folder=True)
     export_dir = outputs[1][1]
-    if export_dir:  # the export replaces this folder as a whole: no input may live in it
-        refuse_overlap([(label, p) for label, p in _fit_inputs(node) if Path(p).exists()],
+    if export_dir:  # the export replaces this folder as a whole: no input, nor the run's own folder, may be in it
+        run_dir = ("trainer.default_root_dir (the run's checkpoints and logs)", trainer.get("default_root_dir") or os.getcwd())
+        refuse_overlap([(label, p) for label, p in [*_fit_inputs(node), run_dir] if Path(p).exists()],
                        [Output("export.out_dir", Path(export_dir), folder=True)], outputs_inside_inputs=True)
 
 

@@ -99,7 +99,10 @@ def test_fit_refuses_an_unwritable_export_folder_and_one_that_holds_its_input(tm
     one_error_line(fit(tmp_path, cfg, "--export.out_dir", str(tmp_path / "data")),
                    f"data.init_args.train_files {train} lies inside the output folder export.out_dir")
     one_error_line(fit(tmp_path, cfg, "--export.out_dir", str(tmp_path)), "--config", "lies inside the output folder export.out_dir")
-    assert train.read_bytes() == before and not (tmp_path / "run").exists()
+    (tmp_path / "run").mkdir()  # the run's own folder: its checkpoints and logs would go with the export's replace
+    one_error_line(fit(tmp_path, cfg, "--export.out_dir", str(tmp_path / "run")),
+                   "trainer.default_root_dir (the run's checkpoints and logs)", "is the same folder as export.out_dir")
+    assert train.read_bytes() == before and not any((tmp_path / "run").iterdir())
 
 
 # ------------------------------------------------------------------------------------------ progress off a terminal

@@ -60,7 +60,7 @@ def refuse_overlap(inputs: Iterable[tuple[str, str | os.PathLike]], outputs: Ite
         src = _real(raw)
         for out, dst in outs:
             if src == dst or _same_file(src, dst):
-                why = "is the same file as"
+                why = "is the same folder as" if src.is_dir() else "is the same file as"
             elif out.folder and _inside(src, dst):
                 why = "lies inside the output folder"
             elif not outputs_inside_inputs and src.is_dir() and _inside(dst, src):
