@@ -151,3 +151,14 @@ def test_eval_reads_a_gzip_task_named_jsonl_and_names_a_zstd_one(tmp_path):
         task.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 16)
         one_error_line(run_cli_raw(["eval", "--model", "tiny-qwen2", "--task", str(task), "--out", str(tmp_path / "ev2")],
                                    cwd=tmp_path, timeout=300), f"{task}: a zstd-compressed file")
+
+
+@pytest.mark.parametrize("case", ["empty", "all_malformed"])
+def test_verify_with_nothing_to_score_is_an_error(tmp_path, case):
+    """As an empty eval task: exit 2 with the reason, no empty output written (it exited 0 with an empty file)."""
+    inp = write_lines(tmp_path / "in.jsonl", [b"", b"  "] if case == "empty" else [b"{broken", {"id": "x"}])
+    proc = run_cli_raw(["verify", "--input", str(inp), "--output", str(tmp_path / "out.jsonl"), "--no_progress",
+                        "--on_error", "skip"], cwd=tmp_path, timeout=300)
+    one_error_line(proc, f"{inp}: no record to score: ",
+                   "the file is empty" if case == "empty" else "all 2 line(s) malformed (skipped)")
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.jsonl.parts").exists()

@@ -254,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         flush()  # keep what was read before the bad line
         print_error(f"{stats['scored']} results kept in {parts_dir}; fix the input and rerun to resume", prefix="note: ")
         raise  # the entry point prints "error: file:line: reason" on one line and exits 2
+    if not seen:  # nothing to score is a mistake (as an empty eval task is), not an empty output
+        if not any(parts_dir.glob("part-*.jsonl")):  # only the settings file this run wrote
+            shutil.rmtree(parts_dir, ignore_errors=True)
+        raise UserError(f"{in_path}: no record to score: " + (f"all {policy.skipped} line(s) malformed (skipped)" if policy.skipped
+                                                              else "the file is empty or holds only blank lines"))
 
     # each id once: a crash after writing the output but before removing the parts (the output then
     # already holds the parts' records) must not double them on the rerun
