@@ -108,8 +108,8 @@ def test_the_page_says_what_the_csvs_say(experiment):
             sentence = (f"{r['a']} vs {r['b']}: {100 * float(r['accuracy_a']):.1f}% vs {100 * float(r['accuracy_b']):.1f}%, "
                         f"difference {100 * float(r['difference']):+.1f} points")
             assert sentence in page
-            assert f"exact McNemar p = {float(r['p_value']):.3g}: " + (
-                "distinguishable" if r["distinguishable"] == "True" else "not distinguishable") in page
+            verdict = "distinguishable from noise (p" if r["distinguishable"] == "True" else "not distinguishable from noise at this size (p"
+            assert f"exact McNemar: {verdict} = {float(r['p_value']):.3g}" in page
     for cell in CELLS:
         assert f'href="cells/{cell}/"' in page and f'href="cells/{cell}/metrics.csv"' in page
     assert 'href="baseline/"' in page and 'href="mining/report.html"' in page

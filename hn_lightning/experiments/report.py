@@ -20,6 +20,7 @@ from hn_lightning.experiments.layout import Layout
 from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
 from hn_lightning.io.atomic import atomic_write_text
 from hn_lightning.reports import report_after_run
+from hn_lightning.reports.words import comparison_sentence, footing_checks
 
 CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "policy", "pairs_available",
                 "pairs_per_step", "steps", "train_seconds", "seconds_per_step", "seconds_per_step_mean", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
@@ -95,7 +96,7 @@ def comparisons(results: list[dict[str, Any]], cfg: ExperimentConfig) -> tuple[l
             raise ValueError(f"{a} and {b} were evaluated on different problems; they cannot be paired")
         c = compare_paired(a, A, b, B, n_boot=cfg.bootstrap, seed=cfg.bootstrap_seed, alpha=cfg.alpha)
         comp_rows.append(c.as_row())
-        sentences.append(c.sentence())
+        sentences.append(comparison_sentence(c.as_row()))
     return cond_rows, comp_rows, sentences
 
 
@@ -111,19 +112,10 @@ def _table(rows: list[dict[str, Any]], columns) -> list[str]:
 
 
 def footing_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """The check that every cell trained on an equal footing: same policy, pairs, pairs per step, steps,
-    evaluation problems (the comparisons check the problems themselves)."""
-    lines = ["## Same footing", ""]
-    for key, what in (("policy", "starting policy"), ("pairs_available", "training pairs available"),
-                      ("pairs_per_step", "pairs per optimizer step"), ("steps", "optimizer steps"),
-                      ("n", "evaluation problems")):
-        values = sorted({str(r.get(key)) for r in rows if r.get(key) is not None})
-        if len(values) == 1:
-            lines.append(f"- {what}: {values[0]} in every cell (checked)")
-        elif values:
-            per = ", ".join(f"{r['cell']}={r.get(key)}" for r in rows)
-            lines.append(f"- **{what} differ between cells**: {per}")
-    return lines
+    """The check that every cell trained on an equal footing (:func:`~hn_lightning.reports.words.footing_checks`):
+    same policy, pairs, pairs per step, steps, evaluation problems (the comparisons check the problems themselves)."""
+    return ["## Same footing", "", *[f"- {what}: {detail} (checked)" if same else f"- **{what} differ between cells**: {detail}"
+                                     for what, same, detail in footing_checks(rows)]]
 
 
 def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path, suffix: str, task: str) -> list[str]:

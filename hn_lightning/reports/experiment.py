@@ -16,12 +16,9 @@ from typing import Any
 from hn_lightning.reports.items import read_json
 from hn_lightning.reports.mining import DEFAULT_MAX_PAIRS, MiningSummary, is_mining_run, mining_summary
 from hn_lightning.reports.render import png_data_uri, write_html
+from hn_lightning.reports.words import FOOTING, comparison_sentence, footing_checks
 
 __all__ = ["FOOTING", "comparison_sentence", "footing_checks", "is_experiment", "write_experiment_report"]
-
-FOOTING = (("policy", "starting policy"), ("pairs_available", "training pairs available"),
-           ("pairs_per_step", "pairs per optimizer step"), ("steps", "optimizer steps"), ("n", "evaluation problems"))
-"""``(cells.csv column, what it is)``: what every trained cell must share for the comparisons to be fair."""
 
 CELL_COLUMNS = ("cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
                 "val_reward_accuracy", "val_reward_margin", "kl_sampled", "n", "accuracy", "ci_low", "ci_high")
@@ -79,28 +76,6 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
 
 def is_experiment(folder: Path) -> bool:
     return (folder / "cells.csv").is_file()
-
-
-def comparison_sentence(r: dict[str, Any]) -> str:
-    """One row of ``comparisons.csv`` in words."""
-    verdict = ("distinguishable from noise" if r.get("distinguishable") is True
-               else "not distinguishable from noise at this size")
-    return (f"{r['a']} vs {r['b']}: {100 * r['accuracy_a']:.1f}% vs {100 * r['accuracy_b']:.1f}%, difference "
-            f"{100 * r['difference']:+.1f} points (paired bootstrap interval {100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f}) "
-            f"over {r['n']} paired outcomes ({r['a_only']} only {r['a']} right, {r['b_only']} only {r['b']} right), "
-            f"exact McNemar p = {r['p_value']:.3g}: {verdict}.")
-
-
-def footing_checks(rows: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
-    """``(what, same in every cell, detail)`` for each :data:`FOOTING` column present in the trained cells' rows."""
-    checks = []
-    for key, what in FOOTING:
-        values = sorted({str(r.get(key)) for r in rows if r.get(key) is not None})
-        if len(values) == 1:
-            checks.append((what, True, f"{values[0]} in every cell"))
-        elif values:
-            checks.append((what, False, ", ".join(f"{r['cell']}={r.get(key)}" for r in rows)))
-    return checks
 
 
 class _Plots:
