@@ -8,6 +8,7 @@ functions in :mod:`hn_lightning.commands`, each with its own ``--help``.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
@@ -22,8 +23,12 @@ COMMANDS: dict[str, str] = {
     "mine": "hn_lightning.commands.mine",
     "demo": "hn_lightning.commands.demo",
     "experiment": "hn_lightning.commands.experiment",
+    "report": "hn_lightning.commands.report",
 }
 """Non-training subcommands: name -> module exposing ``main(argv: list[str] | None) -> int``."""
+
+TRAINING_COMMANDS = ("fit", "validate", "test", "predict")
+"""LightningCLI's subcommands."""
 
 
 def _lightning_cli_class():
@@ -55,6 +60,7 @@ def _lightning_cli_class():
 
         def before_instantiate_classes(self) -> None:
             _check_strategy_config(self.config)
+            _check_fit_config(self.config)
 
         def after_fit(self) -> None:
             _print_run_summary(self.trainer)
@@ -120,6 +126,54 @@ def _check_strategy_config(config) -> None:
         check_strategy(strategy, finetuning)
 
 
+def _check_fit_config(config) -> None:
+    """``fit`` settings that would train nothing, and output folders that cannot be written or would
+    replace an input, refused before anything is built (one line each)."""
+    from pathlib import Path
+
+    from hn_lightning.errors import check_setting
+    from hn_lightning.io import Output, check_writable, refuse_overlap
+
+    if config.get("subcommand") != "fit":
+        return
+    node = config["fit"]
+    trainer = node.get("trainer") or {}
+    untrained = "trains nothing and would export the untrained model as the result"
+    steps = trainer.get("max_steps")
+    check_setting("trainer.max_steps", steps, steps is None or steps == -1 or steps >= 1, ">= 1, or -1 for no step limit", f"0 {untrained}")
+    epochs = trainer.get("max_epochs")
+    check_setting("trainer.max_epochs", epochs, epochs is None or epochs == -1 or epochs >= 1, ">= 1, or -1 for no epoch limit", f"0 {untrained}")
+    limit = trainer.get("limit_train_batches")
+    check_setting("trainer.limit_train_batches", limit, limit is None or limit > 0, "> 0 (a fraction or a number of batches)", f"0 {untrained}")
+    accumulate = trainer.get("accumulate_grad_batches")
+    check_setting("trainer.accumulate_grad_batches", accumulate, accumulate is None or accumulate >= 1, ">= 1")
+    outputs = [("trainer.default_root_dir", trainer.get("default_root_dir")), ("export.out_dir", (node.get("export") or {}).get("out_dir"))]
+    for label, out in outputs:
+        if out:
+            check_writable(label, out, folder=True)
+    export_dir = outputs[1][1]
+    if export_dir:  # the export replaces this folder as a whole: no input, nor the run's own folder, may be in it
+        run_dir = ("trainer.default_root_dir (the run's checkpoints and logs)", trainer.get("default_root_dir") or os.getcwd())
+        refuse_overlap([(label, p) for label, p in [*_fit_inputs(node), run_dir] if Path(p).exists()],
+                       [Output("export.out_dir", Path(export_dir), folder=True)], outputs_inside_inputs=True)
+
+
+def _fit_inputs(node) -> list[tuple[str, str]]:
+    """``(key, path)`` of the local paths a training config reads: its config files, the starting model and the data."""
+    def init_args(section):
+        args = getattr(node.get(section), "init_args", None)
+        return args if hasattr(args, "get") else {}
+
+    found = [("--config", str(getattr(c, "absolute", c))) for c in node.get("config") or []]
+    model = init_args("model").get("model")
+    name = model.get("name_or_path") if hasattr(model, "get") else getattr(model, "name_or_path", None)
+    if isinstance(name, str):
+        found.append(("model.init_args.model.name_or_path", name))
+    for key in ("train_files", "val_files"):
+        found += [(f"data.init_args.{key}", f) for f in init_args("data").get(key) or [] if isinstance(f, str)]
+    return found
+
+
 def _print_run_summary(trainer) -> None:
     from hn_lightning.callbacks import HFExport
 
@@ -165,7 +219,8 @@ def lightning_main(args: list[str] | None = None, run: bool = True):
                 {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "runs", "name": "tensorboard"}},
             ],
         },
-        parser_kwargs={"parser_mode": "yaml"},
+        # exit_on_error=False: a parse error raises ArgumentError, printed by main() as one line
+        parser_kwargs={"parser_mode": "yaml", "exit_on_error": False},
         auto_configure_optimizers=False,
     )
 
@@ -174,8 +229,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception classes whose message is the whole story (printed as one line, exit code 2)."""
     from hn_lightning.catalog import TestDataRefused
     from hn_lightning.errors import UserError
+    from hn_lightning.losses import LossSettingError
 
-    return (UserError, FileNotFoundError, TestDataRefused)
+    return (UserError, FileNotFoundError, TestDataRefused, LossSettingError)
 
 
 def _find_user_error(exc: BaseException) -> BaseException | None:
@@ -247,7 +303,12 @@ def main(argv: list[str] | None = None) -> int:
         args = [a for a in args if a != "--debug"]
         os.environ[DEBUG_ENV] = "1"
     try:
-        if args and args[0] in COMMANDS:
+        if not args or not (args[0].startswith("-") or args[0] in COMMANDS or args[0] in TRAINING_COMMANDS):
+            from hn_lightning.errors import UserError
+
+            given = f"unknown command {args[0]!r}" if args else "no command given"
+            raise UserError(f"{given}; choices: {', '.join([*TRAINING_COMMANDS, *COMMANDS])} (cli.py <command> --help)")
+        if args[0] in COMMANDS:
             module = importlib.import_module(COMMANDS[args[0]])
             return int(module.main(args[1:]) or 0)
         if argv is None:
@@ -256,6 +317,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             lightning_main(args)
         return 0
+    except argparse.ArgumentError as exc:  # a parser's error (exit_on_error=False): one line, not the usage block
+        if debug_enabled():
+            raise
+        from hn_lightning.config_tools import parser_error_line
+
+        print_error(parser_error_line(exc))
+        return EXIT_USER_ERROR
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is the user's input
         found = None if debug_enabled() else _find_user_error(exc)
         if found is None:

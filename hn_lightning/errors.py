@@ -15,7 +15,8 @@ import os
 import re
 import sys
 
-__all__ = ["UserError", "EXIT_USER_ERROR", "debug_enabled", "from_worker", "worker_error_class", "print_error", "one_line"]
+__all__ = ["UserError", "SettingError", "EXIT_USER_ERROR", "check_range", "check_setting", "debug_enabled", "from_worker",
+           "worker_error_class", "print_error", "one_line"]
 
 EXIT_USER_ERROR = 2
 """Exit code of a run stopped by bad input or settings (argparse and jsonargparse use 2 as well)."""
@@ -26,6 +27,39 @@ DEBUG_ENV = "HN_LIGHTNING_DEBUG"
 
 class UserError(Exception):
     """An error caused by the user's input or settings; its message says what and where (file:line)."""
+
+
+class SettingError(UserError, ValueError):
+    """A setting outside its documented range: the message names the key, the value and the allowed range."""
+
+
+def check_setting(key: str, value: object, ok: bool, allowed: str, why: str = "") -> None:
+    """:class:`SettingError` ``<key> = <value> is out of range: allowed <allowed> (<why>)`` unless ``ok``."""
+    if not ok:
+        raise SettingError(f"{key} = {value!r} is out of range: allowed {allowed}" + (f" ({why})" if why else ""))
+
+
+def check_range(key: str, value: object, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False, optional: bool = False, why: str = "") -> None:
+    """Check a number against ``[low, high]`` (``low_open``/``high_open``: strict bounds; ``None``: unbounded
+    on that side; ``optional``: ``None`` is allowed). NaN and non-numbers are out of every range."""
+    if value is None and optional:
+        return
+    if low is not None and high is not None:
+        allowed = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    elif low is not None:
+        allowed = f"{'>' if low_open else '>='} {low}"
+    else:
+        allowed = f"{'<' if high_open else '<='} {high}"
+    if optional and not key.startswith("-"):  # a flag left out is the unset case; a config key says null
+        allowed += " or null"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = number and value == value  # NaN compares unequal to itself
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    check_setting(key, value, ok, allowed, why)
 
 
 def debug_enabled() -> bool:

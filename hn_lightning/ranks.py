@@ -15,6 +15,8 @@ without a rendezvous: ranks never talk to each other).
 from __future__ import annotations
 
 import os
+import shlex
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -135,12 +137,30 @@ def launch_local(command: str, argv: list[str], devices: int) -> int:
         procs.append(subprocess.Popen([sys.executable, "-c", code, command, *argv], env=env))
     codes = [p.wait() for p in procs]
     failed = [k for k, c in enumerate(codes) if c != 0]
-    if failed:
-        rerun = " ".join(["python cli.py", command, *argv])
-        print(f"error: rank(s) {failed} of {devices} failed (exit codes {[codes[k] for k in failed]}); the other ranks' "
-              f"shards are kept. Rerun one alone: {rerun} --rank K --world_size {devices}", file=sys.stderr)
-        return max(codes[k] for k in failed)
-    return 0
+    if not failed:
+        return 0
+    rerun = " ".join(["python cli.py", command, *(shlex.quote(a) for a in argv)])
+    for k in failed:
+        print(f"error: rank {k} of {devices} {_ended(codes[k])}; the other ranks' shards are kept: rerun it alone with "
+              f"{rerun} --rank {k} --world_size {devices}", file=sys.stderr)
+    return max(exit_status(codes[k]) for k in failed)
+
+
+def exit_status(code: int) -> int:
+    """A child's return code as a process exit status: a signal ``-N`` (Popen) becomes ``128 + N``, as a
+    shell reports it (``sys.exit(-9)`` would exit 247)."""
+    return 128 - code if code < 0 else code
+
+
+def _ended(code: int) -> str:
+    """How a child ended, in words (``was killed by SIGKILL``, ``exited with code 2``)."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name} (exit status {exit_status(code)})"
+    return f"exited with code {code}"
 
 
 def _visible_gpus() -> list[str]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hn_lightning.commands.experiment_policy import sft_run_config
 from hn_lightning.experiments import plots
 from hn_lightning.experiments.config import ExperimentConfig, SFTSpec
+from hn_lightning.experiments.policy import sft_run_config
 from hn_lightning.experiments.stats import mcnemar_exact
 from tests.cli_utils import REPO, run_cli
 from tests.conftest import write_jsonl
@@ -88,6 +88,8 @@ def test_demo_is_the_experiment_with_sft_and_baseline_end_to_end_and_resumes(tmp
         assert f"| {r['condition']} | {r['seeds']} | {r['correct']}/{r['n']} |" in proc.stdout
     assert "cells in" in proc.stdout and "Report: demo/report.md" in proc.stdout
     assert "plots" in proc.stdout and "Demo finished" in proc.stdout
+    assert proc.stdout.rstrip().endswith("Open the report in a browser: demo/report.html")
+    assert (out / "report.html").is_file() and (out / "mining" / "report.html").is_file()
     stages = json.loads((out / "stages.json").read_text())
     assert {"sft", "mine", "eval_sft", "total"} <= set(stages)
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from hn_lightning.commands.experiment import config_from_args
-from hn_lightning.commands.experiment_cells import cell_run_config, run_cell
 from hn_lightning.errors import UserError
+from hn_lightning.experiments.cells import cell_run_config, run_cell
 from hn_lightning.experiments.config import ArmSpec, GridSpec, LossSpec, cells, check
 from tests.cli_utils import REPO, run_cli
 
@@ -82,7 +82,7 @@ def test_paper_table1_mines_once_and_crosses_four_arms_with_two_seeds(tmp_path):
 
 
 def test_demo_experiment_mines_gsm8k_train_and_compares_two_arms():
-    from hn_lightning.commands.experiment_mining import mining_config
+    from hn_lightning.experiments.mining import mining_config
     from hn_lightning.models.registry import DEFAULT_MODEL
 
     cfg, _ = config_from_args(["--config", str(REPO / "configs" / "experiments" / "demo.yaml")])

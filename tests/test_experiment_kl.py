@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from hn_lightning.commands.experiment_kl import estimate_kl, sampled_kl_per_token
+from hn_lightning.experiments.kl import estimate_kl, sampled_kl_per_token
 
 
 def test_sampled_kl_per_token_is_the_masked_mean_of_the_log_ratio():

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from hn_lightning.commands.experiment import config_from_args
-from hn_lightning.commands.experiment_cells import cell_run_config, heldout_files, run_cell
-from hn_lightning.commands.experiment_split import problem_key, split_files
 from hn_lightning.errors import UserError
+from hn_lightning.experiments.cells import cell_run_config, heldout_files, run_cell
 from hn_lightning.experiments.config import ArmSpec, ExperimentConfig, GridSpec, cells, check
+from hn_lightning.experiments.split import problem_key, split_files
 from tests.cli_utils import REPO, run_cli
 from tests.conftest import write_jsonl
 from tests.test_dpo_module import pairs_file

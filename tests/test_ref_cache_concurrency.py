@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from hn_lightning.data.ref_cache import RefLogpCache
+from hn_lightning.modules.ref_cache import RefLogpCache
 
 
 def _writer(path: str, start: int, n: int) -> None:

@@ -29,16 +29,14 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
+from hn_lightning.answers.check_timeout import CheckTimeout
+
 __all__ = ["CheckTimeout", "Backend", "call_with_timeout", "signal_backend_available", "resolve_backend"]
 
 Backend = Literal["auto", "signal", "process", "none"]
 T = TypeVar("T")
 
 _REFIRE_S = 0.25
-
-
-class CheckTimeout(BaseException):
-    """A guarded call ran past its timeout (deliberately not an ``Exception``, see module doc)."""
 
 
 class _AlarmState:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hn_lightning.answers.timeouts import CheckTimeout
+from hn_lightning.answers.check_timeout import CheckTimeout
 
 __all__ = ["WorkerError", "WorkerProcess", "thread_worker", "WARM_UP"]
 

@@ -39,12 +39,13 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     from hn_lightning.answers import MODES
+    from hn_lightning.config_tools import OneLineArgumentParser
     from hn_lightning.evaluation.prompts import PROMPT_STYLES
     from hn_lightning.evaluation.sharded import DEFAULT_SHARD_SIZE
     from hn_lightning.models import DEFAULT_MODEL
     from hn_lightning.ranks import add_rank_arguments
 
-    ap = argparse.ArgumentParser(prog="eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineArgumentParser(prog="eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=DEFAULT_MODEL,
                     help=f"registered name, HF directory, .gguf file or Hub id org/name[@revision] (default {DEFAULT_MODEL})")
     ap.add_argument("--task", default="gsm8k", help="gsm8k, math, math500 (shipped), or a data name or path (gsm8k:train, hf:..., a JSONL file); several comma-separated")
@@ -133,7 +134,7 @@ def _run_task(console, engine, items, settings, generation, out_dir: Path, check
     from hn_lightning.progress import progress_bar
 
     stats = {"n": 0, "correct": 0}
-    with progress_bar(console=console, enabled=not args.no_progress, extra="acc {task.fields[acc]}") as progress:
+    with progress_bar(console=console, enabled=not args.no_progress, extra="acc {task.fields[acc]}", plain_fields=("acc",)) as progress:
         bar = progress.add_task(settings.task, total=len(items), acc="-")
 
         def on_start(total: int, done: int) -> None:
@@ -152,9 +153,24 @@ def _run_task(console, engine, items, settings, generation, out_dir: Path, check
                               shard_size=args.shard_size)
 
 
+def check_flags(args: argparse.Namespace) -> None:
+    """The documented range of every numeric flag, before anything is loaded (one line each)."""
+    from hn_lightning.errors import check_range
+
+    check_range("--limit", args.limit, 1, optional=True, why="the number of items per task")
+    for flag, low in (("batch_size", 1), ("max_new_tokens", 1), ("shard_size", 1), ("cb_max_requests", 1),
+                      ("cb_max_batch_tokens", 1), ("cb_page_size", 4), ("devices", 1)):
+        check_range(f"--{flag}", getattr(args, flag), low)
+    check_range("--temperature", args.temperature, 0, why="0 is greedy")
+    check_range("--top_p", args.top_p, 0, 1, low_open=True)
+    check_range("--requeue_fraction", args.requeue_fraction, 0, 1, high_open=True, why="0 turns requeueing off")
+    check_range("--checker_timeout", args.checker_timeout, 0, low_open=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    check_flags(args)
     from hn_lightning.ranks import launch_local, rank_from_env, setup_rank_device, without_flag
 
     rank = rank_from_env(args.rank, args.world_size)
@@ -169,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     from hn_lightning.evaluation.generate import GenerationConfig
     from hn_lightning.evaluation.runner import RunSettings, SettingsMismatch
     from hn_lightning.evaluation.tasks import FieldMap, load_task, task_name, task_source
-    from hn_lightning.io import Output, refuse_overlap
+    from hn_lightning.io import Output, check_writable, refuse_overlap
 
     console = Console(stderr=True)
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
@@ -192,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     # before --overwrite deletes anything: no task file may lie in a folder this run writes
     refuse_overlap([(f"task {t!r}", task_source(t)) for t in loaded],
                    [Output("--out", out_root / task_name(t), folder=True) for t in loaded])
+    check_writable("--out", out_root, folder=True)
     dtype = eval_dtype(args.dtype)
     console.print(f"loading {args.model} ({dtype})")
     from hn_lightning.evaluation.cb_engine import PagedCacheSettings

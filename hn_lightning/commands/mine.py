@@ -54,6 +54,10 @@ def _parse(argv: list[str]):
     from hn_lightning.mining.config import MineConfig
 
     args = list(argv)
+    if args and not args[0].startswith("-") and args[0] not in STAGE_CHOICES:
+        from hn_lightning.errors import UserError
+
+        raise UserError(f"mine: unknown stage {args[0]!r}; choices: {', '.join(STAGE_CHOICES)}")
     stage = args.pop(0) if args and args[0] in STAGE_CHOICES else "all"
     cfg, ns = parse_dataclass(build_parser(), MineConfig, args)
     return stage, cfg, bool(ns.overwrite), ns
@@ -67,7 +71,10 @@ def config_from_args(argv: list[str]):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     stage, cfg, overwrite, ns = _parse(argv)
+    from hn_lightning.errors import check_range
     from hn_lightning.ranks import launch_local, rank_from_env, setup_rank_device, without_flag
+
+    check_range("--devices", ns.devices, 1)
 
     rank = rank_from_env(ns.rank, ns.world_size)
     if ns.devices > 1 and not rank.distributed:
@@ -93,7 +100,16 @@ def main(argv: list[str] | None = None) -> int:
                       f"finish completes the run. Outputs in {pipeline.out}")
         return 0
     console.print(f"mine {stage}: done in {time.time() - t0:.1f}s. Outputs in {pipeline.out}")
-    if stage in ("all", "pair"):
+    pairs = (results.get("pair") or {}).get("hardneg")
+    if pairs == 0:
+        # a warning, not an error: every stage's output is complete and funnel.json says where the samples went;
+        # the fix is new thresholds, and `mine filter` reuses the candidates and scores to try them
+        from hn_lightning.errors import print_error
+
+        print_error(f"0 hard-negative pairs, nothing to train with: {pipeline.out / 'funnel.json'} and report.md show which "
+                    f"rule removed the samples; loosen filters.* / selection.* and rerun `mine filter` (no resampling)",
+                    prefix="warning: ")
+    elif stage in ("all", "pair"):
         console.print(f"  train on:  {pipeline.out / 'pairs' / 'hardneg'}  (baseline: pairs/random with weighting none; "
                       f"control: pairs/shuffled)\n  report:    {pipeline.out / 'report.md'}")
     return 0

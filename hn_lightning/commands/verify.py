@@ -42,7 +42,9 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from hn_lightning.config_tools import OneLineArgumentParser
+
+    ap = OneLineArgumentParser(prog="verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input", required=True, help="JSONL file of samples, or a data name (gsm8k:test, hf:..., a datasets folder)")
     ap.add_argument("--output", required=True, help="JSONL file of results (written atomically)")
     fields = ap.add_argument_group("field mapping (dotted paths into nested records allowed)")
@@ -61,10 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--limit", type=int, default=None, help="score at most this many input records")
     ap.add_argument("--overwrite", action="store_true", help="discard previous output and parts, start over")
     ap.add_argument("--no_progress", action="store_true", help="no progress bar")
+    ap.add_argument("--html", action="store_true",
+                    help="also write <output>.html: every solution in the verifier's step view (python cli.py report rebuilds it)")
     return ap
 
 
 def _load_overrides(path: str | None, sets: list[str]) -> dict[str, Any]:
+    from hn_lightning.errors import UserError
+
     values: dict[str, Any] = {}
     if path:
         text = Path(path).read_text(encoding="utf-8")
@@ -75,11 +81,11 @@ def _load_overrides(path: str | None, sets: list[str]) -> dict[str, Any]:
         else:
             loaded = json.loads(text)
         if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping of VerifierConfig fields")
+            raise UserError(f"{path}: expected a mapping of VerifierConfig fields")
         values.update(loaded)
     for item in sets:
         if "=" not in item:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
         key, raw = item.split("=", 1)
         try:
             values[key.strip()] = json.loads(raw)
@@ -124,6 +130,10 @@ def looks_like_solution(gold: Any) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from hn_lightning.errors import check_range
+
+    check_range("--batch_size", args.batch_size, 1, optional=True)
+    check_range("--limit", args.limit, 1, optional=True, why="the number of records to score")
     from rich.console import Console
     from rich.table import Table
 
@@ -132,11 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     from hn_lightning.faults import fault_point
     from hn_lightning.io import (
         JsonlError,
+        Output,
         SkipPolicy,
         atomic_write_json,
         atomic_writer,
+        check_writable,
         count_lines,
-        Output,
         iter_jsonl,
         refuse_overlap,
     )
@@ -160,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
 
         raise UserError(unresolvable(args.input, "input"))
     # before --overwrite deletes anything: the output (or its parts folder) must not be the input
-    refuse_overlap([("--input", in_path)], [Output("--output", out_path), Output("--output's parts folder", parts_dir, folder=True)])
+    refuse_overlap([("--input", in_path), *([("--config", args.config)] if args.config else [])],
+                   [Output("--output", out_path), Output("--output's parts folder", parts_dir, folder=True)])
+    check_writable("--output", out_path)
+    check_writable("--output's parts folder", parts_dir, folder=True)
 
     if args.overwrite:
         shutil.rmtree(parts_dir, ignore_errors=True)
@@ -242,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         flush()  # keep what was read before the bad line
         print_error(f"{stats['scored']} results kept in {parts_dir}; fix the input and rerun to resume", prefix="note: ")
         raise  # the entry point prints "error: file:line: reason" on one line and exits 2
+    if not seen:  # nothing to score is a mistake (as an empty eval task is), not an empty output
+        if not any(parts_dir.glob("part-*.jsonl")):  # only the settings file this run wrote
+            shutil.rmtree(parts_dir, ignore_errors=True)
+        raise UserError(f"{in_path}: no record to score: " + (f"all {policy.skipped} line(s) malformed (skipped)" if policy.skipped
+                                                              else "the file is empty or holds only blank lines"))
 
     # each id once: a crash after writing the output but before removing the parts (the output then
     # already holds the parts' records) must not double them on the rerun
@@ -275,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in rows:
         table.add_row(k, str(v))
     console.print(table)
+    if args.html:
+        from hn_lightning.reports import report_after_run
+
+        console.print(f"report: {report_after_run(out_path, input_path=in_path, fields=fields)}")
     return 0
 
 

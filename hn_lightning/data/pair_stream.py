@@ -88,6 +88,9 @@ class StreamReport:
     """Pairs of an incomplete last global batch (fewer than one optimizer step), dropped."""
     steps: int = 0
     """Optimizer steps formed."""
+    zero_weight_steps: int = 0
+    """Steps whose pairs all have ``w_raw`` 0 (``weighting: normalized``): legal, but they train with uniform
+    weights, as plain DPO. Warned about once."""
 
     @property
     def kept(self) -> int:
@@ -97,7 +100,8 @@ class StreamReport:
         return (f"{self.records + self.malformed} record(s) read, {self.malformed} malformed skipped, "
                 f"{self.overlong} overlong skipped, {self.indistinct} identical after truncation skipped, "
                 f"{self.kept} pair(s) kept ({self.truncated} truncated), {self.dropped_incomplete} dropped "
-                f"(incomplete last step), {self.steps} optimizer step(s)")
+                f"(incomplete last step), {self.steps} optimizer step(s)"
+                + (f" ({self.zero_weight_steps} with every w_raw 0: uniform weights)" if self.zero_weight_steps else ""))
 
     def as_metrics(self, prefix: str = "data/") -> dict[str, float]:
         return {f"{prefix}{k}": float(v) for k, v in vars(self).items()}
@@ -131,6 +135,7 @@ class PairStream(IterableDataset):
         self.epoch = 0
         self.resume: tuple[int, int] | None = None  # (epoch, optimizer steps already trained on)
         self.report = StreamReport()
+        self._warned_zero_weights = False
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -191,7 +196,7 @@ class PairStream(IterableDataset):
         for pair in self._tokenized(self._shuffled(self._records(policy)), report):
             group.append(pair)
             if len(group) == n:
-                report.steps += 1
+                self._count_step(group, report)
                 yield group
                 group = []
         report.malformed = policy.skipped
@@ -200,12 +205,21 @@ class PairStream(IterableDataset):
                 report.dropped_incomplete = len(group)
                 log.info("dropping the last %d pair(s): fewer than one optimizer step (%d pairs)", len(group), n)
             else:
-                report.steps += 1
+                self._count_step(group, report)
                 yield group
         self.report = report
         info = get_worker_info()
         if info is None or info.id == 0:
             log.info("pair stream, epoch %d: %s", self.epoch, report.summary())
+
+    def _count_step(self, group: list[TokenizedPair], report: StreamReport) -> None:
+        report.steps += 1
+        if self.cfg.weighting == "normalized" and all(p.w_raw == 0 for p in group):
+            report.zero_weight_steps += 1
+            if not self._warned_zero_weights:
+                self._warned_zero_weights = True
+                log.warning("every pair of optimizer step %d has w_raw 0: its weights are uniform (plain DPO); such "
+                            "steps are counted in data/zero_weight_steps (warned once)", report.steps - 1)
 
     def no_step_error(self, report: StreamReport, what: str = "training") -> NoTrainingSteps:
         cfg = self.cfg

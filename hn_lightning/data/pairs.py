@@ -50,8 +50,10 @@ def validate_pair(record: dict[str, Any], need_w_raw: bool = False, need_weight:
     else:
         return f"'prompt' must be a string or a list of {{role, content}} messages, got {type(prompt).__name__}"
     for key in ("chosen", "rejected"):
-        if not isinstance(record[key], str) or not record[key]:
-            return f"'{key}' must be a non-empty string"
+        if not isinstance(record[key], str):
+            return f"'{key}' must be a string, got {type(record[key]).__name__}"
+        if not record[key].strip():
+            return f"'{key}' is empty (an empty target is a bad record, for SFT and DPO alike)"
     if record["chosen"] == record["rejected"]:
         return "'chosen' and 'rejected' are identical (the pair carries no preference)"
     for key, needed in (("w_raw", need_w_raw), ("weight", need_weight)):

@@ -14,9 +14,36 @@ from hn_lightning.catalog import expand_paths, refuse_test_files
 from hn_lightning.data.pair_packing import Packing
 from hn_lightning.data.pair_stream import FlattenSteps, PairStream, StreamConfig, Weighting
 from hn_lightning.data.tokenizer_source import resolve_tokenizer
+from hn_lightning.errors import check_range
 from hn_lightning.io.jsonl import count_lines
 
 log = logging.getLogger(__name__)
+
+
+KEY = "data.init_args"
+"""Where the DataModule's settings live in a training config (named in range errors)."""
+
+
+def _check_settings(args: dict[str, Any]) -> None:
+    """Every documented range, once, before anything is read (one line naming the key, value and range)."""
+    check_range(f"{KEY}.max_length", args["max_length"], 2, why="the prompt and at least one completion token")
+    check_range(f"{KEY}.micro_batch_size", args["micro_batch_size"], 1)
+    check_range(f"{KEY}.packing_length", args["packing_length"], 1, optional=True)
+    if args["packing"] == "rows" and args["packing_length"] is not None:
+        check_range(f"{KEY}.packing_length", args["packing_length"], args["max_length"],
+                    why=f"packing_length {args['packing_length']} < max_length {args['max_length']}: a full-length "
+                        f"sequence would not fit a row")
+    check_range(f"{KEY}.shuffle_buffer", args["shuffle_buffer"], 1)
+    check_range(f"{KEY}.num_workers", args["num_workers"], 0)
+    check_range(f"{KEY}.dataset_weight_lambda", args["dataset_weight_lambda"], 0, 1,
+                why="w = 1 + lambda (w_raw / mean - 1): above 1 exaggerates the weights, below 0 reverses them")
+    lo, hi = args["dataset_weight_min"], args["dataset_weight_max"]
+    check_range(f"{KEY}.dataset_weight_min", lo, 0, 1, low_open=True,
+                why="the tempered weights have mean 1: a clip range that leaves out 1 clips every weight to one value")
+    check_range(f"{KEY}.dataset_weight_max", hi, 1, why="the tempered weights have mean 1, the clip range must hold 1")
+    if args["weighting"] == "normalized" and (args["dataset_weight_lambda"] == 0 or lo == hi):
+        log.warning("weighting: normalized with dataset_weight_lambda=%s, dataset_weight_min=%s, dataset_weight_max=%s "
+                    "gives every pair the same weight (plain DPO, as weighting: none)", args["dataset_weight_lambda"], lo, hi)
 
 
 class PreferenceDataModule(L.LightningDataModule):
@@ -80,8 +107,7 @@ class PreferenceDataModule(L.LightningDataModule):
             allow_test_data: allow benchmark test files as training data (refused by default).
         """
         super().__init__()
-        if packing == "rows" and packing_length is not None and packing_length < max_length:
-            raise ValueError(f"packing_length {packing_length} < max_length {max_length}: a full-length sequence would not fit a row")
+        _check_settings(locals())
         self.train_files, self.val_files = train_files, val_files or []
         self.tokenizer_path = tokenizer
         self.micro_batch_size = micro_batch_size

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from hn_lightning.io.jsonl import JsonlError
 
 _CALC = re.compile(r"<<[^<>]*>>")
+_EMPTY = " (an empty target is a bad record, for SFT and DPO alike: it trains nothing)"
 _GSM_FINAL = re.compile(r"\n?####\s*(.+?)\s*$", re.DOTALL)
 
 
@@ -65,13 +66,22 @@ def to_messages(
                 raise JsonlError(path, line, f"messages[{i}] must be an object with string 'role' and 'content'")
         if messages[-1]["role"] != "assistant":
             raise JsonlError(path, line, "the last message must have role 'assistant' (it is the training target)")
+        if not messages[-1]["content"].strip():
+            raise JsonlError(path, line, f"messages[{len(messages) - 1}] (the assistant's, the training target) is empty"
+                                         f"{_EMPTY}")
         if messages[0]["role"] != "system":
             messages = system + messages
         return messages
-    question = record.get("question", record.get("problem"))
+    key = "question" if "question" in record else "problem"
+    question = record.get(key)
     if isinstance(question, str) and isinstance(record.get("solution"), str):
+        for name, text in ((key, question), ("solution", record["solution"])):
+            if not text.strip():
+                raise JsonlError(path, line, f"'{name}' is empty" + (_EMPTY if name == "solution" else ""))
         return [*system, {"role": "user", "content": question}, {"role": "assistant", "content": record["solution"]}]
     if isinstance(question, str) and isinstance(record.get("answer"), str) and "####" in record["answer"]:
+        if not question.strip():
+            raise JsonlError(path, line, f"'{key}' is empty")
         solution = gsm8k_solution(record["answer"], gsm8k_style)
         return [*system, {"role": "user", "content": question}, {"role": "assistant", "content": solution}]
     raise JsonlError(

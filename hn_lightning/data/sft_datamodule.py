@@ -18,9 +18,13 @@ from hn_lightning.data.packing import collate_rows, pack_examples
 from hn_lightning.data.records import rename_fields, to_messages
 from hn_lightning.data.resumable import ResumableShuffleSampler, position_state
 from hn_lightning.data.tokenizer_source import resolve_tokenizer
+from hn_lightning.errors import check_range
 from hn_lightning.io.jsonl import JsonlError, SkipPolicy, iter_jsonl
 
 log = logging.getLogger(__name__)
+
+KEY = "data.init_args"
+"""Where the DataModule's settings live in a training config (named in range errors)."""
 
 
 @dataclass
@@ -106,6 +110,11 @@ class SFTDataModule(L.LightningDataModule):
                 ``{question: prompt, solution: response}`` reads ``prompt``/``response`` records.
         """
         super().__init__()
+        check_range(f"{KEY}.val_fraction", val_fraction, 0, 1, high_open=True)
+        check_range(f"{KEY}.max_length", max_length, 2, why="a prompt token and a target token")
+        check_range(f"{KEY}.batch_size", batch_size, 1)
+        check_range(f"{KEY}.max_examples", max_examples, 1, optional=True)
+        check_range(f"{KEY}.num_workers", num_workers, 0)
         self.train_files = train_files or ["gsm8k:train", "math:train"]
         self.val_files = val_files or []
         self.val_fraction = val_fraction

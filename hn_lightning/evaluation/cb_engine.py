@@ -61,10 +61,11 @@ class PagedCacheSettings:
     with growing autotuning). Measured on a CPU in ``benchmarks/RESULTS.md``."""
 
     def __post_init__(self) -> None:
-        if self.max_requests < 1 or self.page_size < 4 or self.max_batch_tokens < 1:
-            raise ValueError("max_requests and max_batch_tokens must be >= 1 and page_size >= 4")
-        if not 0 <= self.compile_level <= 3:
-            raise ValueError(f"compile_level must be in 0..3, got {self.compile_level}")
+        from hn_lightning.errors import check_range
+
+        for name, low in (("max_requests", 1), ("page_size", 4), ("max_batch_tokens", 1)):
+            check_range(f"cb.{name}", getattr(self, name), low)
+        check_range("cb.compile_level", self.compile_level, 0, 3)
 
 
 def cache_blocks(prompt_lengths: list[int], max_new_tokens: int, settings: PagedCacheSettings, samples: int = 1) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from hn_lightning.errors import UserError
@@ -183,10 +184,25 @@ class ExperimentConfig:
     """Seed of the paired bootstrap."""
     alpha: float = 0.05
     """Significance level of the McNemar tests (the bootstrap interval covers 1 - alpha)."""
+    on_change: Literal["refuse", "rerun"] = "refuse"
+    """A finished or started stage (a cell, ``sft``, ``baseline``, ``mining``) whose inputs or settings
+    differ from today's: every pair file (by content: the arms' files, the split or mined pairs, the
+    held-out files), the starting policy (a local folder by the content of its weights and config), the
+    eval task file (content) and settings, the run config. ``refuse``: stop before anything runs, with one
+    line naming the stage and what changed; ``rerun``: delete what the change invalidates (a cell's folder;
+    only its evaluation when only the eval set changed; ``sft/``, ``baseline/``, ``mining/``) and run it
+    again. Inputs are never deleted (none may lie in a folder the experiment writes)."""
+    accept_unrecorded: bool = False
+    """Stages finished or started by a version that recorded no input fingerprints: true keeps them and
+    records today's inputs as theirs (say so only when the files have not changed since); false: they
+    count as changed (``on_change`` decides)."""
 
 
 BASELINE_NAMES = ("sft", "policy")
 """The baseline row's name: ``sft`` with an SFT stage, else ``policy``."""
+
+MINED_ARMS = ("hardneg", "random", "shuffled")
+"""The pair sets a mining run writes (``pairs/<arm>``), one of which an arm's ``mined`` names."""
 
 _NAME = re.compile(r"^[A-Za-z0-9_.]+$")
 
@@ -264,3 +280,22 @@ def check(cfg: ExperimentConfig) -> list[Cell]:
     if cfg.kl is not None and cfg.kl.prompts < 1:
         raise ValueError("kl.prompts must be at least 1 (or set kl: null)")
     return grid
+
+
+def resolve_config_path(path: str) -> Path:
+    """``path`` as given when it exists, else relative to the repository (shipped configs)."""
+    from hn_lightning.paths import REPO_ROOT
+
+    p = Path(path)
+    if p.is_file():
+        return p
+    if (REPO_ROOT / path).is_file():
+        return REPO_ROOT / path
+    raise FileNotFoundError(f"base_config {path}: no such file (relative paths are tried from here and from {REPO_ROOT})")
+
+
+def read_base_config(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The ``base_config`` YAML as a dict (empty for an empty file)."""
+    import yaml
+
+    return yaml.safe_load(resolve_config_path(cfg.base_config).read_text(encoding="utf-8")) or {}

@@ -16,8 +16,11 @@ from typing import Any
 
 from hn_lightning.experiments import plots
 from hn_lightning.experiments.config import ExperimentConfig
+from hn_lightning.experiments.layout import Layout
 from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
 from hn_lightning.io.atomic import atomic_write_text
+from hn_lightning.reports import report_after_run
+from hn_lightning.reports.words import comparison_sentence, footing_checks
 
 CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "policy", "pairs_available",
                 "pairs_per_step", "steps", "train_seconds", "seconds_per_step", "seconds_per_step_mean", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
@@ -93,7 +96,7 @@ def comparisons(results: list[dict[str, Any]], cfg: ExperimentConfig) -> tuple[l
             raise ValueError(f"{a} and {b} were evaluated on different problems; they cannot be paired")
         c = compare_paired(a, A, b, B, n_boot=cfg.bootstrap, seed=cfg.bootstrap_seed, alpha=cfg.alpha)
         comp_rows.append(c.as_row())
-        sentences.append(c.sentence())
+        sentences.append(comparison_sentence(c.as_row()))
     return cond_rows, comp_rows, sentences
 
 
@@ -109,37 +112,29 @@ def _table(rows: list[dict[str, Any]], columns) -> list[str]:
 
 
 def footing_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """The check that every cell trained on an equal footing: same policy, pairs, pairs per step, steps,
-    evaluation problems (the comparisons check the problems themselves)."""
-    lines = ["## Same footing", ""]
-    for key, what in (("policy", "starting policy"), ("pairs_available", "training pairs available"),
-                      ("pairs_per_step", "pairs per optimizer step"), ("steps", "optimizer steps"),
-                      ("n", "evaluation problems")):
-        values = sorted({str(r.get(key)) for r in rows if r.get(key) is not None})
-        if len(values) == 1:
-            lines.append(f"- {what}: {values[0]} in every cell (checked)")
-        elif values:
-            per = ", ".join(f"{r['cell']}={r.get(key)}" for r in rows)
-            lines.append(f"- **{what} differ between cells**: {per}")
-    return lines
+    """The check that every cell trained on an equal footing (:func:`~hn_lightning.reports.words.footing_checks`):
+    same policy, pairs, pairs per step, steps, evaluation problems (the comparisons check the problems themselves)."""
+    return ["## Same footing", "", *[f"- {what}: {detail} (checked)" if same else f"- **{what} differ between cells**: {detail}"
+                                     for what, same, detail in footing_checks(rows)]]
 
 
 def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path, suffix: str, task: str) -> list[str]:
     """Accuracy pooled over seeds and the paired comparisons of one evaluation task: writes
     ``conditions<suffix>.csv``, ``comparisons<suffix>.csv`` and ``plots/{accuracy,forest}<suffix>.png``
     (the per-cell accuracies come from ``cells<suffix>.csv``); returns the report lines."""
-    plot_dir = root / "plots"
+    layout = Layout(root)
+    plot_dir = layout.plots
     cond_rows, comp_rows, sentences = comparisons(results, cfg)
-    write_csv(root / f"conditions{suffix}.csv", ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
-    plots.plot_accuracy(root / f"cells{suffix}.csv", plot_dir / f"accuracy{suffix}.png")
+    write_csv(layout.table(f"conditions{suffix}"), ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
+    plots.plot_accuracy(layout.table(f"cells{suffix}"), plot_dir / f"accuracy{suffix}.png")
     lines = ["", f"## Accuracy pooled over seeds ({task})", ""]
     lines += _table(cond_rows, ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"))
     lines += ["", f"![accuracy](plots/accuracy{suffix}.png)"]
     if comp_rows:
         columns = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
                    "ci_low", "ci_high", "distinguishable")
-        write_csv(root / f"comparisons{suffix}.csv", columns, comp_rows)
-        plots.plot_forest(root / f"comparisons{suffix}.csv", plot_dir / f"forest{suffix}.png")
+        write_csv(layout.table(f"comparisons{suffix}"), columns, comp_rows)
+        plots.plot_forest(layout.table(f"comparisons{suffix}"), plot_dir / f"forest{suffix}.png")
         lines += ["", f"## Paired comparisons ({task}; same problems, same seeds)", "",
                   f"Exact McNemar test on the discordant problems; {100 * (1 - cfg.alpha):g}% paired bootstrap "
                   f"interval of the accuracy difference ({cfg.bootstrap} replicates resampling problems, seed "
@@ -151,9 +146,10 @@ def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root:
 
 def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path) -> Path:
     """Write the CSVs, the plots and ``report.md`` under ``root``; returns the report path."""
-    plot_dir = root / "plots"
+    layout = Layout(root)
+    plot_dir = layout.plots
     rows = [cell_row(r) for r in results]
-    write_csv(root / "cells.csv", CELL_COLUMNS, rows)
+    write_csv(layout.table("cells"), CELL_COLUMNS, rows)
     lines = ["# Experiment report", "", f"{len(results)} cells from `{cfg.policy or cfg.base_config}`, "
              f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
              "plots in `plots/`.", "", "## Cells", ""]
@@ -179,36 +175,35 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
         lines += [f"`{name}`: the starting policy itself{' (after the SFT stage, `sft/`)' if name == 'sft' else ''}, "
                   "evaluated on the same problems; the comparisons pair it with every seed of every condition."]
     lines += ["", *footing_lines([cell_row(r) for r in results if not r.get("baseline")])]
-    sft_metrics = root / "sft" / "metrics.csv"
+    sft_metrics = layout.sft.metrics
     if sft_metrics.is_file():
         plots.plot_training_curves(sft_metrics, plot_dir / "curves" / "sft.png", keys=("train/loss", "val/loss"), title="SFT")
         lines += ["", "## SFT", "", "The starting policy was fine-tuned first (`sft/run_config.yaml`, `sft/metrics.csv`).",
                   "", "![sft](plots/curves/sft.png)"]
-    funnel_path = root / "mining" / "funnel.json"
-    if funnel_path.is_file():
+    if layout.funnel.is_file():
         import json
 
-        write_csv(root / "funnel.csv", ("stage", "samples", "fraction"), plots.funnel_rows(json.loads(funnel_path.read_text())))
-        plots.plot_funnel(root / "funnel.csv", plot_dir / "funnel.png")
+        write_csv(layout.table("funnel"), ("stage", "samples", "fraction"), plots.funnel_rows(json.loads(layout.funnel.read_text())))
+        plots.plot_funnel(layout.table("funnel"), plot_dir / "funnel.png")
         lines += ["", "## Mining", "", "Pairs mined once with the starting policy into `mining/` (its `report.md`); "
                   "every mined arm trains on them.", "", "![funnel](plots/funnel.png)"]
     for r in results:
-        cell_dir = root / "cells" / r["cell"]
-        if (cell_dir / "metrics.csv").is_file():
-            plots.plot_training_curves(cell_dir / "metrics.csv", plot_dir / "curves" / f"{r['cell']}.png", title=r["cell"])
-        if (cell_dir / "pair_log.csv").is_file():
-            plots.plot_weight_histogram(cell_dir / "pair_log.csv", plot_dir / "weights" / f"{r['cell']}.png", title=f"weights: {r['cell']}")
+        cell = layout.cell(r["cell"])
+        if cell.metrics.is_file():
+            plots.plot_training_curves(cell.metrics, plot_dir / "curves" / f"{r['cell']}.png", title=r["cell"])
+        if cell.pair_log.is_file():
+            plots.plot_weight_histogram(cell.pair_log, plot_dir / "weights" / f"{r['cell']}.png", title=f"weights: {r['cell']}")
     lines += ["", "Training curves: `plots/curves/<cell>.png`; weight histograms: `plots/weights/<cell>.png`."]
     if any("outcomes" in r for r in results):
         lines += accuracy_section(cfg, results, root, "", cfg.eval.task if cfg.eval else "")
     for name in sorted({n for r in results for n in r.get("extra_evals", {})}):
         extra = [{**r, **r["extra_evals"][name]} for r in results if name in r.get("extra_evals", {})]
-        write_csv(root / f"cells_{name}.csv", ("cell", "n", "correct", "accuracy", "ci_low", "ci_high"),
+        write_csv(layout.table(f"cells_{name}"), ("cell", "n", "correct", "accuracy", "ci_low", "ci_high"),
                   [{"cell": r["cell"], **accuracy_with_interval(list(r["outcomes"].values()))} for r in extra])
         lines += accuracy_section(cfg, extra, root, f"_{name}", name)
-    path = root / "report.md"
-    atomic_write_text(path, "\n".join(lines) + "\n")
-    return path
+    atomic_write_text(layout.report, "\n".join(lines) + "\n")
+    report_after_run(root)
+    return layout.report
 
 
 def rounds_section(cfg: ExperimentConfig, per_round: list[list[dict[str, Any]]], root: Path) -> Path:
@@ -221,16 +216,45 @@ def rounds_section(cfg: ExperimentConfig, per_round: list[list[dict[str, Any]]],
         for name, per_seed in pooled_conditions(results).items():
             _, matrix = pool_seeds(per_seed)
             rows.append({"round": k, "policy": policy, "condition": name, "seeds": len(per_seed), **accuracy_with_interval(matrix)})
-    write_csv(root / "rounds.csv", columns, rows)
+    layout = Layout(root)
+    write_csv(layout.table("rounds"), columns, rows)
     lines = ["", "## Rounds", "", f"Round k+1 starts from round k's `{cfg.rounds.follow}` (seed {cfg.rounds.seed}) policy: "
              "it re-samples and re-mines, and is every cell's starting policy and reference. Reports of rounds "
              "k >= 1: `rounds/round<k>/report.md`. Table: `rounds.csv`.", ""]
     lines += _table(rows, ("round", "condition", "seeds", "n", "accuracy", "ci_low", "ci_high"))
-    path = root / "report.md"
+    path = layout.report
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     text = text.split("\n## Rounds\n")[0].rstrip("\n") + "\n"
     atomic_write_text(path, text + "\n".join(lines) + "\n")
+    report_after_run(root)
     return path
 
 
-__all__ = ["write_report", "comparisons", "cell_row", "rounds_section"]
+def final_summary(root: Path, headline: str, stages: dict[str, float]) -> str:
+    """What the run ends with: the accuracy table (``conditions.csv``), the paired comparisons in words,
+    the wall time of every stage run now, and where the report, tables and plots are."""
+    layout = Layout(root)
+    lines = [""]
+    conditions = layout.table("conditions")
+    if conditions.is_file():
+        lines += ["| condition | seeds | correct / n | accuracy | 95% interval |", "| --- | ---: | ---: | ---: | --- |"]
+        for r in csv.DictReader(open(conditions, encoding="utf-8")):
+            lines.append(f"| {r['condition']} | {r['seeds']} | {r['correct']}/{r['n']} | {100 * float(r['accuracy']):.1f}% "
+                         f"| {100 * float(r['ci_low']):.1f}-{100 * float(r['ci_high']):.1f}% |")
+        compared = layout.table("comparisons")
+        if compared.is_file():
+            lines.append("")
+            for r in csv.DictReader(open(compared, encoding="utf-8")):
+                lines.append(f"{r['b']} - {r['a']}: {100 * (0.0 - float(r['difference'])):+.1f} points (95% interval "
+                             f"{100 * (0.0 - float(r['ci_high'])):+.1f} to {100 * (0.0 - float(r['ci_low'])):+.1f}), exact McNemar p = "
+                             f"{float(r['p_value']):.3g} ({'distinguishable' if r['distinguishable'] == 'True' else 'not distinguishable'} "
+                             "from noise at this size)")
+    if stages:
+        lines += ["", "Wall time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items())]
+    pngs = sorted(p.name for p in layout.plots.glob("*.png"))
+    lines += ["", headline, f"experiment: tables {root}/*.csv; plots {root}/plots/ "
+              f"({', '.join(pngs)}; curves/, weights/)"]
+    return "\n".join(lines)
+
+
+__all__ = ["write_report", "comparisons", "cell_row", "rounds_section", "final_summary"]

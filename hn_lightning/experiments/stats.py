@@ -118,13 +118,10 @@ class PairedComparison:
         return {**asdict(self), "distinguishable": self.distinguishable}
 
     def sentence(self) -> str:
-        """The comparison in words."""
-        verdict = (f"distinguishable from noise (p = {self.p_value:.3g} < {self.alpha})" if self.distinguishable
-                   else f"not distinguishable from noise at this size (p = {self.p_value:.3g})")
-        return (f"{self.a} vs {self.b}: {100 * self.accuracy_a:.1f}% vs {100 * self.accuracy_b:.1f}%, difference "
-                f"{100 * self.difference:+.1f} points, {100 * (1 - self.alpha):g}% CI [{100 * self.ci_low:+.1f}, {100 * self.ci_high:+.1f}] "
-                f"over {self.n} paired outcomes ({self.a_only} only {self.a} right, {self.b_only} only {self.b} right): "
-                f"{verdict}.")
+        """The comparison in words (:func:`hn_lightning.reports.words.comparison_sentence`)."""
+        from hn_lightning.reports.words import comparison_sentence
+
+        return comparison_sentence(self.as_row())
 
 
 def compare_paired(name_a: str, a, name_b: str, b, n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05) -> PairedComparison:

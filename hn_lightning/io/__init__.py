@@ -3,6 +3,7 @@
 from hn_lightning.io.aliasing import Output, refuse_overlap
 from hn_lightning.io.atomic import atomic_directory, atomic_write_json, atomic_write_text, atomic_writer
 from hn_lightning.io.jsonl import JsonlError, SkipPolicy, count_lines, iter_jsonl, read_jsonl
+from hn_lightning.io.writable import check_writable
 
 __all__ = [
     "JsonlError",
@@ -12,6 +13,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "atomic_writer",
+    "check_writable",
     "count_lines",
     "iter_jsonl",
     "read_jsonl",

@@ -46,21 +46,24 @@ def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
-def refuse_overlap(inputs: Iterable[tuple[str, str | os.PathLike]], outputs: Iterable[Output]) -> None:
+def refuse_overlap(inputs: Iterable[tuple[str, str | os.PathLike]], outputs: Iterable[Output],
+                   outputs_inside_inputs: bool = False) -> None:
     """:class:`UserError` naming both paths when an input is an output, or lies in an output folder, or an
     input folder holds an output (the next run would read the output as input).
 
     ``inputs``: ``(label, path)`` of every file or folder the command reads (data names already resolved).
+    ``outputs_inside_inputs``: allow an output inside an input folder (for input folders never scanned
+    for data, such as a model directory).
     """
     outs = [(o, _real(o.path)) for o in outputs]
     for label, raw in inputs:
         src = _real(raw)
         for out, dst in outs:
             if src == dst or _same_file(src, dst):
-                why = "is the same file as"
+                why = "is the same folder as" if src.is_dir() else "is the same file as"
             elif out.folder and _inside(src, dst):
                 why = "lies inside the output folder"
-            elif src.is_dir() and _inside(dst, src):
+            elif not outputs_inside_inputs and src.is_dir() and _inside(dst, src):
                 why = "is a folder that holds the output"
             else:
                 continue

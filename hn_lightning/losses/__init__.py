@@ -3,6 +3,7 @@
 from hn_lightning.losses.dpo import (
     IPO,
     Hinge,
+    LossSettingError,
     PairLogps,
     PreferenceLoss,
     RobustDPO,
@@ -13,6 +14,6 @@ from hn_lightning.losses.reference_free import ORPO, SimPO
 from hn_lightning.losses.weights import WeightStats, normalize_weights
 
 __all__ = [
-    "IPO", "ORPO", "Hinge", "PairLogps", "PreferenceLoss", "RobustDPO", "SigmoidDPO", "SimPO", "WeightStats",
+    "IPO", "ORPO", "Hinge", "LossSettingError", "PairLogps", "PreferenceLoss", "RobustDPO", "SigmoidDPO", "SimPO", "WeightStats",
     "normalize_weights", "weighted_mean",
 ]

@@ -114,6 +114,33 @@ def weighted_mean(values: Tensor, weights: Tensor, denominator: int | None = Non
 # ---------------------------------------------------------------------------------------------------
 # class_path-selectable wrappers
 
+LOSS_KEY = "model.init_args.loss.init_args"
+"""Where a loss's settings live in a training config (named in range errors)."""
+
+
+class LossSettingError(ValueError):
+    """A loss setting outside its documented range (the command line prints it as one ``error:`` line).
+
+    Its own class because the losses import nothing else of the package (``hn_lightning.errors`` included)."""
+
+
+def check_loss_setting(loss: object, key: str, value: float, ok: bool, allowed: str, why: str) -> None:
+    """Raise :class:`LossSettingError` naming the key, the value and the allowed range unless ``ok``."""
+    if not ok:
+        raise LossSettingError(f"{LOSS_KEY}.{key} = {value!r} is out of range for {type(loss).__name__}: allowed {allowed} ({why})")
+
+
+def check_beta(loss: object, beta: float) -> None:
+    """``beta > 0``: a negative beta trains the preference reversed, 0 removes the preference signal."""
+    ok = isinstance(beta, (int, float)) and not isinstance(beta, bool) and beta > 0
+    check_loss_setting(loss, "beta", beta, ok, "> 0", "a negative beta trains the preference reversed, 0 learns nothing")
+
+
+def check_label_smoothing(loss: object, eps: float) -> None:
+    """cDPO / robust DPO label-flip rate in ``[0, 0.5)`` (at 0.5 the two labels weigh the same)."""
+    check_loss_setting(loss, "label_smoothing", eps, isinstance(eps, (int, float)) and 0.0 <= eps < 0.5, "[0, 0.5)",
+                       "the assumed rate of flipped labels; 0.5 or more reverses or cancels the preference")
+
 
 class PreferenceLoss:
     """Base class: ``loss(logps) -> (losses [B], chosen_rewards [B], rejected_rewards [B])``.
@@ -154,8 +181,8 @@ class SigmoidDPO(PreferenceLoss):
             beta: KL strength (the paper uses 0.1).
             label_smoothing: cDPO's assumed label-flip rate in [0, 0.5); 0 is plain DPO.
         """
-        if not 0.0 <= label_smoothing < 0.5:
-            raise ValueError("label_smoothing must be in [0, 0.5)")
+        check_beta(self, beta)
+        check_label_smoothing(self, label_smoothing)
         self.beta, self.label_smoothing = beta, label_smoothing
 
     def per_pair(self, logps: PairLogps) -> Tensor:
@@ -172,8 +199,8 @@ class RobustDPO(PreferenceLoss):
             beta: KL strength.
             label_smoothing: assumed label-flip rate ``eps`` in [0, 0.5); 0 is plain DPO.
         """
-        if not 0.0 <= label_smoothing < 0.5:
-            raise ValueError("label_smoothing must be in [0, 0.5)")
+        check_beta(self, beta)
+        check_label_smoothing(self, label_smoothing)
         self.beta, self.label_smoothing = beta, label_smoothing
 
     def per_pair(self, logps: PairLogps) -> Tensor:
@@ -190,6 +217,7 @@ class IPO(PreferenceLoss):
             beta: regularisation (the target margin is 1 / (2 beta)).
             length_normalize: use per-token average log-probs instead of sums.
         """
+        check_beta(self, beta)
         self.beta, self.length_normalize = beta, length_normalize
 
     @property
@@ -212,6 +240,7 @@ class Hinge(PreferenceLoss):
         Args:
             beta: scale of the DPO logit inside the hinge.
         """
+        check_beta(self, beta)
         self.beta = beta
 
     def per_pair(self, logps: PairLogps) -> Tensor:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hn_lightning.losses.dpo import PairLogps, PreferenceLoss
+from hn_lightning.losses.dpo import PairLogps, PreferenceLoss, check_beta, check_loss_setting
 
 #: average log-probs are clamped to at most this before ``log(1 - exp(a))`` (a = 0 would give -inf)
 MAX_AVERAGE_LOGP = -1e-6
@@ -90,6 +90,9 @@ class SimPO(_ReferenceFree):
             beta: reward scale on per-token average log-probs (the paper: 2.0 to 2.5).
             gamma: target reward margin (the paper: gamma / beta in 0.3 to 1.6).
         """
+        check_beta(self, beta)
+        check_loss_setting(self, "gamma", gamma, isinstance(gamma, (int, float)) and gamma >= 0, ">= 0",
+                           "the target margin between chosen and rejected rewards; a negative one rewards the rejected side")
         self.beta, self.gamma = beta, gamma
 
     def per_pair(self, logps: PairLogps) -> Tensor:
@@ -106,6 +109,7 @@ class ORPO(_ReferenceFree):
             beta: ORPO's lambda, the weight of the odds-ratio term against the NLL (the paper: 0.1 to 1.0;
                 TRL's default 0.1).
         """
+        check_beta(self, beta)
         self.beta = beta
 
     def per_pair(self, logps: PairLogps) -> Tensor:

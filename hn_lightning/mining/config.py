@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from hn_lightning import SYSTEM_PROMPT
+from hn_lightning.errors import SettingError, check_range
 from hn_lightning.evaluation.cb_engine import PagedCacheSettings
 from hn_lightning.evaluation.prompts import BOXED_INSTRUCTION
 from hn_lightning.mining.rules_config import BaselineConfig, FilterConfig, PairingConfig, SelectionConfig
@@ -87,6 +88,10 @@ class ProblemsConfig:
     """Allow benchmark test data (``gsm8k:test``, ``math:test``, ``math500``, ``*test*.jsonl``, a ``test/`` folder...) as problems.
     Refused by default: mined pairs are training data."""
 
+    def __post_init__(self) -> None:
+        check_range("problems.limit_per_source", self.limit_per_source, 1, optional=True, why="0 mines nothing")
+        check_range("problems.limit", self.limit, 1, optional=True, why="0 mines nothing")
+
 
 # --------------------------------------------------------------------------- policy + prompts
 @dataclass
@@ -155,6 +160,15 @@ class SamplingConfig:
     vllm_max_model_len: int = 4096
     """vLLM: context length (prompt + ``max_new_tokens`` must fit)."""
 
+    def __post_init__(self) -> None:
+        key = "candidates.sampling"
+        check_range(f"{key}.num_samples", self.num_samples, 1)
+        check_range(f"{key}.temperature", self.temperature, 0, low_open=True, why="0 is greedy: the K samples would be one")
+        check_range(f"{key}.top_p", self.top_p, 0, 1, low_open=True)
+        for name in ("max_new_tokens", "problems_per_batch", "hf_batch_size", "vllm_max_model_len"):
+            check_range(f"{key}.{name}", getattr(self, name), 1)
+        check_range(f"{key}.vllm_gpu_memory_utilization", self.vllm_gpu_memory_utilization, 0, 1, low_open=True)
+
 
 @dataclass
 class IngestFields:
@@ -200,6 +214,10 @@ class IngestConfig:
     on_error: Literal["raise", "skip"] = "raise"
     """Malformed pool lines: stop with file:line, or skip and count them."""
 
+    def __post_init__(self) -> None:
+        for name, low in (("shard_size", 1), ("batch_size", 1), ("max_length", 2)):
+            check_range(f"candidates.ingest.{name}", getattr(self, name), low)
+
 
 @dataclass
 class CandidatesConfig:
@@ -225,6 +243,15 @@ class ScoringConfig:
     batch_size: int = 64
     """Samples per verifier call (embedding and NLI work is batched)."""
 
+    def __post_init__(self) -> None:
+        from hn_lightning.verifier.config import VerifierConfig
+
+        check_range("scoring.batch_size", self.batch_size, 1)
+        try:  # unknown keys and ranges refused now, not when scoring starts
+            VerifierConfig.from_dict(self.verifier)
+        except SettingError as exc:
+            raise SettingError(f"scoring.verifier: {exc}") from None
+
 
 # filters, selection, pairing, baselines: hn_lightning/mining/rules_config.py (re-exported here)
 
@@ -238,6 +265,11 @@ class ReportConfig:
     """Bins of the ``w_raw`` histogram."""
     max_example_chars: int = 600
     """Completions in the examples are cut to this many characters."""
+
+    def __post_init__(self) -> None:
+        check_range("report.examples", self.examples, 0)
+        check_range("report.histogram_bins", self.histogram_bins, 1)
+        check_range("report.max_example_chars", self.max_example_chars, 1)
 
 
 # --------------------------------------------------------------------------- top level

@@ -41,6 +41,7 @@ from hn_lightning.mining.report import render_report
 from hn_lightning.mining.scoring import score_records
 from hn_lightning.mining.shards import iter_records, shard_index, shard_paths, write_shard
 from hn_lightning.mining.stage_runner import STAGES, StageNotReady, StageSettingsChanged
+from hn_lightning.reports import report_after_run
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ class MiningPipeline(CandidatesStage):
         console.print(f"pair: {len(pairs)} hard-negative pairs"
                       + (f", {arms.get('random')} random" if "random" in arms else "")
                       + (f", {arms.get('shuffled')} shuffled" if "shuffled" in arms else "")
-                      + f" -> {d}; funnel {self.out / 'funnel.json'}, report {self.out / 'report.md'}")
+                      + f" -> {d}; funnel {self.out / 'funnel.json'}, report {self.out / 'report.md'} and report.html")
         return {"funnel": funnel, **counts}
 
     def _random_arm(self, n_pairs: int, problems: list[Problem]) -> list[dict[str, Any]]:
@@ -193,11 +194,13 @@ class MiningPipeline(CandidatesStage):
                 write_shard(scratch, i, chunk)
 
     def write_report(self, pairs: list[dict[str, Any]] | None = None, funnel: dict[str, Any] | None = None) -> Path:
-        """(Re)write ``report.md`` from the funnel, the hard-negative pairs and the manifest."""
+        """(Re)write ``report.md`` from the funnel, the hard-negative pairs and the manifest, and ``report.html``
+        from the run's files."""
         if funnel is None:
             funnel = json.loads((self.out / "funnel.json").read_text(encoding="utf-8"))
         if pairs is None:
             pairs = list(iter_records(shard_paths(self.stage_dir("pair") / "hardneg")))
         path = self.out / "report.md"
         atomic_write_text(path, render_report(self.cfg, funnel, pairs, self.manifest.data))
+        report_after_run(self.out)
         return path

@@ -26,6 +26,7 @@ from typing import Any
 from hn_lightning.catalog import refuse_test_files, resolve_data_file, resolve_spec
 from hn_lightning.catalog.resolve import origin
 from hn_lightning.data.records import gsm8k_solution
+from hn_lightning.errors import SettingError, UserError
 from hn_lightning.io.jsonl import JsonlError, iter_jsonl
 from hn_lightning.mining.config import ProblemsConfig, ProblemSource
 from hn_lightning.verifier.fields import get_path
@@ -123,7 +124,7 @@ def load_problems(cfg: ProblemsConfig) -> list[Problem]:
     for spec in cfg.custom:
         specs.append((spec.path, spec.name or source_name(spec.path), _custom(spec), spec.id_field))
     if not specs:
-        raise ValueError("no problem source configured (problems.gsm8k, problems.math and problems.custom are all empty)")
+        raise SettingError("no problem source configured (problems.gsm8k, problems.math and problems.custom are all empty)")
     refuse_test_files([resolve_data_file(s[0], "problem data") for s in specs], cfg.allow_test_data, "mining (DPO training)")
     rng = random.Random(cfg.seed)
     problems: list[Problem] = []
@@ -132,10 +133,12 @@ def load_problems(cfg: ProblemsConfig) -> list[Problem]:
     if cfg.shuffle and len(specs) > 1:
         rng.shuffle(problems)
     problems = problems if cfg.limit is None else problems[: cfg.limit]
+    if not problems:
+        raise UserError(f"no problems to mine: {', '.join(s[0] for s in specs)} hold no records")
     seen: set[str] = set()
     for p in problems:
         if p.id in seen:
-            raise ValueError(f"duplicate problem id {p.id!r}: give the sources distinct names")
+            raise SettingError(f"duplicate problem id {p.id!r}: give the sources distinct names")
         seen.add(p.id)
     return problems
 

@@ -3,12 +3,12 @@ and positions), the weight histogram, example pairs, timings."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from hn_lightning.mining.config import MineConfig
 from hn_lightning.mining.filters import DEGENERATE_RULES
 from hn_lightning.mining.selection import CRITERIA
+from hn_lightning.reports.items import histogram_bins
 
 __all__ = ["first_error_tables", "histogram", "render_report", "threshold_rows"]
 
@@ -56,18 +56,11 @@ def threshold_rows(funnel: dict[str, Any], cfg: MineConfig) -> list[tuple[str, s
 
 def histogram(values: list[float], bins: int = 10, width: int = 40) -> list[str]:
     """A text histogram (one line per bin: range, count, bar)."""
-    if not values:
+    rows = histogram_bins(values, bins)
+    if not rows:
         return ["(no values)"]
-    lo, hi = min(values), max(values)
-    if math.isclose(lo, hi):
-        hi = lo + 1e-9
-    step = (hi - lo) / bins
-    counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, int((v - lo) / step))] += 1
-    top = max(counts)
-    return [f"{lo + i * step:6.3f}-{lo + (i + 1) * step:6.3f} | {c:5d} {'#' * round(width * c / top) if top else ''}"
-            for i, c in enumerate(counts)]
+    top = max(c for _, _, c in rows)
+    return [f"{lo:6.3f}-{hi:6.3f} | {c:5d} {'#' * round(width * c / top) if top else ''}" for lo, hi, c in rows]
 
 
 def first_error_tables(hard_pairs: list[dict[str, Any]]) -> list[str]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hn_lightning.errors import check_range, check_setting
+from hn_lightning.verifier.config import DIMENSIONS
+
 __all__ = ["BaselineConfig", "FilterConfig", "PairingConfig", "SelectionConfig"]
 
 
@@ -54,6 +57,15 @@ class FilterConfig:
     an NLI contradiction saturates ``s_logic``, and a one-slip near miss scores 0.45-0.65 / 0.1-0.35."""
     trivially_wrong_min_absurdity: float = 0.6
     """See ``trivially_wrong_min_wrongness``."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_repeated_ngram_fraction", "min_alnum_fraction", "max_non_ascii_fraction", "trivially_correct_max_dim",
+                     "trivially_wrong_min_wrongness", "trivially_wrong_min_absurdity"):
+            check_range(f"filters.{name}", getattr(self, name), 0, 1)
+        check_range("filters.repetition_ngram", self.repetition_ngram, 1)
+        check_range("filters.repetition_min_words", self.repetition_min_words, 0)
+        check_range("filters.max_char_run", self.max_char_run, 2, why="a run of one character is every character")
+        check_range("filters.min_words", self.min_words, 0)
 
 
 @dataclass
@@ -104,6 +116,18 @@ class SelectionConfig:
     reference can match one of its steps by chance. Coverage is used rather than ``s_struct``
     (1 - F1): F1 also punishes a verbose but faithful chain for its extra steps."""
 
+    def __post_init__(self) -> None:
+        for name in ("min_wrongness", "max_wrongness", "min_elevated", "min_confidence", "min_reference_coverage",
+                     "max_sem_for_alignment"):
+            check_range(f"selection.{name}", getattr(self, name), 0, 1)
+        check_range("selection.max_wrongness", self.max_wrongness, self.min_wrongness, why="the band is [min_wrongness, max_wrongness]")
+        check_range("selection.min_verified_steps", self.min_verified_steps, 0)
+        check_range("selection.progress_weight", self.progress_weight, 0, why="a negative weight favours the earliest errors")
+        check_range("selection.near_miss_rel_tol", self.near_miss_rel_tol, 0)
+        check_range("selection.max_missed_steps", self.max_missed_steps, 0)
+        unknown = sorted(set(self.elevated_dims) - set(DIMENSIONS))
+        check_setting("selection.elevated_dims", self.elevated_dims, not unknown, f"dimensions among {list(DIMENSIONS)}", f"unknown {unknown}")
+
 
 @dataclass
 class PairingConfig:
@@ -125,6 +149,12 @@ class PairingConfig:
     """Cap on hard-negative pairs per problem (highest ``w_raw`` kept); ``null``: no cap."""
     pairs_per_shard: int = 10_000
     """Pairs per output shard."""
+
+    def __post_init__(self) -> None:
+        check_range("pairing.chosen_max_wrongness", self.chosen_max_wrongness, 0, 1)
+        check_range("pairing.chosen_max_dim", self.chosen_max_dim, 0, 1)
+        check_range("pairing.max_pairs_per_problem", self.max_pairs_per_problem, 1, optional=True)
+        check_range("pairing.pairs_per_shard", self.pairs_per_shard, 1)
 
 
 @dataclass

@@ -24,10 +24,11 @@ from typing import Any
 
 from hn_lightning.catalog import expand_paths, resolve_spec
 from hn_lightning.errors import UserError
-from hn_lightning.io.aliasing import Output, refuse_overlap
 from hn_lightning.faults import fault_point
+from hn_lightning.io.aliasing import Output, refuse_overlap
 from hn_lightning.io.jsonl import iter_jsonl
 from hn_lightning.io.lock import file_lock
+from hn_lightning.io.writable import check_writable
 from hn_lightning.mining.config import MineConfig, fingerprint
 from hn_lightning.mining.problems import Problem
 from hn_lightning.mining.progress import console
@@ -69,6 +70,7 @@ class StageRunner:
         self._lock_depth = 0
         self._own_done: set[str] = set()  # sharded stages whose shards this rank has all written
         self.out = Path(cfg.out).expanduser()
+        check_writable("out", self.out, folder=True)  # before any work: a folder that cannot be written, said at once
         self.out.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.out)
         self.res = Resources(cfg, model=model, tokenizer=tokenizer, verifier=verifier, sampler=sampler)
@@ -173,7 +175,7 @@ class StageRunner:
         if stage == "candidates":
             self.problems_path.unlink(missing_ok=True)
         if "pair" in later:
-            for name in ("funnel.json", "report.md"):
+            for name in ("funnel.json", "report.md", "report.html"):
                 (self.out / name).unlink(missing_ok=True)
         self.manifest.drop(later)
 

@@ -11,6 +11,7 @@ import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
+from hn_lightning.errors import check_range
 from hn_lightning.faults import fault_point
 from hn_lightning.models import LoraSettings, ModelConfig, build_policy, load_tokenizer, resolve_model_dir
 from hn_lightning.models.flops import training_flops
@@ -18,6 +19,19 @@ from hn_lightning.models.forward import count_matmul_params
 from hn_lightning.modules.strategy_checks import check_strategy
 
 log = logging.getLogger(__name__)
+
+KEY = "model.init_args"
+"""Where a module's settings live in a training config (named in range errors)."""
+
+
+def check_model_settings(model: ModelConfig, logprob_chunk_size: int) -> None:
+    """The documented ranges of the model settings, before anything is loaded."""
+    check_range(f"{KEY}.logprob_chunk_size", logprob_chunk_size, 1)
+    if model.finetuning in ("lora", "qlora"):
+        lora = model.lora
+        check_range(f"{KEY}.model.lora.r", lora.r, 1)
+        check_range(f"{KEY}.model.lora.alpha", lora.alpha, 0, low_open=True, why="the adapter scale is alpha / r")
+        check_range(f"{KEY}.model.lora.dropout", lora.dropout, 0, 1, high_open=True)
 
 
 class CausalLMModule(L.LightningModule):
@@ -34,6 +48,7 @@ class CausalLMModule(L.LightningModule):
         super().__init__()
         if isinstance(model, dict):  # from a checkpoint's hyper-parameters
             model = ModelConfig(**{**model, "lora": LoraSettings(**model.get("lora", {}))})
+        check_model_settings(model, logprob_chunk_size)
         self.model_config = model
         # plain types only, so checkpoints load with torch.load(weights_only=True)
         self.save_hyperparameters({"model": dataclasses.asdict(model), "logprob_chunk_size": logprob_chunk_size})

@@ -10,11 +10,12 @@ import torch
 from jsonargparse import lazy_instance
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
+from hn_lightning.errors import check_range
 from hn_lightning.losses.dpo import PairLogps, PreferenceLoss, SigmoidDPO, nll_term, weighted_mean
 from hn_lightning.losses.logprobs import chunked_token_logprobs, gather_targets, sequence_logprobs
 from hn_lightning.models import ModelConfig
 from hn_lightning.models.forward import disable_dropout, forward_hidden, output_head
-from hn_lightning.modules.base import CausalLMModule
+from hn_lightning.modules.base import KEY, CausalLMModule
 from hn_lightning.modules.ranks import Ranks
 from hn_lightning.modules.reference import Reference, ReferenceConfig
 from hn_lightning.modules.step_metrics import StepMetrics
@@ -57,6 +58,9 @@ class DPOModule(CausalLMModule):
             scheduler: learning-rate schedule factory; null for constant.
             logprob_chunk_size: completion tokens per LM-head chunk (logits memory = chunk x vocab).
         """
+        check_range(f"{KEY}.nll_alpha", nll_alpha, 0, why="a negative NLL weight pushes the chosen completions down")
+        if reference is not None:
+            check_range(f"{KEY}.reference.batch_size", reference.batch_size, 1)
         super().__init__(model, optimizer, scheduler, logprob_chunk_size)
         self.loss_fn = loss
         self.nll_alpha = nll_alpha

@@ -3,12 +3,14 @@
 Modes: a separate frozen copy (full fine-tuning), the LoRA/QLoRA policy with its adapters disabled, or
 ``none`` for reference-free losses (SimPO, ORPO). With ``precompute`` the log-probs of every training pair
 are computed in one pass before the first step into an on-disk SQLite cache keyed by content hash and
-reference fingerprint (:mod:`hn_lightning.data.ref_cache`); no reference model is then kept in memory.
+reference fingerprint (:mod:`hn_lightning.modules.ref_cache`); no reference model is then kept in memory.
 
 :class:`Reference` owns the mode, the in-memory copy, the cache and its fingerprint, and the precompute
 pass, sharded over ranks: each rank computes its share of every chunk's missing batches, writes it (SQLite
 transactions, WAL), and the ranks exchange what they computed, so every rank sees the whole cache before
-training starts, whether or not the cache folder is shared between them.
+training starts, whether or not the cache folder is shared between them. The pass batches pairs with the
+training collate (:func:`hn_lightning.data.pair_collate.collate_pairs`), so its keys and log-probs are those
+of the training batches; the cache itself is this component's (:mod:`hn_lightning.modules.ref_cache` says why).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ import torch
 from torch import nn
 
 from hn_lightning.data.pair_collate import collate_pairs
-from hn_lightning.data.ref_cache import RefLogpCache, reference_fingerprint
 from hn_lightning.models import ModelConfig, load_causal_lm
 from hn_lightning.models.forward import disable_dropout
 from hn_lightning.modules.ranks import Ranks
+from hn_lightning.modules.ref_cache import RefLogpCache, reference_fingerprint
 from hn_lightning.paths import cache_dir
 
 log = logging.getLogger(__name__)

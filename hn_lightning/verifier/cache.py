@@ -36,7 +36,9 @@ def text_key(namespace: str, *texts: str) -> str:
     h = hashlib.sha256(namespace.encode("utf-8"))
     for t in texts:
         h.update(b"\0")
-        h.update(t.encode("utf-8"))
+        # surrogatepass: a lone UTF-16 surrogate (valid JSON, no Unicode) still gets a key instead of a crash;
+        # every other text encodes exactly as with plain UTF-8, so existing keys are unchanged
+        h.update(t.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 

@@ -12,9 +12,24 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hn_lightning.errors import SettingError, check_range, check_setting
+
 __all__ = ["VerifierConfig", "DIMENSIONS", "DEFAULT_WRONGNESS_WEIGHTS", "DEFAULT_ABSURDITY_WEIGHTS"]
 
 DIMENSIONS = ("s_sem", "s_struct", "s_order", "s_logic", "s_sym", "s_ans")
+SEM_PARTS = ("drift", "uncovered", "redundancy")
+"""The parts of ``s_sem`` (``sem_weights`` keys)."""
+
+_KEY = "VerifierConfig"
+_UNIT_INTERVAL = ("hard_negative_min_wrongness", "hard_negative_max_absurdity", "gate_max_sem_wrong", "gate_min_sem_right",
+                  "match_threshold", "relevance_low", "relevance_high", "duplicate_threshold", "nli_contradiction_threshold",
+                  "nli_condition_threshold", "non_sequitur_threshold", "logic_non_sequitur_severity",
+                  "logic_inconsistent_severity", "sym_slip_severity", "sym_inconsistent_severity", "sym_unsupported_severity",
+                  "sym_answer_severity", "confidence_center", "neutral_confidence")
+"""Scores, cosines used as thresholds, probabilities and severities: documented in [0, 1]."""
+_POSITIVE = ("sympy_timeout_s", "answer_timeout_s", "confidence_temperature", "ppl_normalizer")
+_AT_LEAST = {"min_step_chars": 0, "max_steps": 1, "nli_conditions_top_k": 0, "answer_span_fallback_tokens": 1,
+             "neutral_ppl": 1, "batch_size": 1, "encoder_batch_size": 1, "round_digits": 1}
 
 DEFAULT_WRONGNESS_WEIGHTS: dict[str, float] = {
     "s_ans": 0.35, "s_logic": 0.20, "s_sym": 0.15, "s_struct": 0.10, "s_order": 0.10, "s_sem": 0.10,
@@ -174,21 +189,29 @@ class VerifierConfig:
     """Scores are rounded to this many digits (stable JSON, identical reruns)."""
 
     def __post_init__(self) -> None:
-        for name in ("wrongness_weights", "absurdity_weights"):
-            weights = getattr(self, name)
-            unknown = set(weights) - set(DIMENSIONS)
-            if unknown:
-                raise ValueError(f"{name} has unknown dimensions {sorted(unknown)}; known: {DIMENSIONS}")
-            if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-                raise ValueError(f"{name} must be non-negative with a positive sum: {weights}")
-        if self.encoder_precision not in ("fp32", "bf16"):
-            raise ValueError(f"encoder_precision must be fp32|bf16, got {self.encoder_precision!r}")
-        if self.fine_channel not in ("gated", "always", "never"):
-            raise ValueError(f"fine_channel must be gated|always|never, got {self.fine_channel!r}")
-        if self.confidence_temperature <= 0 or self.ppl_normalizer <= 0:
-            raise ValueError("confidence_temperature and ppl_normalizer must be positive")
-        if not (self.nli_backend == "minilm-head" or self.nli_backend.startswith("hf:")):
-            raise ValueError(f"nli_backend must be 'minilm-head' or 'hf:<dir>', got {self.nli_backend!r}")
+        """Every documented range, once, when the settings are read (one line naming the key, value and range)."""
+        for name in ("wrongness_weights", "absurdity_weights", "sem_weights"):
+            weights, known = getattr(self, name), SEM_PARTS if name == "sem_weights" else DIMENSIONS
+            unknown = set(weights) - set(known)
+            check_setting(f"{_KEY}.{name}", weights, not unknown, f"keys among {list(known)}",
+                          f"unknown {'parts' if name == 'sem_weights' else 'dimensions'} {sorted(unknown)}")
+            ok = all(isinstance(w, (int, float)) and w >= 0 for w in weights.values()) and sum(weights.values()) > 0
+            check_setting(f"{_KEY}.{name}", weights, ok, "non-negative weights with a positive sum")
+        check_setting(f"{_KEY}.encoder_precision", self.encoder_precision, self.encoder_precision in ("fp32", "bf16"), "fp32 or bf16")
+        check_setting(f"{_KEY}.fine_channel", self.fine_channel, self.fine_channel in ("gated", "always", "never"), "gated, always or never")
+        check_setting(f"{_KEY}.nli_backend", self.nli_backend, self.nli_backend == "minilm-head" or self.nli_backend.startswith("hf:"),
+                      "'minilm-head' or 'hf:<dir or Hub id>'")
+        for name in _UNIT_INTERVAL:
+            check_range(f"{_KEY}.{name}", getattr(self, name), 0, 1)
+        for name in _POSITIVE:
+            check_range(f"{_KEY}.{name}", getattr(self, name), 0, low_open=True)
+        for name, low in _AT_LEAST.items():
+            check_range(f"{_KEY}.{name}", getattr(self, name), low)
+        judge = self.step_judge
+        check_setting(f"{_KEY}.step_judge", judge, judge is None or (isinstance(judge, dict) and "class_path" in judge
+                      and set(judge) <= {"class_path", "init_args"}), "null or {class_path, init_args}")
+        check_range(f"{_KEY}.nw_gap", self.nw_gap, high=0, why="a gap is a penalty")
+        check_range(f"{_KEY}.relevance_high", self.relevance_high, self.relevance_low, low_open=True, why="above relevance_low")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> VerifierConfig:
@@ -196,7 +219,7 @@ class VerifierConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - names
         if unknown:
-            raise ValueError(f"unknown VerifierConfig keys {sorted(unknown)}; valid: {sorted(names)}")
+            raise SettingError(f"unknown VerifierConfig keys {sorted(unknown)}; valid: {sorted(names)}")
         base = cls()
         merged = {}
         for k, v in values.items():

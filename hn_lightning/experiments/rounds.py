@@ -12,6 +12,7 @@ from typing import Any
 
 from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ExperimentConfig
+from hn_lightning.experiments.layout import Layout
 
 __all__ = ["run_rounds", "round_config"]
 
@@ -19,13 +20,15 @@ __all__ = ["run_rounds", "round_config"]
 def round_config(cfg: ExperimentConfig, k: int, previous_out: Path) -> ExperimentConfig:
     """Round ``k`` (>= 1): the experiment under ``<out>/rounds/round<k>`` from round k-1's followed policy."""
     rounds = cfg.rounds
-    follow = previous_out / "cells" / f"{rounds.follow}-s{rounds.seed}" / "hf_model"
-    return dataclasses.replace(cfg, out=str(Path(cfg.out) / "rounds" / f"round{k}"), policy=str(follow), rounds=None, sft=None)
+    follow = Layout(previous_out).cell(f"{rounds.follow}-s{rounds.seed}").model
+    return dataclasses.replace(cfg, out=str(Layout(cfg.out).round(k).root), policy=str(follow), rounds=None, sft=None)
 
 
 def run_rounds(cfg: ExperimentConfig, first: list[dict[str, Any]], report_only: bool,
                run_round: Callable[[ExperimentConfig, bool], list[dict[str, Any]] | None]) -> int:
-    """Run rounds 1..count after round 0 (``first``); write ``rounds.csv`` and append to the report."""
+    """Run rounds 1..count after round 0 (``first``) with ``run_round`` (a whole experiment:
+    :func:`hn_lightning.experiments.runner.run_round`, passed in so that imports run one way); write
+    ``rounds.csv`` and append to the report."""
     from hn_lightning.experiments.report import rounds_section
 
     per_round = [first]

@@ -4,6 +4,15 @@ One SQLite file per *reference fingerprint* (weights, quantization, dtype, token
 max_length). SQLite gives atomic commits, so an interrupted precompute pass keeps what it finished and
 the next run only computes the rest. The cache is shared across runs: a sweep over beta, lambda or the
 loss type reuses it for free.
+
+Why it lives in ``modules/``: it is the storage of one component, the DPO reference
+(:mod:`hn_lightning.modules.reference`, its only user), and what it stores is a model's output keyed by a
+model's fingerprint (weight files, dtype, quantization, tokenizer), which is not the data layer's concern
+(``data/`` reads, tokenizes and batches pairs and may not import ``models/``). It imports nothing of the
+package but :mod:`hn_lightning.paths`. The batches the reference pass scores are built by the data layer's
+:func:`hn_lightning.data.pair_collate.collate_pairs`, the same collate as training, so that the keys and
+log-probs of the pass are those of the training batches: the reference imports it, downwards in the layers
+(losses <- data <- models <- modules), and nothing in ``data/`` imports ``modules/``.
 """
 
 from __future__ import annotations

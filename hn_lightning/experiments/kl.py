@@ -7,12 +7,17 @@ estimated per token as the mean over the sampled tokens of ``log pi(y_t|x, y_<t)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["sampled_kl_per_token", "estimate_kl", "heldout_prompts"]
+from hn_lightning.experiments.config import ExperimentConfig
+from hn_lightning.experiments.layout import CellDir
+from hn_lightning.io.atomic import atomic_write_json
+
+__all__ = ["sampled_kl_per_token", "estimate_kl", "heldout_prompts", "cell_kl"]
 
 
 def sampled_kl_per_token(policy_logps: torch.Tensor, ref_logps: torch.Tensor, mask: torch.Tensor) -> tuple[float, int]:
@@ -82,3 +87,14 @@ def estimate_kl(policy_dir: Path, reference: str, prompts: list[str], max_new_to
         tokens += n
     return {"kl": total / tokens if tokens else None, "tokens": tokens, "prompts": len(prompts), "seed": seed,
             "max_new_tokens": max_new_tokens}
+
+
+def cell_kl(cfg: ExperimentConfig, cell: CellDir, reference: str, val_files: list[str]) -> dict[str, Any]:
+    """The cell's sampled KL estimate (``kl.json``, computed once)."""
+    if not cell.kl.is_file():
+        spec = cfg.kl
+        prompts = heldout_prompts(val_files, spec.prompts)
+        kl = estimate_kl(cell.model, reference, prompts, spec.max_new_tokens, spec.seed,
+                         dtype=str(cfg.model.get("dtype", "auto")))
+        atomic_write_json(cell.kl, kl)
+    return json.loads(cell.kl.read_text())
