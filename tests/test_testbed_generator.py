@@ -41,6 +41,10 @@ def test_a_chain_checked_by_hand():
     assert traps[("percent", 4)]["expr"] == "96*25/100" and traps[("percent", 4)]["answer"] == "120"  # 96 + 24
     assert traps[("skip", 5)]["answer"] == "120"           # Cara's alone: the addition skipped
     assert traps[("skip", 2)]["answer"] == "270"           # nothing given away: 120 + 150
+    # tripled twice: 360, 72 given away, 288 left, Cara 360, together 648; the extra line is the second
+    assert traps[("repeat", 2)] | {} == {"kind": "repeat", "step_kind": "times", "line": 2, "expr": "120*3",
+                                         "value": "360", "answer": "648"}
+    assert traps[("repeat", 6)]["expr"] == "120+216"      # adding up twice: a line after the reference's last
     assert all(t["answer"] != "216" for t in rec["truth"]["traps"])
 
 
@@ -72,14 +76,16 @@ def test_every_trap_changes_the_answer_and_writes_the_calculators_value(samples)
     for records in samples.values():
         for rec in records:
             traps = rec["truth"]["traps"]
-            assert any(t["kind"] != "skip" for t in traps)
+            assert any(t["kind"] not in ("skip", "repeat") for t in traps)
             for t in traps:
                 kinds.add(t["kind"])
                 assert Fraction(t["answer"]) != Fraction(rec["truth"]["answer"])
-                assert 1 <= t["line"] <= rec["level"]
+                assert 1 <= t["line"] <= rec["level"] + (t["kind"] == "repeat")  # a repeated last step: one line more
                 if t["expr"]:
-                    assert format_number(calc_eval(t["expr"])) == t["value"] != rec["truth"]["steps"][t["line"] - 1]["value"]
-    assert kinds == {"percent", "times_vs_more", "more_vs_fewer", "rate", "per_item", "left_spent", "skip"}
+                    assert format_number(calc_eval(t["expr"])) == t["value"]
+                    if t["line"] <= rec["level"]:
+                        assert t["value"] != rec["truth"]["steps"][t["line"] - 1]["value"] or t["expr"] != rec["truth"]["steps"][t["line"] - 1]["expr"]
+    assert kinds == {"percent", "times_vs_more", "more_vs_fewer", "rate", "per_item", "left_spent", "skip", "repeat"}
 
 
 def test_splits_are_disjoint_by_construction(samples):
@@ -100,8 +106,10 @@ def test_splits_are_disjoint_by_construction(samples):
     ("Ben has <<40*3=120>>120 stickers.\n...\nThe final answer is $\\boxed{216}$.", "correct", None),
     ("Ben has <<40+3=43>>43 stickers.\n...\nThe final answer is $\\boxed{77.4}$.", "structured", "times_vs_more"),
     ("Cara has <<96*25/100=24>>24 stickers.\nThe final answer is $\\boxed{120}$.", "structured", "percent"),
+    ("Together they have <<34.4+43=77.4>>77 stickers.\nThe final answer is $\\boxed{77}$.", "structured", "times_vs_more"),
     ("Ben has <<40*3=130>>130 stickers.\nThe final answer is $\\boxed{226}$.", "arithmetic", None),
-    ("Ben has <<40*3=120>>12 stickers.\nThe final answer is $\\boxed{108}$.", "arithmetic", None),
+    ("<<40*3=120>>120\n<<120*20/100=24>>24\n<<120-24=96>>96\n<<69*(100+25)/100=86.25>>86.25\n"
+     "<<96+86.25=182.25>>182.25\n\\boxed{182.25}", "arithmetic", None),
     ("Together they have <<96+120=216>>216 stickers.\nThe final answer is $\\boxed{261}$.", "arithmetic", None),
     ("Ben has <<40*5=200>>200 stickers.\nThe final answer is $\\boxed{300}$.", "other", None),
     ("I do not know.", "other", None),

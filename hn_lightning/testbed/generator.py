@@ -17,10 +17,11 @@ The record (:meth:`Problem.record`)::
                           "value": "43", "answer": "48"}, ...],
                "skeleton": "..."}}
 
-``truth.traps``: for every step, the plan of a reader who fell into that step's trap (and, kind ``skip``, who
-left the step out), computed on through the rest of the chain: ``line`` is the first solution line
-(1-based) where that plan differs from the reference, ``expr``/``value`` what it writes there (empty for a
-skipped line), ``answer`` its final answer. Traps whose answer equals the gold are left out.
+``truth.traps``: for every step, the plan of a reader who fell into that step's trap, who left the step out
+(kind ``skip``) and who did it twice (kind ``repeat``), computed on through the rest of the chain: ``line`` is the first solution line
+(1-based) where that plan differs from the reference, ``expr``/``value`` what it writes there (for a
+left-out line: the next line, computed from the value it did not update; empty when the plan ends there),
+``answer`` its final answer. Traps whose answer equals the gold are left out.
 """
 
 from __future__ import annotations
@@ -91,21 +92,26 @@ class Line:
         return self.template.format(v=format_number(v), c=c, s=format_number(s), u=format_number(u))
 
 
+REPEAT = ("<repeat>",)
+"""An override that does a step twice (the second time on the first time's result)."""
+
+
 def run_chain(start: Fraction, steps: list[Step], override: dict[int, tuple[str, ...]] | None = None) -> tuple[list[Line], Fraction]:
     """The annotation lines and final value of the chain from ``start``; ``override`` replaces the ops of
-    some steps (a trapped plan; an empty tuple skips the step)."""
+    some steps (a trapped plan; an empty tuple skips the step, :data:`REPEAT` does it twice)."""
     lines: list[Line] = []
     value, before_previous = start, start
     for i, step in enumerate(steps):
         ops = (override or {}).get(i, step.kind.ops)
-        s = value
-        out = value
-        for op in ops:
-            template, compute = OPS[op]
-            out = compute(value, step.constant, s, before_previous)
-            lines.append(Line(i, template, out, (value, step.constant, s, before_previous)))
-            s = out
-        before_previous, value = value, out
+        passes = 2 if ops == REPEAT else 1
+        for _ in range(passes):
+            s = out = value
+            for op in step.kind.ops if ops == REPEAT else ops:
+                template, compute = OPS[op]
+                out = compute(value, step.constant, s, before_previous)
+                lines.append(Line(i, template, out, (value, step.constant, s, before_previous)))
+                s = out
+            before_previous, value = value, out
     return lines, value
 
 
@@ -247,7 +253,7 @@ def _traps(start: int, steps: list[Step], lines: list[Line], answer: Fraction) -
     out = []
     seen = set()
     for i, step in enumerate(steps):
-        plans = [(step.kind.trap, step.kind.trap_ops)]
+        plans = [(step.kind.trap, step.kind.trap_ops), ("repeat", REPEAT)]
         if step.kind.trap != "skip" and len(steps) > 1:
             plans.append(("skip", ()))
         for trap_kind, ops in plans:
@@ -257,7 +263,7 @@ def _traps(start: int, steps: list[Step], lines: list[Line], answer: Fraction) -
             seen.add((trap_kind, i))
             j = next(j for j in range(len(lines) + 1)
                      if j >= len(lines) or j >= len(trapped) or (trapped[j].expr, trapped[j].value) != (lines[j].expr, lines[j].value))
-            wrote = trapped[j] if j < len(trapped) and trapped[j].step == i else None
+            wrote = trapped[j] if j < len(trapped) else None
             out.append({"kind": trap_kind, "step_kind": step.kind.name, "line": j + 1,
                         "expr": wrote.expr if wrote else "", "value": format_number(wrote.value) if wrote else "",
                         "answer": format_number(final)})
@@ -277,18 +283,19 @@ def _question(rng: random.Random, start: int, steps: list[Step], fam: Family) ->
 
 
 def _complete(rng: random.Random, start: int, steps: list[Step], fam: Family) -> Problem | None:
-    """The problem of a drawn chain, or ``None`` when no trap other than a skipped step changes its answer."""
+    """The problem of a drawn chain, or ``None`` when no phrasing trap (other than a skipped or repeated step)
+    changes its answer."""
     lines, answer = run_chain(Fraction(start), steps)
     traps = _traps(start, steps, lines, answer)
-    if not any(t["kind"] != "skip" for t in traps):
+    if not any(t["kind"] not in ("skip", "repeat") for t in traps):
         return None
     return Problem(start, steps, _question(rng, start, steps, fam), lines, answer, traps)
 
 
 def generate_problem(rng: random.Random, fam: Family, keep: Callable[[str], bool] | None = None,
                      max_tries: int = 200) -> Problem | None:
-    """One problem of ``fam`` (redrawn until the chain fits the family and at least one trap changes the
-    answer); ``None`` as soon as ``keep`` rejects a drawn chain's skeleton (a split's bucket rule)."""
+    """One problem of ``fam`` (redrawn until the chain fits the family and at least one phrasing trap changes
+    the answer); ``None`` as soon as ``keep`` rejects a drawn chain's skeleton (a split's bucket rule)."""
     for _ in range(max_tries):
         drawn = _draw_chain(rng, fam)
         if drawn is None:

@@ -4,13 +4,18 @@ arithmetic slip, or other.
 For a completion and its problem's ``truth`` (:mod:`~hn_lightning.testbed.generator`):
 
 1. ``correct``: the final answer (the last ``\boxed{}``, else ``#### N``) equals the gold;
-2. ``structured``: it equals the final answer of one of the problem's trapped plans; ``trap`` is that plan's
-   kind (``percent``, ``times_vs_more``, ..., ``skip``) and ``trap_line`` the reference line where the plan
-   first goes wrong (the earliest such trap when several give the same answer);
-3. ``arithmetic``: an annotation ``<<e=r>>`` whose ``r`` is not the value of ``e``, a result copied wrongly
-   right after ``>>``, or a final answer that is not the last annotation's result while that result was the
-   gold or a trap's answer (a slip in copying, not in the plan);
-4. ``other``: anything else (a plan that is neither the reference nor a listed trap, no final answer).
+2. ``structured``: it, or the result of the last annotation (a trapped plan that leaves the integers ends in
+   a decimal the model may round when it copies it), equals the final answer of one of the problem's trapped
+   plans (``structured_by: answer``); or else the completion's first wrong line writes what a trapped plan
+   writes at that line (``structured_by: first_error``: it fell into the trap first and went wrong again
+   later). ``trap`` is that plan's kind (``percent``, ``times_vs_more``, ..., ``skip``) and ``trap_line`` the
+   reference line where the plan first goes wrong (the earliest such trap when several match);
+3. ``arithmetic``: the plan was right and a number went wrong: an annotation ``<<e=r>>`` whose ``r`` is not
+   the value of ``e`` (the probe's ``81*3=36``; impossible under the calculator), the reference's operations
+   line for line with a wrong number in them (a result copied wrongly into the next line), or a last
+   annotation that gives the gold followed by another final answer;
+4. ``other``: anything else: a plan that is neither the reference nor a listed trap (another operation, an
+   extra or a missing line that is not a listed skip), no final answer.
 
 ``first_wrong_line``: the first annotation (1-based, in the completion's order) whose value differs from
 the reference's value at that position (``None`` when the completion's values start with all the
@@ -32,7 +37,7 @@ __all__ = ["CATEGORIES", "classify", "final_answer", "summarize_errors"]
 CATEGORIES = ("correct", "structured", "arithmetic", "other")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _HASHES = re.compile(r"####\s*([^\n]+)")
-_ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>\s*(-?[\d,]*\.?\d*)")
+_ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 _TOL = Fraction(1, 1000)
 
 
@@ -46,41 +51,50 @@ def final_answer(completion: str) -> Fraction | None:
     return parse_number(found[-1]) if found else None
 
 
-def _annotations(completion: str) -> list[tuple[Fraction | None, Fraction | None, Fraction | None]]:
-    """(value of the expression, stated result, number written right after ``>>``) of each annotation."""
+def _annotations(completion: str) -> list[tuple[Fraction | None, Fraction | None, str]]:
+    """(value of the expression, stated result, expression) of each annotation."""
     out = []
-    for expr, stated, copied in _ANNOTATION.findall(completion):
+    for expr, stated in _ANNOTATION.findall(completion):
         try:
             value = calc_eval(expr)
         except CalcError:
             value = None
-        out.append((value, parse_number(stated), parse_number(copied) if copied else None))
+        out.append((value, parse_number(stated), expr))
     return out
 
 
+def _plan(expr: str) -> str:
+    """An expression with its numbers replaced by ``#``: the operations a line applies."""
+    return re.sub(r"\d+(?:\.\d+)?", "#", expr.replace(" ", ""))
+
+
 def classify(completion: str, truth: dict[str, Any]) -> dict[str, Any]:
-    """``{"category", "trap", "trap_line", "first_wrong_line", "answer"}`` of ``completion`` (see the module docstring)."""
+    """``{"category", "trap", "trap_line", "structured_by", "first_wrong_line", "answer"}`` of ``completion`` (see
+    the module docstring)."""
     answer = final_answer(completion)
     gold = Fraction(truth["answer"])
     annotations = _annotations(completion)
     reference = [Fraction(s["value"]) for s in truth["steps"]]
     first_wrong = next((i + 1 for i, (_, stated, _) in enumerate(annotations)
                         if i >= len(reference) or not _same(stated, reference[i])), None)
-    out: dict[str, Any] = {"category": "other", "trap": None, "trap_line": None, "first_wrong_line": first_wrong,
-                           "answer": None if answer is None else str(answer)}
-    traps = [t for t in truth["traps"] if _same(answer, Fraction(t["answer"]))]
+    out: dict[str, Any] = {"category": "other", "trap": None, "trap_line": None, "structured_by": None,
+                           "first_wrong_line": first_wrong, "answer": None if answer is None else str(answer)}
+    last = annotations[-1][1] if annotations else None
+    traps, by = [t for t in truth["traps"] if _same(answer, Fraction(t["answer"])) or _same(last, Fraction(t["answer"]))], "answer"
+    if not traps and first_wrong is not None and first_wrong <= len(annotations):
+        wrote = annotations[first_wrong - 1][1]
+        traps = [t for t in truth["traps"] if t["line"] == first_wrong and t["value"] and _same(wrote, Fraction(t["value"]))]
+        by = "first_error"
     if _same(answer, gold):
         out["category"] = "correct"
     elif traps:
         first = min(traps, key=lambda t: t["line"])
-        out.update(category="structured", trap=first["kind"], trap_line=first["line"])
+        out.update(category="structured", trap=first["kind"], trap_line=first["line"], structured_by=by)
     else:
         miscomputed = any(value is not None and not _same(stated, value) for value, stated, _ in annotations)
-        miscopied = any(copied is not None and not _same(copied, stated) for _, stated, copied in annotations)
-        last = annotations[-1][1] if annotations else None
-        planned = [gold, *(Fraction(t["answer"]) for t in truth["traps"])]
-        lost_copy = answer is not None and not _same(answer, last) and any(_same(last, p) for p in planned)
-        if miscomputed or miscopied or lost_copy:
+        same_plan = [_plan(e) for *_, e in annotations] == [_plan(s["expr"]) for s in truth["steps"]]
+        lost_copy = answer is not None and _same(last, gold)
+        if miscomputed or same_plan or lost_copy:
             out["category"] = "arithmetic"
     return out
 

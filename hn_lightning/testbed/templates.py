@@ -12,7 +12,8 @@ quantity from the current one and a constant. Every step kind has
 
 Trap kinds (:data:`TRAP_KINDS`): ``percent`` (percent of / percent more or less), ``times_vs_more``,
 ``more_vs_fewer``, ``rate`` (rate x time vs rate / time), ``per_item`` (per item vs total), ``left_spent``
-(what is left vs what was given away), ``skip`` (one step skipped).
+(what is left vs what was given away), ``skip`` (one step skipped); and, for every step, ``repeat`` (one step
+done twice: a chain losing its place, the mirror of a skipped step).
 
 Quantities have a kind (``items``, ``money``, ``rate``) that decides which steps may follow (a rate can be
 kept up for some days, money can be split, items can be sold or packed).
@@ -26,7 +27,7 @@ from fractions import Fraction
 
 __all__ = ["OPS", "Phrase", "Quantity", "STEP_KINDS", "StepKind", "TRAP_KINDS"]
 
-TRAP_KINDS = ("percent", "times_vs_more", "more_vs_fewer", "rate", "per_item", "left_spent", "skip")
+TRAP_KINDS = ("percent", "times_vs_more", "more_vs_fewer", "rate", "per_item", "left_spent", "skip", "repeat")
 
 OPS: dict[str, tuple[str, Callable[[Fraction, int, Fraction, Fraction], Fraction]]] = {
     "mul": ("{v}*{c}", lambda v, c, s, u: v * c),
