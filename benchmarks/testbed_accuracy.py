@@ -69,20 +69,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch_size", type=int, default=32)
     ap.add_argument("--max_new_tokens", type=int, default=256)
     ap.add_argument("--calculator", choices=["on", "off", "both"], default="both")
+    ap.add_argument("--attn", default="auto", help="attention implementation (eager: 1.5x faster decoding on a CPU)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     out = Path(args.out)
     model = args.model
     if model.endswith(".ckpt"):
         model = str(export_checkpoint(Path(model), out / "hf_model"))
-    results = {"model": args.model, "task": args.task, "limit": args.limit, "batch_size": args.batch_size}
+    results = {"model": args.model, "task": args.task, "limit": args.limit, "batch_size": args.batch_size, "attn": args.attn}
     for setting in (["on", "off"] if args.calculator == "both" else [args.calculator]):
         folder = out / f"calculator_{setting}"
         before = load()
         started = time.perf_counter()
         cmd = [sys.executable, str(REPO / "cli.py"), "eval", "--model", model, "--task", args.task, "--limit", str(args.limit),
                "--prompt", "sft-system", "--batch_size", str(args.batch_size), "--max_new_tokens", str(args.max_new_tokens),
-               "--out", str(folder), "--no_progress", *(["--calculator"] if setting == "on" else [])]
+               "--attn_implementation", args.attn, "--out", str(folder), "--no_progress",
+               *(["--calculator"] if setting == "on" else [])]
         subprocess.run(cmd, check=True)
         name = args.task.replace(":", "-")
         summary = json.loads((folder / name / "summary.json").read_text())
