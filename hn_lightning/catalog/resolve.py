@@ -3,7 +3,9 @@
 :func:`resolve_spec` turns what a user wrote into a local path, in this order:
 
 1. a shipped dataset name (``gsm8k:train``, ``gsm8k:test``, ``math:train``, ``math:test``, ``math500``):
-   its verified JSONL copy in the cache (:mod:`~hn_lightning.catalog.shipped`);
+   its verified JSONL copy in the cache (:mod:`~hn_lightning.catalog.shipped`); or a testbed name
+   (``testbed:train``, ``testbed:test``, ``testbed:ood``): generated into the cache on first use
+   (:mod:`hn_lightning.testbed.splits`);
 2. ``hf:<org>/<name>[:<config>]:<split>``: a JSONL export of the Hub dataset (:mod:`~hn_lightning.catalog.hub`);
 3. ``shared:<rel>``: ``<rel>`` under the user's shared data folder (``$HN_SHARED_DATA``, default
    ``<repo>/../shared/data``; nothing shipped depends on it);
@@ -24,6 +26,9 @@ from pathlib import Path
 from hn_lightning.catalog import hub
 from hn_lightning.catalog.shipped import dataset_names, load_manifest, materialize
 from hn_lightning.paths import shared_data_dir
+from hn_lightning.testbed.splits import DATA_NAMES as TESTBED_NAMES
+from hn_lightning.testbed.splits import TEST_NAMES as TESTBED_TEST_NAMES
+from hn_lightning.testbed.splits import materialize as materialize_testbed
 
 __all__ = ["DataNotFound", "SHARED_PREFIXES", "is_test_name", "origin", "resolve_data_file", "resolve_spec",
            "unresolvable"]
@@ -42,7 +47,10 @@ def origin(path: str | os.PathLike) -> str | None:
 
 
 def is_test_name(spec: str) -> bool:
-    """True for a shipped test dataset name (``gsm8k:test``, ``math:test``, ``math500``)."""
+    """True for a shipped test dataset name (``gsm8k:test``, ``math:test``, ``math500``, ``testbed:test``,
+    ``testbed:ood``)."""
+    if spec in TESTBED_TEST_NAMES:
+        return True
     entry = load_manifest()["datasets"].get(spec)
     return entry is not None and entry["split"] == "test"
 
@@ -57,6 +65,8 @@ def resolve_spec(spec: str | os.PathLike) -> Path:
     text = str(spec)
     if text in dataset_names():
         return _remember(materialize(text), text)
+    if text in TESTBED_NAMES:
+        return _remember(materialize_testbed(text), text)
     if text.startswith(hub.HF_PREFIX):
         return _remember(hub.materialize_hub(hub.parse_hf_spec(text)), text)
     for prefix in SHARED_PREFIXES:
@@ -75,7 +85,7 @@ def resolve_spec(spec: str | os.PathLike) -> Path:
 def unresolvable(spec: str | os.PathLike, what: str = "data") -> DataNotFound:
     """The error for a spec that resolved to nothing: what was tried, and the names that exist."""
     text = str(spec)
-    names = dataset_names()
+    names = [*dataset_names(), *TESTBED_NAMES]
     tried = [f"a shipped dataset name (none is {text!r})"]
     if text.startswith(SHARED_PREFIXES):
         tried.append(f"the shared data folder: {shared_data_dir() / text.split(':', 1)[1].lstrip('/')} does not exist "

@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (protocol)")
     gen.add_argument("--top_p", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=0, help="sampling seed (unused when greedy)")
+    gen.add_argument("--calculator", action="store_true",
+                     help="GSM8K's calculator: after '<<expr=' the result and '>>' are written for the model (HF backend)")
     gen.add_argument("--requeue_fraction", type=float, default=0.5,
                      help="HF backend: stop a batch when at most this fraction still runs and continue those rows later (0: off)")
     gen.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
@@ -193,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = {t: load_task(t, args.limit, fields, args.subset_seed) for t in tasks}
         generation = GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                                      batch_size=args.batch_size, seed=args.seed, requeue_fraction=args.requeue_fraction)
+                                      batch_size=args.batch_size, seed=args.seed, requeue_fraction=args.requeue_fraction,
+                                      calculator=args.calculator)
         if args.shard_size < 1:
             raise ValueError(f"--shard_size must be >= 1, got {args.shard_size}")
     except ValueError as exc:  # bad --limit / generation settings (JsonlError and missing files pass through)
@@ -218,16 +221,18 @@ def main(argv: list[str] | None = None) -> int:
                                    max_batch_tokens=args.cb_max_batch_tokens)
     except ValueError as exc:
         raise UserError(f"--cb_*: {exc}") from exc
-    engine = load_engine(args.model, backend=args.backend, dtype=dtype, trust_remote_code=args.trust_remote_code,
-                         attn_implementation=args.attn_implementation, cache=cache)
-    console.print(f"backend: {engine.name}; prompt: {args.prompt}; checker: {args.checker}; "
+    if args.calculator and args.backend not in ("auto", "hf"):
+        raise UserError(f"--calculator works with the hf backend only, not --backend {args.backend}")
+    engine = load_engine(args.model, backend="hf" if args.calculator else args.backend, dtype=dtype,
+                         trust_remote_code=args.trust_remote_code, attn_implementation=args.attn_implementation, cache=cache)
+    console.print(f"backend: {engine.name}{' with calculator' if args.calculator else ''}; prompt: {args.prompt}; checker: {args.checker}; "
                   f"max_new_tokens: {args.max_new_tokens}; batch_size: {args.batch_size}")
     summaries = []
     for t, items in loaded.items():
         name = task_name(t)
         settings = RunSettings(task=name, prompt=args.prompt, system=args.system, checker=args.checker,
                                max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                               seed=args.seed, model=args.model,
+                               seed=args.seed, model=args.model, calculator=args.calculator,
                                extra={"dtype": dtype, "backend": engine.name, "batch_size": args.batch_size,
                                       "limit": args.limit, "subset_seed": args.subset_seed, "source": t,
                                       "shard_size": args.shard_size})

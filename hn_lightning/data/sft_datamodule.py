@@ -59,6 +59,16 @@ def _collate(items: list[list[Rendered]], pad_id: int, completion_only: bool) ->
     return collate_rows(items, pad_id=pad_id, completion_only=completion_only)
 
 
+def _with_instruction(messages: list[dict[str, str]], instruction: str | None) -> list[dict[str, str]]:
+    """``messages`` with ``instruction`` on its own line after the last user turn's text."""
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if not instruction or not users:
+        return messages
+    out = list(messages)
+    out[users[-1]] = {**out[users[-1]], "content": f"{out[users[-1]]['content']}\n{instruction}"}
+    return out
+
+
 class SFTDataModule(L.LightningDataModule):
     """Reads SFT JSONL, formats it with the chat template and the paper's system prompt, packs it.
 
@@ -84,6 +94,7 @@ class SFTDataModule(L.LightningDataModule):
         on_error: Literal["raise", "skip"] = "raise",
         allow_test_data: bool = False,
         fields: dict[str, str] | None = None,
+        instruction: str | None = None,
     ):
         """
         Args:
@@ -108,6 +119,9 @@ class SFTDataModule(L.LightningDataModule):
             allow_test_data: allow benchmark test files as training data (refused by default).
             fields: rename record fields before the shape is recognised, ``{new: old}``: e.g.
                 ``{question: prompt, solution: response}`` reads ``prompt``/``response`` records.
+            instruction: appended to every user turn on its own line (``question + "\\n" + instruction``), so the
+                SFT prompt is the one evaluation and mining use (their default: the boxed-answer instruction,
+                :data:`hn_lightning.evaluation.prompts.BOXED_INSTRUCTION`); null: the question alone.
         """
         super().__init__()
         check_range(f"{KEY}.val_fraction", val_fraction, 0, 1, high_open=True)
@@ -131,6 +145,7 @@ class SFTDataModule(L.LightningDataModule):
         self.on_error = on_error
         self.allow_test_data = allow_test_data
         self.fields = dict(fields or {})
+        self.instruction = instruction
         self.tokenizer = None
         self.train_set: PackedRows | None = None
         self.val_set: PackedRows | None = None
@@ -150,7 +165,8 @@ class SFTDataModule(L.LightningDataModule):
             for line, record in iter_jsonl(path, policy):
                 try:
                     record = rename_fields(record, self.fields, str(path), line)
-                    conversations.append(to_messages(record, str(path), line, self.system_prompt, self.gsm8k_style))
+                    messages = to_messages(record, str(path), line, self.system_prompt, self.gsm8k_style)
+                    conversations.append(_with_instruction(messages, self.instruction))
                 except JsonlError as err:
                     policy.handle(err)  # raise, or log and count
         return conversations

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from hn_lightning.evaluation.calculator import CalculatorProcessor
 from hn_lightning.evaluation.hf_batch import run_segment
 from hn_lightning.evaluation.tokens import stop_token_ids, token_pieces
 
@@ -54,6 +55,9 @@ class GenerationConfig:
     later batch with other long rows (their prompt + partial completion re-encoded). Saves the padding
     steps a looping completion would cost every finished row (on a CPU, a step costs ~ its width).
     0 disables it (one ``generate`` call per batch, as plain HF)."""
+    calculator: bool = False
+    """GSM8K's calculator: after ``<<expr=`` the result and ``>>`` are written for the model
+    (:mod:`hn_lightning.evaluation.calculator`; forced tokens have log-prob 0). HF engine only."""
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -158,6 +162,7 @@ def generate(model, tokenizer, prompts: list[str], config: GenerationConfig | No
     stop_ids = stop_token_ids(tokenizer, model, config.stop_token_ids)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
     n = config.num_return_sequences
+    calculator = CalculatorProcessor(tokenizer) if config.calculator else None
     queue = sorted((_Row(i, j, encoded[i]) for i in range(len(prompts)) for j in range(n)), key=lambda r: -r.length)
     width = config.batch_size * n
     waiting: list[_Row] = []  # rows handed back by a batch, continued together later
@@ -179,7 +184,7 @@ def generate(model, tokenizer, prompts: list[str], config: GenerationConfig | No
                     [config.max_new_tokens - len(r.new_ids) for r in batch],
                     stop_ids=stop_ids, pad_id=pad_id, temperature=config.temperature, top_p=config.top_p,
                     seed=config.seed + batch_no, return_logprobs=config.return_logprobs,
-                    requeue_fraction=config.requeue_fraction,
+                    requeue_fraction=config.requeue_fraction, calculator=calculator,
                 )
                 batch_no += 1
                 for row, out in zip(batch, outs):

@@ -111,11 +111,14 @@ def hf_settings(max_new_tokens: int, sample: bool, stop_ids: list[int], pad_id: 
     return settings
 
 
-def warpers(temperature: float, top_p: float, capture: RawLogprobCapture | None):
-    """Our logits processors: the capture first, then temperature and top-p (sampling only)."""
+def warpers(temperature: float, top_p: float, capture: RawLogprobCapture | None, calculator=None):
+    """Our logits processors: the calculator (it forces tokens), the capture, then temperature and top-p
+    (sampling only)."""
     from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
     procs = LogitsProcessorList()
+    if calculator is not None:
+        procs.append(calculator)
     if capture is not None:
         procs.append(capture)
     if temperature > 0:
@@ -128,8 +131,9 @@ def warpers(temperature: float, top_p: float, capture: RawLogprobCapture | None)
 
 def run_segment(model, rows: list[list[int]], budgets: list[int], *, stop_ids: list[int], pad_id: int,
                 temperature: float, top_p: float, seed: int, return_logprobs: bool,
-                requeue_fraction: float) -> list[SegmentResult]:
-    """Generate for ``rows`` (token ids; each its own budget of new tokens) in one ``generate`` call."""
+                requeue_fraction: float, calculator=None) -> list[SegmentResult]:
+    """Generate for ``rows`` (token ids; each its own budget of new tokens) in one ``generate`` call.
+    ``calculator``: a :class:`~hn_lightning.evaluation.calculator.CalculatorProcessor`, or ``None``."""
     from transformers import StoppingCriteriaList
 
     device = next(model.parameters()).device
@@ -141,7 +145,7 @@ def run_segment(model, rows: list[list[int]], budgets: list[int], *, stop_ids: l
         torch.manual_seed(seed)
         out = model.generate(
             input_ids=input_ids, attention_mask=attention_mask,
-            logits_processor=warpers(temperature, top_p, capture),
+            logits_processor=warpers(temperature, top_p, capture, calculator),
             stopping_criteria=StoppingCriteriaList([stopper]),
             **hf_settings(max(budgets), temperature > 0, stop_ids, pad_id),
         )

@@ -73,6 +73,8 @@ class RunSettings:
     top_p: float = 1.0
     seed: int = 0
     model: str | None = None
+    calculator: bool = False
+    """GSM8K's calculator wrote the results of ``<<expr=`` annotations (:mod:`~hn_lightning.evaluation.calculator`)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Informational settings (dtype, backend, batch size): stored, not compared."""
 
@@ -92,6 +94,7 @@ def _check_settings(out_dir: Path, settings: RunSettings, overwrite: bool) -> No
     elif path.is_file() and (samples.is_file() or (out_dir / "ranks").is_dir()):
         previous = json.loads(path.read_text(encoding="utf-8"))
         previous.pop("extra", None)
+        previous.setdefault("calculator", False)  # folders written before the setting existed ran without it
         if previous != json.loads(json.dumps(settings.key())):
             changed = sorted(k for k in settings.key() if previous.get(k) != settings.key()[k])
             raise SettingsMismatch(f"{out_dir} holds samples made with other settings ({', '.join(changed)} differ); "

@@ -149,6 +149,10 @@ class SamplingConfig:
     """Problems per candidates shard, the unit of resumption (a shard holds all K samples of its
     problems). Seeds derive from the run seed and the problem ids, so a resumed run regenerates an
     unfinished shard exactly."""
+    calculator: bool = False
+    """GSM8K's calculator while sampling: after ``<<expr=`` the result and ``>>`` are written for the policy
+    (:mod:`hn_lightning.evaluation.calculator`; those tokens get log-prob 0, their probability under the
+    sampler). HF backend only; ``cb`` and ``vllm`` refuse it."""
     hf_batch_size: int = 8
     """HF backend: prompts per ``generate`` call within a shard (each expands to K rows; bounds the KV
     cache). vLLM schedules a whole shard at once."""

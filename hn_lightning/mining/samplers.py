@@ -48,6 +48,14 @@ def choose_backend(requested: str) -> str:
     return "hf"
 
 
+def _refuse_calculator(cfg: SamplingConfig, backend: str) -> None:
+    if cfg.calculator:
+        from hn_lightning.errors import UserError
+
+        raise UserError(f"candidates.sampling.calculator needs the hf backend; backend {backend} cannot run it "
+                        "(set candidates.sampling.backend: hf)")
+
+
 class HFSampler:
     """Batched sampling with :func:`hn_lightning.evaluation.generate.generate` (KV cache, left padding)."""
 
@@ -61,7 +69,8 @@ class HFSampler:
         cfg = self.cfg
         return GenerationConfig(
             max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-            num_return_sequences=cfg.num_samples, seed=seeds[0] if seeds else 0, return_logprobs=True, **extra,
+            num_return_sequences=cfg.num_samples, seed=seeds[0] if seeds else 0, return_logprobs=True,
+            calculator=cfg.calculator, **extra,
         )
 
     def sample(self, prompts: list[str], seeds: list[int]) -> list[list[Generation]]:
@@ -75,6 +84,10 @@ class CBSampler(HFSampler):
     temperature or top-p warp the sampling distribution)."""
 
     name = "cb"
+
+    def __init__(self, model, tokenizer, cfg: SamplingConfig):
+        _refuse_calculator(cfg, self.name)
+        super().__init__(model, tokenizer, cfg)
 
     def sample(self, prompts: list[str], seeds: list[int]) -> list[list[Generation]]:
         from hn_lightning.evaluation.cb_engine import generate_continuous
@@ -113,6 +126,7 @@ class VLLMSampler:
     name = "vllm"
 
     def __init__(self, model_dir: Path, tokenizer, policy: PolicyConfig, cfg: SamplingConfig):
+        _refuse_calculator(cfg, self.name)
         from vllm import LLM
 
         self.tokenizer, self.cfg = tokenizer, cfg

@@ -89,6 +89,8 @@ class StageRunner:
         candidates = asdict(c.candidates)
         if candidates["sampling"]["backend"] != "cb":  # the paged-cache settings only matter to that engine
             candidates["sampling"].pop("cb")  # (and runs mined before it existed keep their fingerprint)
+        if not candidates["sampling"]["calculator"]:  # runs mined before the calculator existed keep theirs
+            candidates["sampling"].pop("calculator")
         fp = {"candidates": fingerprint(c.problems, c.policy, c.prompt, candidates, c.seed, self.res.answer_settings())}
         fp["score"] = fingerprint(fp["candidates"], c.scoring)
         fp["filter"] = fingerprint(fp["score"], c.filters, c.selection)
