@@ -133,9 +133,9 @@ def _prepare(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None, 
     judging what it holds (refused, or the stale part deleted, as ``on_change`` says)."""
     out = Layout(root).cell(cell.id)
     run = cell_run_config(cfg, cell, out.path)
-    eval_settings = vars(cfg.eval) if cfg.eval is not None else None
+    eval_settings = cfg.eval.settings() if cfg.eval is not None else None
     if cfg.extra_evals:
-        eval_settings = {"eval": eval_settings, "extra": {k: vars(v) for k, v in cfg.extra_evals.items()}}
+        eval_settings = {"eval": eval_settings, "extra": {k: v.settings() for k, v in cfg.extra_evals.items()}}
     mined = next(a for a in cfg.grid.arms if a.name == cell.arm).mined
     mining = mining if mined or cfg.val_split else None
     settings = settings_hash(run, eval_settings, mining)

@@ -31,6 +31,9 @@ class ArmSpec:
     """Fix this arm's weighting instead of crossing it with ``grid.weightings``: ``none`` on ``mined:
     hardneg`` is the paper's missing ablation (the same pairs, every weight 1: selection without
     weighting). Null: every weighting of the grid."""
+    lambdas: list[float] | None = None
+    """This arm's tempering lambdas instead of ``grid.lambdas`` (its ``normalized`` cells only), e.g. the
+    shuffled-weights control at lambda 1 alone. Null: the grid's."""
 
 
 @dataclass
@@ -77,6 +80,21 @@ class EvalSpec:
     """Generation cap (the protocol uses 2048)."""
     batch_size: int = 8
     """Prompts per generate call."""
+    prompt: Literal["qwen2-boxed", "sft-system", "chat-template"] = "qwen2-boxed"
+    """Prompt style (``cli.py eval --prompt``): ``qwen2-boxed`` (the protocol) or ``sft-system`` (the
+    paper's SFT system prompt: use it when the SFT stage trained with that prompt, as the testbed does)."""
+    calculator: bool = False
+    """GSM8K's calculator (``cli.py eval --calculator``): after ``<<expr=`` the result and ``>>`` are
+    written for the model, so its answers depend on its plan, not its digits (the testbed; HF backend)."""
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that decide an evaluation's result, for fingerprints: the prompt and calculator
+        only when set, so folders evaluated before those keys existed keep their fingerprint."""
+        out = dict(vars(self))
+        for key, default in (("prompt", "qwen2-boxed"), ("calculator", False)):
+            if out[key] == default:
+                del out[key]
+        return out
 
 
 @dataclass
@@ -148,6 +166,10 @@ class ExperimentConfig:
     """Also evaluate the starting policy (the SFT model with ``sft``) on the same problems as every cell:
     a row ``sft`` (or ``policy``) in the tables, paired with every condition in the comparisons (its
     outcomes repeated for each seed); outputs in ``<out>/baseline/``."""
+    base_row: bool = False
+    """With ``sft`` and ``baseline``: also evaluate the model SFT started from, on the same problems (every
+    ``eval`` and ``extra_evals`` task): a row ``base`` beside ``sft``, so a reader sees what SFT did
+    before any DPO; outputs in ``<out>/baseline_base/``."""
     model: dict[str, Any] = field(default_factory=dict)
     """Further ``model.init_args.model`` overrides, e.g. ``{dtype: float32}``."""
     mine: MineConfig | None = None
@@ -198,8 +220,9 @@ class ExperimentConfig:
     count as changed (``on_change`` decides)."""
 
 
-BASELINE_NAMES = ("sft", "policy")
-"""The baseline row's name: ``sft`` with an SFT stage, else ``policy``."""
+BASELINE_NAMES = ("sft", "policy", "base")
+"""The baseline rows' names: ``sft`` (the starting policy made by the SFT stage), else ``policy``; ``base``
+(the model SFT started from, ``base_row``)."""
 
 MINED_ARMS = ("hardneg", "random", "shuffled")
 """The pair sets a mining run writes (``pairs/<arm>``), one of which an arm's ``mined`` names."""
@@ -244,7 +267,7 @@ def cells(grid: GridSpec) -> list[Cell]:
     out: list[Cell] = []
     for arm, loss, weighting, seed in itertools.product(grid.arms, grid.losses, grid.weightings, grid.seeds):
         weighting = arm.weighting or weighting
-        for lam in (grid.lambdas if weighting == "normalized" else [None]):
+        for lam in ((arm.lambdas or grid.lambdas) if weighting == "normalized" else [None]):
             cell = Cell(arm.name, loss.name, weighting, lam, seed)
             if cell not in out:
                 out.append(cell)
@@ -273,8 +296,13 @@ def check(cfg: ExperimentConfig) -> list[Cell]:
         raise ValueError("sft.max_steps must be at least 1 (or set sft: null)")
     if cfg.baseline and cfg.eval is None:
         raise ValueError("baseline evaluates the starting policy with 'eval': set eval, or baseline: false")
+    if cfg.base_row and not (cfg.baseline and cfg.sft is not None):
+        raise ValueError("base_row evaluates the model SFT started from beside the SFT model: it needs sft and baseline: true")
     if cfg.baseline and any(c.arm in BASELINE_NAMES for c in grid):
         raise ValueError(f"with baseline: true, no arm may be named {' or '.join(BASELINE_NAMES)} (the baseline's row)")
+    for lam in {c.lam for c in grid if c.lam is not None}:
+        if not 0.0 <= lam <= 1.0:  # checked here, not when the first cell with it trains
+            raise ValueError(f"lambda = {lam:g} is out of range: allowed 0 <= lambda <= 1 (grid.lambdas, arms' lambdas)")
     if not 0.0 <= cfg.val_split < 1.0:
         raise ValueError(f"val_split {cfg.val_split}: a fraction in [0, 1)")
     if cfg.kl is not None and cfg.kl.prompts < 1:

@@ -107,7 +107,7 @@ class Inputs:
         and its settings (limit, generation cap, batch size)."""
         from hn_lightning.evaluation.tasks import task_source
 
-        return {f"eval task {spec.task}": self.file(task_source(spec.task)), "settings": digest(vars(spec))}
+        return {f"eval task {spec.task}": self.file(task_source(spec.task)), "settings": digest(spec.settings())}
 
 
 def _describe(group: str, recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:

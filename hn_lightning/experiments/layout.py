@@ -5,7 +5,9 @@
     <out>/
       sft/                   the SFT stage: a fit folder (below), settings.json (the settings and inputs it
                              started with) and sft.json (when finished)
-      baseline/              eval/ (the starting policy's evaluation), settings.json and baseline.json
+      baseline/              eval/ and eval_<task>/ (the starting policy's evaluations), settings.json and
+                             baseline.json
+      baseline_base/         the same for the model SFT started from (base_row)
       mining/                the `cli.py mine` output (pairs/<arm>/, funnel.json, report.md, ...) and
                              inputs.json (the policy and problem files it was mined from)
         split/               val_split of the mined problems: a split folder (below)
@@ -150,6 +152,11 @@ class Layout:
         return self.root / "baseline"
 
     @property
+    def baseline_base(self) -> Path:
+        """The base row (``base_row``: the model SFT started from), laid out like ``baseline/``."""
+        return self.root / "baseline_base"
+
+    @property
     def baseline_eval(self) -> Path:
         return self.baseline / "eval"
 
@@ -229,7 +236,7 @@ class Layout:
         """``(folders, files)`` the experiment writes under ``root``: every folder above (it writes, and
         may delete, anything inside them) and the report files at the top (``evals``: the names of the
         extra evaluations, whose tables get a suffix)."""
-        folders = [self.sft.path, self.baseline, self.mining, self.file_split.path, self.cells,
+        folders = [self.sft.path, self.baseline, self.baseline_base, self.mining, self.file_split.path, self.cells,
                    self.root / "rounds", self.plots]
         tables = ["cells", "conditions", "comparisons", "funnel", "rounds"]
         tables += [f"{t}_{name}" for name in evals for t in ("cells", "conditions", "comparisons")]

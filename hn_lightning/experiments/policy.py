@@ -29,7 +29,8 @@ from hn_lightning.io.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-__all__ = ["starting_policy", "run_sft", "sft_run_config", "with_sft_policy", "run_baseline", "baseline_name"]
+__all__ = ["starting_policy", "run_sft", "sft_run_config", "with_sft_policy", "run_baseline", "baseline_name",
+           "sft_start_model"]
 
 
 def starting_policy(cfg: ExperimentConfig) -> str:
@@ -101,32 +102,51 @@ def baseline_name(cfg: ExperimentConfig, had_sft: bool) -> str:
     return "sft" if had_sft else "policy"
 
 
+def sft_start_model(cfg: ExperimentConfig, root: Path) -> str:
+    """The model the SFT stage starts from (``policy``, else the SFT config's): the ``base`` row."""
+    return str(sft_run_config(cfg, root)["model"]["init_args"]["model"]["name_or_path"])
+
+
 def run_baseline(cfg: ExperimentConfig, root: Path, name: str, report_only: bool = False,
-                 inputs: Inputs | None = None) -> dict[str, Any] | None:
-    """Evaluate the starting policy (``cfg.policy`` after :func:`with_sft_policy`, else the base config's)
-    on ``cfg.eval``; returns the content of ``baseline.json`` (None under ``report_only`` when not done).
-    Its inputs (the policy by content, the task file) changed since: refused or rerun (``on_change``)."""
-    policy = starting_policy(cfg)
-    settings = settings_hash({"policy": policy, "model": cfg.model}, vars(cfg.eval), None)
-    layout = Layout(root)
-    marker = layout.baseline_marker
+                 inputs: Inputs | None = None, policy: str | None = None, folder: Path | None = None
+                 ) -> dict[str, Any] | None:
+    """Evaluate ``policy`` (default: the starting policy, ``cfg.policy`` after :func:`with_sft_policy`, else
+    the base config's) on ``cfg.eval`` and every ``cfg.extra_evals`` task into ``folder`` (default
+    ``<out>/baseline``); returns the content of its ``baseline.json`` (None under ``report_only`` when not
+    done). Its inputs (the policy by content, the task files) changed since: refused or rerun (``on_change``)."""
+    policy = policy or starting_policy(cfg)
+    eval_settings: Any = cfg.eval.settings()
+    if cfg.extra_evals:  # as a cell's: folders evaluated before extra tasks existed keep their fingerprint
+        eval_settings = {"eval": eval_settings, "extra": {k: v.settings() for k, v in cfg.extra_evals.items()}}
+    settings = settings_hash({"policy": policy, "model": cfg.model}, eval_settings, None)
+    folder = folder or Layout(root).baseline
+    marker, started = folder / "baseline.json", folder / "settings.json"
     if report_only:
         done = json.loads(marker.read_text()) if marker.is_file() else None
         return done if done and done.get("settings") == settings else None
     inputs = inputs or Inputs()
-    current = functools.cache(lambda: {"eval": {**inputs.eval_task(cfg.eval), "policy": inputs.policy(policy)}})
-    if reconcile("baseline", marker, layout.baseline_started, settings, current, cfg,
-                 in_progress=layout.baseline_eval.exists()):
-        discard(layout.baseline)
+
+    @functools.cache
+    def current() -> dict[str, dict[str, str]]:
+        groups = {"eval": {**inputs.eval_task(cfg.eval), "policy": inputs.policy(policy)}}
+        for extra, spec in cfg.extra_evals.items():
+            groups[f"eval_{extra}"] = inputs.eval_task(spec)
+        return groups
+
+    if reconcile(folder.name, marker, started, settings, current, cfg, in_progress=(folder / "eval").exists()):
+        discard(folder)
     if marker.is_file():
         return json.loads(marker.read_text())
-    print(f"experiment: evaluating the starting policy ({name}: {policy})", flush=True)
+    print(f"experiment: evaluating {name} ({policy})", flush=True)
     t0 = time.time()
-    layout.baseline.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(layout.baseline_started, {"settings": settings, "inputs": current()})
-    evaluate(cfg.eval, policy, layout.baseline_eval)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(started, {"settings": settings, "inputs": current()})
+    evaluate(cfg.eval, policy, folder / "eval")
     result = {"cell": name, "condition": name, "arm": name, "loss": "", "weighting": "", "lambda": None, "seed": None,
-              "baseline": True, "settings": settings, "inputs": current(), "policy": policy,
-              "eval_seconds": time.time() - t0, **read_outcomes(layout.baseline_eval)}
+              "baseline": True, "settings": settings, "inputs": current(), "policy": policy, **read_outcomes(folder / "eval")}
+    for extra, spec in cfg.extra_evals.items():
+        evaluate(spec, policy, folder / f"eval_{extra}")
+        result.setdefault("extra_evals", {})[extra] = read_outcomes(folder / f"eval_{extra}")
+    result["eval_seconds"] = time.time() - t0
     atomic_write_json(marker, result)
     return result

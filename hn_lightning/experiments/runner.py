@@ -29,7 +29,7 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
     """Mine (when asked), train and evaluate every cell of ``cfg`` under ``cfg.out`` and write its report;
     the finished cells' results, or ``None`` when there is nothing to report."""
     from hn_lightning.experiments.cells import check_cells, pairs_fingerprint, run_cell
-    from hn_lightning.experiments.policy import baseline_name, run_baseline, run_sft, with_sft_policy
+    from hn_lightning.experiments.policy import baseline_name, run_baseline, run_sft, sft_start_model, with_sft_policy
     from hn_lightning.experiments.report import final_summary, write_report
 
     layout = Layout(cfg.out)
@@ -48,6 +48,7 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
     t0 = time.time()
     stages: dict[str, float] = {}
     had_sft = cfg.sft is not None
+    base_model = sft_start_model(cfg, root) if had_sft and cfg.base_row else None
     if had_sft:
         if report_only:
             cfg = with_sft_policy(cfg, layout.sft.model)
@@ -77,12 +78,15 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
     if inputs is not None:
         check_cells(cfg, grid, root, mining, inputs)
     results = []
-    if cfg.baseline:
+    rows = [(baseline_name(cfg, had_sft), None, None)] if cfg.baseline else []
+    if base_model is not None:
+        rows.append(("base", base_model, layout.baseline_base))
+    for name, model, folder in rows:
         t_base = time.time()
-        base = run_baseline(cfg, root, baseline_name(cfg, had_sft), report_only, inputs)
+        base = run_baseline(cfg, root, name, report_only, inputs, policy=model, folder=folder)
         if base is not None:
             results.append(base)
-            stages[f"eval_{base['cell']}"] = time.time() - t_base
+            stages[f"eval_{name}"] = time.time() - t_base
     for i, cell in enumerate(grid, 1):
         done = layout.cell(cell.id).result
         if report_only:
@@ -100,7 +104,7 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
     if not report_only:
         stages["total"] = time.time() - t0
         atomic_write_json(layout.stages, stages)
-    headline = f"experiment: {len(results)}/{len(grid) + int(cfg.baseline)} cells in {time.time() - t0:.0f}s. Report: {report}"
+    headline = f"experiment: {len(results)}/{len(grid) + len(rows)} cells in {time.time() - t0:.0f}s. Report: {report}"
     print(final_summary(root, headline, stages if not report_only else {}), flush=True)
     return results
 

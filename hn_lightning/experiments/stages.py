@@ -55,7 +55,8 @@ def evaluate(spec, model: str | Path, out: Path) -> None:
     from hn_lightning.commands.eval import main as eval_main
 
     argv = ["--model", str(model), "--task", spec.task, "--out", str(out),
-            "--max_new_tokens", str(spec.max_new_tokens), "--batch_size", str(spec.batch_size), "--no_progress"]
+            "--max_new_tokens", str(spec.max_new_tokens), "--batch_size", str(spec.batch_size), "--no_progress",
+            "--prompt", spec.prompt, *(["--calculator"] if spec.calculator else [])]
     if spec.limit is not None:
         argv += ["--limit", str(spec.limit)]
     rc = eval_main(argv)
