@@ -1,7 +1,8 @@
 """The HTML report of an experiment (``<out>/report.html``), from its output folder.
 
-Reads what ``report.md`` is made from: ``cells.csv``, ``conditions*.csv``, ``comparisons*.csv``,
-``rounds.csv``, ``stages.json``, ``baseline/baseline.json`` and ``cells/<cell>/cell.json``; the plots
+Reads what ``report.md`` is made from: ``design.json``, ``cells.csv``, ``conditions*.csv``,
+``comparisons*.csv``, ``rounds.csv``, ``stages.csv``, ``baseline/baseline.json`` and
+``cells/<cell>/cell.json``; the plots
 are the PNGs the experiment drew under ``plots/`` (from those CSVs), inlined; when the experiment mined
 its pairs, ``mining/`` adds the funnel and the pair tables of :mod:`hn_lightning.reports.mining`.
 """
@@ -16,12 +17,13 @@ from typing import Any
 from hn_lightning.reports.items import read_json
 from hn_lightning.reports.mining import DEFAULT_MAX_PAIRS, MiningSummary, is_mining_run, mining_summary
 from hn_lightning.reports.render import png_data_uri, write_html
-from hn_lightning.reports.words import FOOTING, comparison_sentence, footing_checks
+from hn_lightning.reports.words import FOOTING, comparison_sentence, design_sentences, footing_checks
 
 __all__ = ["FOOTING", "comparison_sentence", "footing_checks", "is_experiment", "write_experiment_report"]
 
 CELL_COLUMNS = ("cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
-                "val_reward_accuracy", "val_reward_margin", "kl_sampled", "n", "accuracy", "ci_low", "ci_high")
+                "val_reward_accuracy", "val_reward_margin", "kl_sampled", "weight_mean", "weight_std", "weight_min", "weight_max",
+                "weight_clipped", "n", "accuracy", "ci_low", "ci_high")
 """The ``cells.csv`` columns of the cells table (every column is in the CSV; empty ones are left out)."""
 
 
@@ -141,9 +143,11 @@ def write_experiment_report(root: str | Path, max_pairs: int = DEFAULT_MAX_PAIRS
     cards = _cards(root, rows, baseline, plots)
     rounds = read_csv(root / "rounds.csv")
     round_links = sorted(p.parent.relative_to(root).as_posix() for p in root.glob("rounds/round*/report.html"))
-    stages = read_json(root / "stages.json")
+    stages = read_csv(root / "stages.csv")
+    design = read_json(root / "design.json")
     policies = sorted({str(r["policy"]) for r in rows if r.get("policy")})
     return write_html(root / "report.html", "experiment.html.j2", title=f"Experiment report: {root}", source=str(root),
-                      rows=rows, columns=columns, trained=trained, baseline=baseline, footing=footing_checks(trained),
+                      design=design_sentences(design) if design else [],
+                      design_comparisons=read_csv(root / "comparisons.csv") if design else [], rows=rows, columns=columns, trained=trained, baseline=baseline, footing=footing_checks(trained),
                       tasks=tasks, cards=cards, sft=sft, funnel=funnel, mining=mining, rounds=rounds,
                       round_links=round_links, stages=stages, policies=policies, other_plots=plots.rest())
