@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hn_lightning.experiments.stats import mcnemar_exact
+from hn_lightning.experiments.stats import mcnemar_exact, mcnemar_mde
 from tests.cli_utils import REPO, run_cli
 from tests.conftest import write_jsonl
 from tests.test_dpo_module import pairs_file
@@ -48,6 +48,7 @@ def experiment(tmp_path) -> Path:
         },
         "eval": {"task": str(tmp_path / "problems.jsonl"), "limit": None, "max_new_tokens": 8, "batch_size": 4},
         "bootstrap": 500,
+        "design_discordance": 0.4,
     }
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -93,6 +94,19 @@ def test_experiment_end_to_end_and_resume(experiment, tmp_path):
         assert float(comp["ci_low"]) <= float(comp["difference"]) + 1e-12 <= float(comp["ci_high"]) + 2e-12
     report = (root / "report.md").read_text()
     assert "## Paired comparisons" in report and all(c["cell"] in report for c in cells)
+    # the design, before the first cell and with the report: 3 problems x 2 seeds, discordance pooled over the
+    # 6 comparisons of trained conditions
+    design = json.loads((root / "design.json").read_text())
+    assert proc.stdout.index("design: 3 problems x 2 seeds: MDE ") < proc.stdout.index("experiment: cell 1/8")
+    assert design["planned_mde"] == pytest.approx(mcnemar_mde(6, 0.4))
+    discordant = sum(int(r["a_only"]) + int(r["b_only"]) for r in comps)
+    assert (design["measured"]["discordant"], design["measured"]["outcomes"]) == (discordant, 36)
+    assert "## Design" in report and "## Stage times" in report
+    for c in cells:  # the weight spread of each cell is its pair log's
+        weights = [float(r["weight"]) for r in rows(root / "cells" / c["cell"] / "pair_log.csv")]
+        assert float(c["weight_max"]) == pytest.approx(max(weights)) and 0.0 <= float(c["weight_clipped"]) <= 1.0
+    stage_times = {r["stage"]: r for r in rows(root / "stages.csv")}
+    assert all(float(stage_times[f"cell {c['cell']}"]["train_seconds"]) > 0 for c in cells) and "total" in stage_times
     assert (root / "plots" / "accuracy.png").is_file() and (root / "plots" / "forest.png").is_file()
 
     # an interrupted cell (cell.json not written yet) is finished without repeating anything else

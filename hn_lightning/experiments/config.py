@@ -206,6 +206,12 @@ class ExperimentConfig:
     """Seed of the paired bootstrap."""
     alpha: float = 0.05
     """Significance level of the McNemar tests (the bootstrap interval covers 1 - alpha)."""
+    design_discordance: float | None = None
+    """The assumed discordance rate of two conditions (the fraction of paired outcomes where exactly one is
+    right), in (0, 1]: the report's Design section, ``design.json`` and the line printed before the first
+    cell give the *planned* minimum detectable effect of the evaluation from it (80% power, ``alpha``).
+    Take it from a quick run's measured discordance (its report's Design section). Null: no planned
+    effect (the measured one of each comparison is reported either way)."""
     on_change: Literal["refuse", "rerun"] = "refuse"
     """A finished or started stage (a cell, ``sft``, ``baseline``, ``mining``) whose inputs or settings
     differ from today's: every pair file (by content: the arms' files, the split or mined pairs, the
@@ -221,8 +227,9 @@ class ExperimentConfig:
 
 
 BASELINE_NAMES = ("sft", "policy", "base")
-"""The baseline rows' names: ``sft`` (the starting policy made by the SFT stage), else ``policy``; ``base``
-(the model SFT started from, ``base_row``)."""
+"""The baseline rows (evaluated, never trained): ``sft`` with an SFT stage, else ``policy`` (the starting
+policy); ``base`` with ``base_row`` (the model SFT started from). What each is, in words:
+:data:`hn_lightning.reports.words.BASELINE_ROWS`."""
 
 MINED_ARMS = ("hardneg", "random", "shuffled")
 """The pair sets a mining run writes (``pairs/<arm>``), one of which an arm's ``mined`` names."""
@@ -305,6 +312,8 @@ def check(cfg: ExperimentConfig) -> list[Cell]:
             raise ValueError(f"lambda = {lam:g} is out of range: allowed 0 <= lambda <= 1 (grid.lambdas, arms' lambdas)")
     if not 0.0 <= cfg.val_split < 1.0:
         raise ValueError(f"val_split {cfg.val_split}: a fraction in [0, 1)")
+    if cfg.design_discordance is not None and not 0.0 < cfg.design_discordance <= 1.0:
+        raise ValueError(f"design_discordance {cfg.design_discordance}: a fraction in (0, 1] (or null)")
     if cfg.kl is not None and cfg.kl.prompts < 1:
         raise ValueError("kl.prompts must be at least 1 (or set kl: null)")
     return grid

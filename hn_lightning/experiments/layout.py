@@ -15,8 +15,8 @@
       cells/<cell>/          one cell: a fit folder and settings.json (settings and inputs it started with),
                              train.json, pair_log.csv, kl.json, eval/, eval_<task>/, cell.json (finished)
       rounds/round<k>/       round k (rounds:): a whole experiment folder of this layout
-      report.md, stages.json, cells.csv, conditions.csv, comparisons.csv (and *_<task>.csv per extra
-      evaluation), funnel.csv, rounds.csv, plots/ (accuracy, forest, funnel; curves/<cell>.png,
+      report.md, stages.json, stages.csv, design.json, cells.csv, conditions.csv, comparisons.csv (and
+      *_<task>.csv per extra evaluation), funnel.csv, rounds.csv, plots/ (accuracy, forest, funnel; curves/<cell>.png,
       weights/<cell>.png)
 
 A *fit folder* is where :func:`hn_lightning.config_tools.retarget` points a training config:
@@ -224,6 +224,11 @@ class Layout:
         """Wall time of every stage run now."""
         return self.root / "stages.json"
 
+    @property
+    def design(self) -> Path:
+        """Problems, seeds, cells and the minimum detectable effect (planned and measured)."""
+        return self.root / "design.json"
+
     def table(self, name: str) -> Path:
         """``<name>.csv`` (``cells``, ``conditions_<task>``, ``funnel``, ``rounds``, ...)."""
         return self.root / f"{name}.csv"
@@ -238,7 +243,7 @@ class Layout:
         extra evaluations, whose tables get a suffix)."""
         folders = [self.sft.path, self.baseline, self.baseline_base, self.mining, self.file_split.path, self.cells,
                    self.root / "rounds", self.plots]
-        tables = ["cells", "conditions", "comparisons", "funnel", "rounds"]
+        tables = ["cells", "conditions", "comparisons", "funnel", "rounds", "stages"]
         tables += [f"{t}_{name}" for name in evals for t in ("cells", "conditions", "comparisons")]
-        files = [self.report, self.report.with_suffix(".html"), self.stages, *(self.table(t) for t in tables)]
+        files = [self.report, self.report.with_suffix(".html"), self.stages, self.design, *(self.table(t) for t in tables)]
         return folders, files

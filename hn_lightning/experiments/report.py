@@ -1,9 +1,12 @@
 """An experiment's tables, plots and ``report.md`` from its finished cells (``cell.json`` contents).
 
 Tables (CSV, one per table): ``cells.csv`` (one row per cell: training summary, step time, memory, drift,
-sampled KL, accuracy with its Wilson interval), ``funnel.csv`` (when the experiment mined its pairs), ``conditions.csv`` (cells pooled over seeds), ``comparisons.csv`` (every pair of conditions on
-the same problems and seeds: exact McNemar p, paired bootstrap interval). Plots are drawn from those CSVs
-and from each cell's ``metrics.csv`` / ``pair_log.csv``.
+sampled KL, the spread of the pair weights it trained with, accuracy with its Wilson interval),
+``funnel.csv`` (when the experiment mined its pairs), ``conditions.csv`` (cells pooled over seeds),
+``comparisons.csv`` (every pair of conditions on the same problems and seeds: exact McNemar p, paired
+bootstrap interval, discordance and minimum detectable effect), ``stages.csv`` (wall time per stage, from
+``stages.json``, with each cell's train and eval seconds); ``design.json`` (:mod:`~hn_lightning.experiments.design`).
+Plots are drawn from those CSVs and from each cell's ``metrics.csv`` / ``pair_log.csv``.
 """
 
 from __future__ import annotations
@@ -11,21 +14,30 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
 from hn_lightning.experiments import plots
 from hn_lightning.experiments.config import ExperimentConfig
-from hn_lightning.experiments.layout import Layout
-from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds
+from hn_lightning.experiments.design import design, write_design
+from hn_lightning.experiments.layout import CellDir, Layout
+from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds, weight_spread
 from hn_lightning.io.atomic import atomic_write_text
 from hn_lightning.reports import report_after_run
-from hn_lightning.reports.words import comparison_sentence, footing_checks
+from hn_lightning.reports.words import BASELINE_ROWS, comparison_sentence, design_sentences, footing_checks
+
+WEIGHT_COLUMNS = ("weight_mean", "weight_std", "weight_min", "weight_max", "weight_clipped")
+"""The spread of the normalized per-pair weights a cell trained with (:func:`cell_weights`)."""
 
 CELL_COLUMNS = ("cell", "condition", "arm", "loss", "weighting", "lambda", "seed", "policy", "pairs_available",
                 "pairs_per_step", "steps", "train_seconds", "seconds_per_step", "seconds_per_step_mean", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
                 "chosen_drift_per_token", "rejected_drift_per_token", "val_reward_accuracy", "val_reward_margin",
-                "val_chosen_drift_per_token", "val_rejected_drift_per_token", "kl_sampled", "kl_tokens", "n", "correct", "accuracy", "ci_low", "ci_high")
+                "val_chosen_drift_per_token", "val_rejected_drift_per_token", "kl_sampled", "kl_tokens", *WEIGHT_COLUMNS,
+                "n", "correct", "accuracy", "ci_low", "ci_high")
+COMPARISON_COLUMNS = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
+                      "ci_low", "ci_high", "distinguishable", "discordance", "mde")
+STAGE_COLUMNS = ("stage", "seconds", "train_seconds", "eval_seconds")
 
 
 def write_csv(path: Path, columns, rows: list[dict[str, Any]]) -> Path:
@@ -60,6 +72,44 @@ def cell_row(result: dict[str, Any]) -> dict[str, Any]:
     if "outcomes" in result:
         row.update({k: v for k, v in accuracy_with_interval(list(result["outcomes"].values())).items()})
     return row
+
+
+def cell_weights(cell: CellDir) -> dict[str, float | None]:
+    """:data:`WEIGHT_COLUMNS` of one cell from its ``pair_log.csv`` (every pair of every optimizer step, as
+    weighted in the loss); the clip range is the cell's ``data.init_args`` (``dataset_weight_min/max``, else
+    the data module's defaults), and no clipped fraction when the weights were rescaled after clipping
+    (``renormalize_after_clip``) or are precomputed. ``{}`` without a pair log."""
+    if not cell.pair_log.is_file():
+        return {}
+    weights = plots.column(cell.pair_log, plots.read_rows(cell.pair_log), "weight")
+    bounds: tuple[float | None, float | None] = (None, None)
+    if cell.run_config.is_file():
+        import inspect
+
+        import yaml
+
+        from hn_lightning.data.preference_datamodule import PreferenceDataModule
+
+        defaults = {k: p.default for k, p in inspect.signature(PreferenceDataModule.__init__).parameters.items()}
+        data = {**defaults, **(((yaml.safe_load(cell.run_config.read_text(encoding="utf-8")) or {}).get("data") or {}).get("init_args") or {})}
+        if data["weighting"] in ("normalized", "none") and not data["renormalize_after_clip"]:
+            bounds = (float(data["dataset_weight_min"]), float(data["dataset_weight_max"]))
+    return weight_spread(weights, *bounds)
+
+
+def stage_rows(stages: dict[str, float], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:data:`STAGE_COLUMNS` rows: every stage of ``stages.json`` in its order (``seconds``: the wall time of
+    the invocation that wrote it, where a stage finished earlier takes about 0), each cell's (``cell <id>``)
+    and the baseline's (``eval_<name>``) with the train and eval seconds recorded when they ran; a cell
+    missing from ``stages.json`` gets a row of its own; ``total`` last."""
+    recorded = {(f"eval_{r['cell']}" if r.get("baseline") else f"cell {r['cell']}"): r for r in results}
+    names = [k for k in stages if k != "total"] + [k for k in recorded if k not in stages]
+    rows = []
+    for name in names + (["total"] if "total" in stages else []):
+        r = recorded.get(name, {})
+        rows.append({"stage": name, "seconds": stages.get(name), "train_seconds": r.get("train_seconds"),
+                     "eval_seconds": r.get("eval_seconds")})
+    return [{k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()} for row in rows]
 
 
 def pooled_conditions(results: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, int]]]:
@@ -118,21 +168,22 @@ def footing_lines(rows: list[dict[str, Any]]) -> list[str]:
                                      for what, same, detail in footing_checks(rows)]]
 
 
-def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path, suffix: str, task: str) -> list[str]:
+def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path, suffix: str, task: str,
+                     computed: tuple[list[dict], list[dict], list[str]] | None = None) -> list[str]:
     """Accuracy pooled over seeds and the paired comparisons of one evaluation task: writes
     ``conditions<suffix>.csv``, ``comparisons<suffix>.csv`` and ``plots/{accuracy,forest}<suffix>.png``
-    (the per-cell accuracies come from ``cells<suffix>.csv``); returns the report lines."""
+    (the per-cell accuracies come from ``cells<suffix>.csv``); returns the report lines. ``computed``:
+    :func:`comparisons` of ``results`` when the caller has them."""
     layout = Layout(root)
     plot_dir = layout.plots
-    cond_rows, comp_rows, sentences = comparisons(results, cfg)
+    cond_rows, comp_rows, sentences = computed or comparisons(results, cfg)
     write_csv(layout.table(f"conditions{suffix}"), ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"), cond_rows)
     plots.plot_accuracy(layout.table(f"cells{suffix}"), plot_dir / f"accuracy{suffix}.png")
     lines = ["", f"## Accuracy pooled over seeds ({task})", ""]
     lines += _table(cond_rows, ("condition", "seeds", "n", "correct", "accuracy", "ci_low", "ci_high"))
     lines += ["", f"![accuracy](plots/accuracy{suffix}.png)"]
     if comp_rows:
-        columns = ("a", "b", "n", "seeds", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p_value",
-                   "ci_low", "ci_high", "distinguishable")
+        columns = COMPARISON_COLUMNS
         write_csv(layout.table(f"comparisons{suffix}"), columns, comp_rows)
         plots.plot_forest(layout.table(f"comparisons{suffix}"), plot_dir / f"forest{suffix}.png")
         lines += ["", f"## Paired comparisons ({task}; same problems, same seeds)", "",
@@ -144,15 +195,44 @@ def accuracy_section(cfg: ExperimentConfig, results: list[dict[str, Any]], root:
     return lines
 
 
+def design_section(design_json: Path, comp_rows: list[dict[str, Any]]) -> list[str]:
+    """The Design section (``design.json`` in words, :func:`~hn_lightning.reports.words.design_sentences`) and
+    each comparison's own discordance and minimum detectable effect."""
+    lines = ["", "## Design", "", *[f"- {s}" for s in design_sentences(json.loads(design_json.read_text(encoding="utf-8")))]]
+    if comp_rows:
+        lines += ["", *_table(comp_rows, ("a", "b", "n", "discordance", "mde", "difference"))]
+    return lines
+
+
+def stages_section(root: Path, results: list[dict[str, Any]]) -> list[str]:
+    """``stages.csv`` (:func:`stage_rows` of ``stages.json``, which ``--report_only`` leaves as it was) and
+    its table; nothing without stage times."""
+    layout = Layout(root)
+    stages = json.loads(layout.stages.read_text(encoding="utf-8")) if layout.stages.is_file() else {}
+    rows = stage_rows(stages, results)
+    if not any(r["seconds"] is not None or r["train_seconds"] is not None for r in rows):
+        return []
+    write_csv(layout.table("stages"), STAGE_COLUMNS, rows)
+    return ["", "## Stage times", "", *_table(rows, STAGE_COLUMNS), "",
+            "`seconds`: wall time of the run that wrote `stages.json` (a stage finished by an earlier run takes about "
+            "0 there); `train_seconds` / `eval_seconds`: as recorded when the cell or baseline ran."]
+
+
 def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Path) -> Path:
     """Write the CSVs, the plots and ``report.md`` under ``root``; returns the report path."""
     layout = Layout(root)
     plot_dir = layout.plots
-    rows = [cell_row(r) for r in results]
+    rows = [{**cell_row(r), **({} if r.get("baseline") else cell_weights(layout.cell(r["cell"])))} for r in results]
     write_csv(layout.table("cells"), CELL_COLUMNS, rows)
     lines = ["# Experiment report", "", f"{len(results)} cells from `{cfg.policy or cfg.base_config}`, "
-             f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`; "
-             "plots in `plots/`.", "", "## Cells", ""]
+             f"{cfg.max_steps} optimizer steps each. Tables: `cells.csv`, `conditions.csv`, `comparisons.csv`, "
+             "`stages.csv`; `design.json`; plots in `plots/`."]
+    evaluated = [r for r in results if "outcomes" in r]
+    computed = comparisons(results, cfg) if evaluated else None
+    if computed is not None:
+        baselines = [r["condition"] for r in results if r.get("baseline")]
+        lines += design_section(write_design(root, design(cfg, len(evaluated[0]["outcomes"]), computed[1], baselines)), computed[1])
+    lines += ["", "## Cells", ""]
     columns = ["cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin"]
     split = ("mining/split/val.jsonl (val_split of the mined problems)" if cfg.mine is not None
              else "split/val.jsonl (val_split of the arms' pair files)")
@@ -161,6 +241,9 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
         columns += ["val_reward_accuracy", "val_reward_margin", "val_chosen_drift_per_token", "val_rejected_drift_per_token"]
     if any(r.get("kl_sampled") is not None for r in rows):
         columns += ["kl_sampled"]
+    weighted = any(r.get("weight_std") is not None for r in rows)
+    if weighted:
+        columns += [c for c in WEIGHT_COLUMNS if any(r.get(c) is not None for r in rows)]
     lines += _table(rows, (*columns, "accuracy", "ci_low", "ci_high"))
     lines += ["", "`seconds_per_step`: median over the optimizer steps of the time spent in the training batches "
               "(not model loading, checkpoints or export); `peak_memory_gib`: CUDA peak allocated, or peak RSS on CPU."]
@@ -170,10 +253,13 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
     if any(r.get("kl_sampled") is not None for r in rows):
         lines += ["`kl_sampled`: KL(policy || reference) estimated on completions sampled from the trained policy "
                   "(mean over sampled tokens of log p_policy - log p_ref; seeded)."]
-    if any(r.get("baseline") for r in results):
-        name = next(r["cell"] for r in results if r.get("baseline"))
-        lines += [f"`{name}`: the starting policy itself{' (after the SFT stage, `sft/`)' if name == 'sft' else ''}, "
-                  "evaluated on the same problems; the comparisons pair it with every seed of every condition."]
+    if weighted:
+        lines += ["`weight_*`: the normalized per-pair weights each cell trained with (`pair_log.csv`: every pair of "
+                  "every step): mean, standard deviation, min, max and the fraction clipped at the bounds "
+                  "(`dataset_weight_min/max`); uniform cells have every weight 1."]
+    for name in [r["cell"] for r in results if r.get("baseline")]:
+        lines += [f"`{name}`: {BASELINE_ROWS[name]}, evaluated on the same problems; the comparisons pair it with "
+                  "every seed of every condition."]
     lines += ["", *footing_lines([cell_row(r) for r in results if not r.get("baseline")])]
     sft_metrics = layout.sft.metrics
     if sft_metrics.is_file():
@@ -181,8 +267,6 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
         lines += ["", "## SFT", "", "The starting policy was fine-tuned first (`sft/run_config.yaml`, `sft/metrics.csv`).",
                   "", "![sft](plots/curves/sft.png)"]
     if layout.funnel.is_file():
-        import json
-
         write_csv(layout.table("funnel"), ("stage", "samples", "fraction"), plots.funnel_rows(json.loads(layout.funnel.read_text())))
         plots.plot_funnel(layout.table("funnel"), plot_dir / "funnel.png")
         lines += ["", "## Mining", "", "Pairs mined once with the starting policy into `mining/` (its `report.md`); "
@@ -194,13 +278,14 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
         if cell.pair_log.is_file():
             plots.plot_weight_histogram(cell.pair_log, plot_dir / "weights" / f"{r['cell']}.png", title=f"weights: {r['cell']}")
     lines += ["", "Training curves: `plots/curves/<cell>.png`; weight histograms: `plots/weights/<cell>.png`."]
-    if any("outcomes" in r for r in results):
-        lines += accuracy_section(cfg, results, root, "", cfg.eval.task if cfg.eval else "")
+    if computed is not None:
+        lines += accuracy_section(cfg, results, root, "", cfg.eval.task if cfg.eval else "", computed)
     for name in sorted({n for r in results for n in r.get("extra_evals", {})}):
         extra = [{**r, **r["extra_evals"][name]} for r in results if name in r.get("extra_evals", {})]
         write_csv(layout.table(f"cells_{name}"), ("cell", "n", "correct", "accuracy", "ci_low", "ci_high"),
                   [{"cell": r["cell"], **accuracy_with_interval(list(r["outcomes"].values()))} for r in extra])
         lines += accuracy_section(cfg, extra, root, f"_{name}", name)
+    lines += stages_section(root, results)
     atomic_write_text(layout.report, "\n".join(lines) + "\n")
     report_after_run(root)
     return layout.report
@@ -257,4 +342,4 @@ def final_summary(root: Path, headline: str, stages: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["write_report", "comparisons", "cell_row", "rounds_section", "final_summary"]
+__all__ = ["write_report", "comparisons", "cell_row", "cell_weights", "stage_rows", "rounds_section", "final_summary"]

@@ -5,9 +5,10 @@ line and calls :func:`run_experiment`).
 SFT (``sft:``, :mod:`~hn_lightning.experiments.policy`) -> the training pairs: mined
 (:mod:`~hn_lightning.experiments.mining`, then split with ``val_split``) or the arms' files split with
 ``val_split`` (:mod:`~hn_lightning.experiments.split`) -> the baseline row (``baseline: true``) -> every
-cell (:mod:`~hn_lightning.experiments.cells`) -> the report (:mod:`~hn_lightning.experiments.report`) and
-``stages.json`` -> the rounds (``rounds:``, :mod:`~hn_lightning.experiments.rounds`), each a whole
-experiment of its own.
+cell (:mod:`~hn_lightning.experiments.cells`; before the first, the design's planned minimum detectable
+effect, :mod:`~hn_lightning.experiments.design`) -> ``stages.json`` and the report
+(:mod:`~hn_lightning.experiments.report`) -> the rounds (``rounds:``, :mod:`~hn_lightning.experiments.rounds`),
+each a whole experiment of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ExperimentConfig, check
 from hn_lightning.experiments.layout import Layout
 from hn_lightning.io.atomic import atomic_write_json
+from hn_lightning.reports.words import design_line
 
 __all__ = ["run_experiment", "run_round"]
 
@@ -87,6 +89,8 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
         if base is not None:
             results.append(base)
             stages[f"eval_{name}"] = time.time() - t_base
+    if cfg.eval is not None and not report_only:
+        print(design_line(planned_design(cfg, results, root)), flush=True)
     for i, cell in enumerate(grid, 1):
         done = layout.cell(cell.id).result
         if report_only:
@@ -100,13 +104,23 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
     if not [r for r in results if not r.get("baseline")]:
         print(f"experiment: no finished cell under {root}/cells", flush=True)
         return None
-    report = write_report(cfg, results, root)
-    if not report_only:
+    if not report_only:  # before the report, which tabulates it
         stages["total"] = time.time() - t0
         atomic_write_json(layout.stages, stages)
+    report = write_report(cfg, results, root)
     headline = f"experiment: {len(results)}/{len(grid) + len(rows)} cells in {time.time() - t0:.0f}s. Report: {report}"
     print(final_summary(root, headline, stages if not report_only else {}), flush=True)
     return results
+
+
+def planned_design(cfg: ExperimentConfig, results: list[dict[str, Any]], root) -> dict[str, Any]:
+    """The planned design (before any cell; the baseline's outcomes count the problems when there are some),
+    written to ``design.json``; the report rewrites it with the measured discordance."""
+    from hn_lightning.experiments.design import design, eval_problems, write_design
+
+    value = design(cfg, eval_problems(cfg, results), [r["condition"] for r in results if r.get("baseline")])
+    write_design(root, value)
+    return value
 
 
 def run_experiment(cfg: ExperimentConfig, report_only: bool = False) -> int:

@@ -1,6 +1,7 @@
 """Paired statistics for comparing two trained cells on the same problems: the exact McNemar test, a
-seeded paired bootstrap interval of the accuracy difference, pooling over seeds, and the per-cell Wilson
-interval (:func:`hn_lightning.evaluation.metrics.wilson_interval`, not duplicated here). Pure functions of
+seeded paired bootstrap interval of the accuracy difference, pooling over seeds, the minimum detectable
+effect of a paired design (and its inverse, the problems needed), the spread of a cell's pair weights, and
+the per-cell Wilson interval (:func:`hn_lightning.evaluation.metrics.wilson_interval`, not duplicated here). Pure functions of
 0/1 outcome arrays (numpy); nothing here trains or reads files.
 
 Outcomes of a cell are a ``[n]`` array (one seed) or a ``[n, S]`` array (``n`` problems x ``S`` seeds; seed
@@ -13,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from statistics import NormalDist
 
 import numpy as np
 
@@ -21,6 +23,10 @@ from hn_lightning.evaluation.metrics import wilson_interval
 #: bootstrap replicates drawn per batch (bounds memory at ``BOOT_CHUNK x n`` indices; results do not depend
 #: on it: the replicates are drawn from one generator in order)
 BOOT_CHUNK = 512
+
+#: the power the design is stated at (the minimum detectable effect is the difference found with this
+#: probability)
+DESIGN_POWER = 0.8
 
 
 def mcnemar_exact(a_only: int, b_only: int) -> float:
@@ -40,6 +46,99 @@ def mcnemar_exact(a_only: int, b_only: int) -> float:
         return 1.0
     tail = Fraction(sum(math.comb(m, i) for i in range(k + 1)), 2**m)
     return float(min(Fraction(1), 2 * tail))
+
+
+def _z_terms(alpha: float, power: float) -> tuple[float, float]:
+    """``(z_{1-alpha/2}, z_{power})`` of the standard normal."""
+    if not 0.0 < alpha < 1.0 or not 0.0 < power < 1.0:
+        raise ValueError(f"alpha and power must lie in (0, 1), got {alpha}, {power}")
+    normal = NormalDist()
+    return normal.inv_cdf(1.0 - alpha / 2.0), normal.inv_cdf(power)
+
+
+def _check_discordance(discordance: float) -> None:
+    if not 0.0 < discordance <= 1.0:
+        raise ValueError(f"discordance must lie in (0, 1], got {discordance}")
+
+
+def mcnemar_mde(n: int, discordance: float, alpha: float = 0.05, power: float = DESIGN_POWER) -> float:
+    """Minimum detectable effect of a paired binary comparison: the smallest true accuracy difference
+    ``delta = p10 - p01`` that McNemar's test at two-sided level ``alpha`` finds with probability ``power``
+    on ``n`` paired observations whose discordance rate is ``psi = p10 + p01`` (the fraction of pairs where
+    exactly one of the two is right; measured as ``(b + c) / n``).
+
+    The standard sample-size formula of McNemar's test (Connor 1987, Biometrics 43:207, the normal
+    approximation of the unconditional test, as in Fleiss, Levin & Paik, *Statistical Methods for Rates and
+    Proportions*, ch. 13):
+
+        n = (z_{1-alpha/2} sqrt(psi) + z_{power} sqrt(psi - delta^2))^2 / delta^2
+
+    solved for ``delta`` (the larger root of ``(n + z_b^2) delta^2 - 2 z_a sqrt(n psi) delta + (z_a^2 - z_b^2) psi = 0``,
+    with ``z_a = z_{1-alpha/2}``, ``z_b = z_{power}``):
+
+        delta = sqrt(psi) (z_a sqrt(n) + z_b sqrt(n + z_b^2 - z_a^2)) / (n + z_b^2)
+
+    For large ``n`` this is the common simplification ``(z_a + z_b) sqrt(psi / n)``. The exact test the
+    report runs (:func:`mcnemar_exact`) is a little more conservative: at ``n = 1000``, ``psi = 0.2`` it finds
+    this ``delta`` with probability about 0.78 rather than 0.80 (tests/test_experiment_design.py simulates
+    both). Observations pooled
+    over seeds (``n`` = problems x seeds) are treated as independent, which they are not quite (one
+    problem's seeds are correlated): with several seeds the true MDE is somewhat larger. A result above
+    ``psi`` means no effect the discordance allows is detectable (``|delta| <= psi`` always).
+
+    Args:
+        n: paired observations (problems x seeds).
+        discordance: ``psi`` in (0, 1].
+        alpha: two-sided significance level.
+        power: probability of detecting ``delta`` (default :data:`DESIGN_POWER`).
+
+    Returns:
+        ``delta`` in accuracy units (fractions); ``inf`` when ``n`` is too small for the approximation
+        (``n < z_a^2 - z_b^2``, about 3).
+    """
+    _check_discordance(discordance)
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    za, zb = _z_terms(alpha, power)
+    if n + zb * zb - za * za < 0:
+        return math.inf
+    return math.sqrt(discordance) * (za * math.sqrt(n) + zb * math.sqrt(n + zb * zb - za * za)) / (n + zb * zb)
+
+
+def mcnemar_pairs_needed(mde: float, discordance: float, alpha: float = 0.05, power: float = DESIGN_POWER) -> int:
+    """Paired observations for a minimum detectable effect ``mde`` at discordance ``psi`` (the inverse of
+    :func:`mcnemar_mde`; Connor 1987): ``ceil((z_a sqrt(psi) + z_b sqrt(psi - mde^2))^2 / mde^2)``.
+    ``ValueError`` unless ``0 < mde < psi`` (a difference can never exceed the discordance)."""
+    _check_discordance(discordance)
+    if not 0.0 < mde < discordance:
+        raise ValueError(f"the detectable effect must lie in (0, discordance = {discordance}), got {mde}")
+    za, zb = _z_terms(alpha, power)
+    n = (za * math.sqrt(discordance) + zb * math.sqrt(discordance - mde * mde)) ** 2 / (mde * mde)
+    return math.ceil(n - 1e-9)  # an exact integer solution stays itself despite rounding
+
+
+def problems_needed(mde: float, discordance: float, seeds: int = 1, alpha: float = 0.05, power: float = DESIGN_POWER) -> int:
+    """Evaluation problems for a minimum detectable effect ``mde`` when each is paired over ``seeds`` seeds:
+    ``ceil(mcnemar_pairs_needed(...) / seeds)``."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    return -(-mcnemar_pairs_needed(mde, discordance, alpha, power) // seeds)
+
+
+def weight_spread(weights, w_min: float | None = None, w_max: float | None = None, rtol: float = 1e-6) -> dict[str, float | None]:
+    """``{"weight_mean", "weight_std", "weight_min", "weight_max", "weight_clipped"}`` of the per-pair weights
+    a cell trained with (population std; ``weight_clipped``: the fraction equal to ``w_min`` or ``w_max``
+    within ``rtol``, the clip range of :func:`hn_lightning.losses.weights.normalize_weights`; ``None`` when no
+    bounds are given, e.g. when the weights were rescaled after clipping)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError(f"expected a non-empty [n] array of weights, got shape {w.shape}")
+    clipped = None
+    if w_min is not None and w_max is not None:
+        at_bound = np.isclose(w, w_min, rtol=rtol, atol=0.0) | np.isclose(w, w_max, rtol=rtol, atol=0.0)
+        clipped = float(at_bound.mean())
+    return {"weight_mean": float(w.mean()), "weight_std": float(w.std()), "weight_min": float(w.min()),
+            "weight_max": float(w.max()), "weight_clipped": clipped}
 
 
 def _as_matrix(x: Sequence | np.ndarray, name: str) -> np.ndarray:
@@ -114,8 +213,19 @@ class PairedComparison:
         """``p < alpha`` (and then the bootstrap interval normally excludes 0 as well)."""
         return self.p_value < self.alpha
 
+    @property
+    def discordance(self) -> float:
+        """``(a_only + b_only) / n``: the fraction of paired observations where exactly one cell is right."""
+        return (self.a_only + self.b_only) / self.n
+
+    @property
+    def mde(self) -> float | None:
+        """The minimum detectable effect of this comparison at its own discordance (:func:`mcnemar_mde`,
+        :data:`DESIGN_POWER`, ``alpha``); ``None`` without a discordant pair."""
+        return mcnemar_mde(self.n, self.discordance, self.alpha) if self.discordance > 0 else None
+
     def as_row(self) -> dict:
-        return {**asdict(self), "distinguishable": self.distinguishable}
+        return {**asdict(self), "distinguishable": self.distinguishable, "discordance": self.discordance, "mde": self.mde}
 
     def sentence(self) -> str:
         """The comparison in words (:func:`hn_lightning.reports.words.comparison_sentence`)."""

@@ -1,7 +1,8 @@
 """The HTML report of an experiment (``<out>/report.html``), from its output folder.
 
-Reads what ``report.md`` is made from: ``cells.csv``, ``conditions*.csv``, ``comparisons*.csv``,
-``rounds.csv``, ``stages.json``, ``baseline/baseline.json`` and ``cells/<cell>/cell.json``; the plots
+Reads what ``report.md`` is made from: ``design.json``, ``cells.csv``, ``conditions*.csv``,
+``comparisons*.csv``, ``rounds.csv``, ``stages.csv``, ``baseline/baseline.json`` and
+``cells/<cell>/cell.json``; the plots
 are the PNGs the experiment drew under ``plots/`` (from those CSVs), inlined; when the experiment mined
 its pairs, ``mining/`` adds the funnel and the pair tables of :mod:`hn_lightning.reports.mining`.
 """
@@ -16,14 +17,19 @@ from typing import Any
 from hn_lightning.reports.items import read_json
 from hn_lightning.reports.mining import DEFAULT_MAX_PAIRS, MiningSummary, is_mining_run, mining_summary
 from hn_lightning.reports.render import png_data_uri, write_html
-from hn_lightning.reports.words import FOOTING, comparison_sentence, footing_checks
+from hn_lightning.reports.words import BASELINE_ROWS, FOOTING, comparison_sentence, design_sentences, footing_checks
 
 __all__ = ["FOOTING", "comparison_sentence", "footing_checks", "is_experiment", "write_experiment_report"]
 
 CELL_COLUMNS = ("cell", "steps", "seconds_per_step", "peak_memory_gib", "train_loss", "reward_accuracy", "reward_margin",
-                "val_reward_accuracy", "val_reward_margin", "kl_sampled", "n", "accuracy", "ci_low", "ci_high")
+                "val_reward_accuracy", "val_reward_margin", "kl_sampled", "weight_mean", "weight_std", "weight_min", "weight_max",
+                "weight_clipped", "n", "accuracy", "ci_low", "ci_high")
 """The ``cells.csv`` columns of the cells table (every column is in the CSV; empty ones are left out)."""
 
+
+BASELINE_FOLDERS = {"sft": "baseline", "policy": "baseline", "base": "baseline_base"}
+"""Each baseline row's folder under an experiment's output (as :class:`hn_lightning.experiments.layout.Layout`
+writes it): ``baseline.json``, ``eval/``."""
 
 @dataclass
 class Plot:
@@ -105,12 +111,12 @@ def _tasks(root: Path, plots: _Plots) -> list[Task]:
     return tasks
 
 
-def _cards(root: Path, rows: list[dict[str, Any]], baseline: str | None, plots: _Plots) -> list[CellCard]:
+def _cards(root: Path, rows: list[dict[str, Any]], baselines: list[str], plots: _Plots) -> list[CellCard]:
     cards = []
     for r in rows:
         name = str(r["cell"])
-        is_base = name == baseline
-        folder = "baseline" if is_base else f"cells/{name}"
+        is_base = name in baselines
+        folder = BASELINE_FOLDERS[name] if is_base else f"cells/{name}"
         result = read_json(root / folder / ("baseline.json" if is_base else "cell.json"))
         facts = {"accuracy": r.get("accuracy"), "correct / n": f"{r.get('correct')}/{r.get('n')}" if r.get("n") else None,
                  "train seconds": r.get("train_seconds"), "eval seconds": result.get("eval_seconds"),
@@ -129,8 +135,9 @@ def write_experiment_report(root: str | Path, max_pairs: int = DEFAULT_MAX_PAIRS
     rows = read_csv(root / "cells.csv")
     if not rows:
         raise FileNotFoundError(f"{root}: no cells.csv with rows (has the experiment written its report?)")
-    baseline = read_json(root / "baseline" / "baseline.json").get("cell")
-    trained = [r for r in rows if r["cell"] != baseline]
+    baselines = [name for name, folder in BASELINE_FOLDERS.items()
+                 if read_json(root / folder / "baseline.json").get("cell") == name]
+    trained = [r for r in rows if r["cell"] not in baselines]
     plots = _Plots(root)
     columns = [c for c in CELL_COLUMNS if any(r.get(c) is not None for r in rows)]
     sft = plots.take("plots/curves/sft.png", "SFT training curves")
@@ -138,12 +145,14 @@ def write_experiment_report(root: str | Path, max_pairs: int = DEFAULT_MAX_PAIRS
     mining: MiningSummary | None = mining_summary(root / "mining", max_pairs) if mined else None
     funnel = plots.take("plots/funnel.png", "mining funnel")
     tasks = _tasks(root, plots)
-    cards = _cards(root, rows, baseline, plots)
+    cards = _cards(root, rows, baselines, plots)
     rounds = read_csv(root / "rounds.csv")
     round_links = sorted(p.parent.relative_to(root).as_posix() for p in root.glob("rounds/round*/report.html"))
-    stages = read_json(root / "stages.json")
+    stages = read_csv(root / "stages.csv")
+    design = read_json(root / "design.json")
     policies = sorted({str(r["policy"]) for r in rows if r.get("policy")})
     return write_html(root / "report.html", "experiment.html.j2", title=f"Experiment report: {root}", source=str(root),
-                      rows=rows, columns=columns, trained=trained, baseline=baseline, footing=footing_checks(trained),
+                      design=design_sentences(design) if design else [],
+                      design_comparisons=read_csv(root / "comparisons.csv") if design else [], rows=rows, columns=columns, trained=trained, baselines=[(b, BASELINE_ROWS[b]) for b in baselines], footing=footing_checks(trained),
                       tasks=tasks, cards=cards, sft=sft, funnel=funnel, mining=mining, rounds=rounds,
                       round_links=round_links, stages=stages, policies=policies, other_plots=plots.rest())
