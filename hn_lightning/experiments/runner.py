@@ -31,7 +31,13 @@ def run_round(cfg: ExperimentConfig, report_only: bool) -> list[dict[str, Any]] 
     """Mine (when asked), train and evaluate every cell of ``cfg`` under ``cfg.out`` and write its report;
     the finished cells' results, or ``None`` when there is nothing to report."""
     from hn_lightning.experiments.cells import check_cells, pairs_fingerprint, run_cell
-    from hn_lightning.experiments.policy import baseline_name, run_baseline, run_sft, sft_start_model, with_sft_policy
+    from hn_lightning.experiments.policy import (
+        baseline_name,
+        run_baseline,
+        run_sft,
+        sft_start_model,
+        with_sft_policy,
+    )
     from hn_lightning.experiments.report import final_summary, write_report
 
     layout = Layout(cfg.out)

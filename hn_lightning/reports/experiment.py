@@ -17,7 +17,13 @@ from typing import Any
 from hn_lightning.reports.items import read_json
 from hn_lightning.reports.mining import DEFAULT_MAX_PAIRS, MiningSummary, is_mining_run, mining_summary
 from hn_lightning.reports.render import png_data_uri, write_html
-from hn_lightning.reports.words import BASELINE_ROWS, FOOTING, comparison_sentence, design_sentences, footing_checks
+from hn_lightning.reports.words import (
+    BASELINE_ROWS,
+    FOOTING,
+    comparison_sentence,
+    design_sentences,
+    footing_checks,
+)
 
 __all__ = ["FOOTING", "comparison_sentence", "footing_checks", "is_experiment", "write_experiment_report"]
 
