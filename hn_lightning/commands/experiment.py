@@ -18,7 +18,8 @@ policy (the ``cli.py mine`` stages) and arms with ``mined: hardneg|random|shuffl
 
 Resumable: the mining stages and finished cells are skipped, an interrupted cell resumes (its fit from the last checkpoint, its
 evaluation from the samples written), and a cell added to the YAML runs alone. Changing the settings of a
-finished cell is refused (delete its folder to rerun it).
+finished cell, or of any input it was trained or evaluated on (pair files by content, the policy, the
+eval set), is refused with one line, or rerun with ``--on_change rerun``.
 
 Examples:
 

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                     prefix="warning: ")
     elif stage in ("all", "pair"):
         console.print(f"  train on:  {pipeline.out / 'pairs' / 'hardneg'}  (baseline: pairs/random with weighting none; "
-                      f"control: pairs/shuffled)\n  report:    {pipeline.out / 'report.md'}")
+                      f"control: pairs/shuffled)\n  report:    {pipeline.out / 'report.html'} (and report.md)")
     return 0
 
 
