@@ -17,24 +17,20 @@ baseline on ``test`` problems, and on ``ood`` ones) from the per-unit costs give
 from __future__ import annotations
 
 import argparse
-import math
-from statistics import NormalDist
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hn_lightning.experiments.stats import mcnemar_mde  # noqa: E402
 
 
 def mde(d: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
-    """The smallest difference (fraction) McNemar detects with ``n`` pairs of discordance ``d``."""
-    za, zb = NormalDist().inv_cdf(1 - alpha / 2), NormalDist().inv_cdf(power)
-
-    def needed(delta: float) -> float:
-        return (za * math.sqrt(d) + zb * math.sqrt(max(d - delta * delta, 0.0))) ** 2 / (delta * delta)
-
-    lo, hi = 1e-6, min(d, 1.0)
-    if needed(hi) > n:
-        return float("nan")  # not detectable at any size below the discordance
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if needed(mid) > n else (lo, mid)
-    return hi
+    """The smallest difference (fraction) McNemar detects with ``n`` pairs of discordance ``d`` (the report's
+    own formula, :func:`hn_lightning.experiments.stats.mcnemar_mde`); NaN when no difference the discordance
+    allows is detectable."""
+    delta = mcnemar_mde(n, d, alpha, power)
+    return delta if delta <= d else float("nan")
 
 
 def wall_minutes(a) -> dict[str, float]:
