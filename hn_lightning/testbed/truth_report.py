@@ -30,8 +30,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from hn_lightning.testbed.grading import _ANNOTATION  # the annotations classify numbers its lines by
-from hn_lightning.testbed.grading import CATEGORIES
+# _ANNOTATION: the calculator annotations classify numbers its lines by
+from hn_lightning.testbed.grading import _ANNOTATION, CATEGORIES
 
 __all__ = ["OFFSETS", "agreement", "annotation_line", "category_counts", "sample_row", "truth_label", "truth_line"]
 
