@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from hn_lightning.mining.problems import Problem
-from hn_lightning.mining.truth import compute_truth, truth_section, write_truth
+from hn_lightning.mining.truth import truth_section
 from hn_lightning.testbed import classify
 from hn_lightning.testbed.truth_report import (
     agreement,
@@ -26,6 +26,7 @@ from hn_lightning.testbed.truth_report import (
     sample_row,
     truth_line,
 )
+from hn_lightning.testbed.truth_run import compute_truth, write_truth
 from tests.cli_utils import run_cli_raw
 from tests.test_testbed_catalog import small_testbed  # noqa: F401 - the fixture: a fresh cache, splits of 30
 

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_pairs < 1:
         raise UserError(f"--max_pairs must be at least 1, got {args.max_pairs}")
     if report_kind(args.path) == "mining":  # testbed problems: the ground truth is recomputed from the run's files
-        from hn_lightning.mining.truth import write_truth
+        from hn_lightning.testbed.truth_run import write_truth
 
         write_truth(args.path)
     print(f"report: {write_report(args.path, args.max_pairs, args.input)}", flush=True)

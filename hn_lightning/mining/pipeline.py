@@ -42,8 +42,8 @@ from hn_lightning.mining.report import render_report
 from hn_lightning.mining.scoring import score_records
 from hn_lightning.mining.shards import iter_records, shard_index, shard_paths, write_shard
 from hn_lightning.mining.stage_runner import STAGES, StageNotReady, StageSettingsChanged
-from hn_lightning.mining.truth import write_truth
 from hn_lightning.reports import report_after_run
+from hn_lightning.testbed.truth_run import write_truth
 
 log = logging.getLogger(__name__)
 
