@@ -115,6 +115,7 @@ def hand_run(out: Path) -> Path:
                 "skip": (None, None), "other": (None, None)}
     scored = [{"id": f"tb-0#{k}", "problem_id": "tb-0", "completion": text,
                "scores": {"answer_correct": k == "correct", **verdict(text, *verdicts[k])}} for k, text in COMPLETIONS.items()]
+    scored[2]["scores"]["first_error_span"] = None  # a record without the span: the default split finds step 3
     scored.append({"id": "gsm-0#s0", "problem_id": "gsm-0", "completion": "5", "scores": {"answer_correct": True}})
     write_jsonl(out / "scored" / "shard-00000.jsonl", scored)
 
