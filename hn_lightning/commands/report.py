@@ -34,10 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from hn_lightning.errors import UserError
-    from hn_lightning.reports import write_report
+    from hn_lightning.reports import report_kind, write_report
 
     if args.max_pairs < 1:
         raise UserError(f"--max_pairs must be at least 1, got {args.max_pairs}")
+    if report_kind(args.path) == "mining":  # testbed problems: the ground truth is recomputed from the run's files
+        from hn_lightning.testbed.truth_run import write_truth
+
+        write_truth(args.path)
     print(f"report: {write_report(args.path, args.max_pairs, args.input)}", flush=True)
     return 0
 

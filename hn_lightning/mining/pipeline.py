@@ -7,7 +7,8 @@ stage          reads                                        writes
 ``score``      ``candidates/``                              ``scored/shard-*`` (MathVerifier)
 ``filter``     ``scored/``                                  ``filtered/shard-*`` (one decision per sample)
 ``pair``       ``scored/``, ``filtered/``, ``candidates/``  ``pairs/{hardneg,random,shuffled}/shard-*``,
-                                                            ``funnel.json``, ``report.md``
+                                                            ``funnel.json``, ``report.md``, ``report.html``,
+                                                            ``truth.json`` (testbed problems only)
 =============  ===========================================  =========================================
 
 Resumption: ``candidates``, ``score`` and ``filter`` work shard by shard and skip shards that exist
@@ -42,6 +43,7 @@ from hn_lightning.mining.scoring import score_records
 from hn_lightning.mining.shards import iter_records, shard_index, shard_paths, write_shard
 from hn_lightning.mining.stage_runner import STAGES, StageNotReady, StageSettingsChanged
 from hn_lightning.reports import report_after_run
+from hn_lightning.testbed.truth_run import write_truth
 
 log = logging.getLogger(__name__)
 
@@ -194,13 +196,14 @@ class MiningPipeline(CandidatesStage):
                 write_shard(scratch, i, chunk)
 
     def write_report(self, pairs: list[dict[str, Any]] | None = None, funnel: dict[str, Any] | None = None) -> Path:
-        """(Re)write ``report.md`` from the funnel, the hard-negative pairs and the manifest, and ``report.html``
-        from the run's files."""
+        """(Re)write ``truth.json`` (testbed problems only), ``report.md`` from the funnel, the hard-negative pairs,
+        the manifest and the truth, and ``report.html`` from the run's files."""
         if funnel is None:
             funnel = json.loads((self.out / "funnel.json").read_text(encoding="utf-8"))
         if pairs is None:
             pairs = list(iter_records(shard_paths(self.stage_dir("pair") / "hardneg")))
         path = self.out / "report.md"
-        atomic_write_text(path, render_report(self.cfg, funnel, pairs, self.manifest.data))
+        truth = write_truth(self.out)
+        atomic_write_text(path, render_report(self.cfg, funnel, pairs, self.manifest.data, truth))
         report_after_run(self.out)
         return path

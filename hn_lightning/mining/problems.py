@@ -11,6 +11,11 @@ target and the fallback chosen solution).
 * MATH (``problem``, ``solution``, ``answer``): gold = ``answer``, reference = ``solution``.
 * custom: :class:`~hn_lightning.mining.config.ProblemSource` field names.
 
+A record's ``truth`` (the testbed generator's ground truth: every step's value, every trapped plan,
+:mod:`hn_lightning.testbed.generator`), whatever the source, is kept on the problem and written to the
+run's ``problems.jsonl`` (once per problem, not per sample): the truth report of
+:mod:`hn_lightning.mining.truth` reads it from there.
+
 Subsets are seeded (``ProblemsConfig.shuffle`` / ``seed``); benchmark test files are refused
 (:func:`hn_lightning.catalog.refuse_test_files`) unless ``allow_test_data``.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +48,19 @@ class Problem:
     gold: str | list[str]
     reference: str
     source: str
+    truth: dict[str, Any] | None = field(default=None, compare=False)
+    """The generator's ground truth of a testbed record (``None`` for any other data; not compared, so a
+    problem stays hashable)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["truth"] is None:  # problems without one keep the problems.jsonl lines they always had
+            del d["truth"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Problem:
-        return cls(**{k: d[k] for k in ("id", "question", "gold", "reference", "source")})
+        return cls(**{k: d[k] for k in ("id", "question", "gold", "reference", "source")}, truth=d.get("truth"))
 
 
 def source_name(path: str | Path) -> str:
@@ -101,7 +112,9 @@ def _read_source(path: str, name: str, builder, id_field: str | None) -> list[Pr
         if key is None:
             raise JsonlError(resolved, lineno, f"missing id field {id_field!r}")
         try:
-            out.append(builder(record, f"{name}-{key}", name))
+            problem = builder(record, f"{name}-{key}", name)
+            truth = record.get("truth")
+            out.append(replace(problem, truth=truth) if isinstance(truth, dict) else problem)
         except (KeyError, ValueError, TypeError) as exc:
             raise JsonlError(resolved, lineno, f"not a usable problem: {exc}") from None
     return out

@@ -1,5 +1,6 @@
 """``report.md``: the funnel, what each threshold removes, the first errors of the hard negatives (kinds
-and positions), the weight histogram, example pairs, timings."""
+and positions), on testbed problems their ground truth (:mod:`~hn_lightning.mining.truth`), the weight
+histogram, example pairs, timings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from hn_lightning.mining.config import MineConfig
 from hn_lightning.mining.filters import DEGENERATE_RULES
 from hn_lightning.mining.selection import CRITERIA
+from hn_lightning.mining.truth import truth_section
 from hn_lightning.reports.items import histogram_bins
 
 __all__ = ["first_error_tables", "histogram", "render_report", "threshold_rows"]
@@ -110,8 +112,8 @@ def _example(pair: dict[str, Any], n: int) -> list[str]:
 
 
 def render_report(cfg: MineConfig, funnel: dict[str, Any], hard_pairs: list[dict[str, Any]],
-                  manifest: dict[str, Any]) -> str:
-    """The Markdown report."""
+                  manifest: dict[str, Any], truth: dict[str, Any] | None = None) -> str:
+    """The Markdown report (``truth``: the content of ``truth.json``, for testbed problems)."""
     f = funnel
     n = f["input"]
     out = [f"# Hard-negative mining report: `{cfg.out}`", ""]
@@ -157,6 +159,8 @@ def render_report(cfg: MineConfig, funnel: dict[str, Any], hard_pairs: list[dict
             "Where the verifier locates the first wrong step of each paired hard negative, and its kind "
             "(`hn_lightning.verifier.first_error`); the nearer the end, the harder the negative.", ""]
     out += first_error_tables(hard_pairs) if hard_pairs else ["(no hard-negative pairs)"]
+    if truth is not None:
+        out += ["", *truth_section(truth)]
     weights = [p["w_raw"] for p in hard_pairs]
     out += ["", "## w_raw of the hard-negative pairs", ""]
     if weights:

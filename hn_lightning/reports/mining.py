@@ -4,7 +4,8 @@ Reads ``funnel.json`` (the funnel, what each rule removed, the arms), ``manifest
 ``problems.jsonl`` (question, gold, reference), ``pairs/<arm>/shard-*.jsonl`` (the pairs) and, for the
 samples those pairs hold, ``scored/shard-*.jsonl`` by id: a pair carries only the verifier's summary
 of its rejected side (and none in the random arm), the scored record has the per-step scores and the
-first error's span.
+first error's span. On testbed problems, ``truth.json`` (:mod:`hn_lightning.mining.truth`, written by the
+mining run) adds the ground-truth section and each pair's ground truth.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from hn_lightning.reports.items import (
 from hn_lightning.reports.render import write_html
 from hn_lightning.reports.solutions import solution_view, weight_parts
 
-__all__ = ["ARMS", "DEFAULT_MAX_PAIRS", "MiningSummary", "is_mining_run", "mining_summary", "write_mining_report"]
+__all__ = ["ARMS", "DEFAULT_MAX_PAIRS", "MiningSummary", "TruthView", "is_mining_run", "mining_summary", "truth_view",
+           "write_mining_report"]
 
 ARMS = {"hardneg": "hard negatives (verifier w_raw)", "random": "random-uniform (weight 1)",
         "shuffled": "shuffled weights (w_raw permuted between pairs)"}
@@ -49,6 +51,54 @@ FUNNEL = (("candidates", "input"), ("after degenerate removal", "after_degenerat
 REMOVAL_STAGES = ("degenerate", "trivially_correct", "trivially_wrong", "selection")
 
 
+TRUTH_GROUPS = {"candidates": "all samples", "hardneg": "hard-negative pairs", "random": "random-arm pairs"}
+"""The groups of ``truth.json`` the page shows, as it names them."""
+
+
+@dataclass
+class TruthView:
+    """``truth.json`` as tables: every row is ``(label, [cell, ...])``, one cell per column."""
+
+    data: dict[str, Any]
+    columns: list[str]
+    categories: list[tuple[str, list[str]]]
+    traps: list[tuple[str, list[str]]]
+    agreement: list[tuple[str, list[str]]]
+    offsets: list[tuple[str, list[tuple[str, float]]]]
+    """``(pairs, [(offset bucket, samples)])`` per arm, for a bar chart."""
+
+
+def _count(n: int, total: int) -> str:
+    return f"{n} ({100.0 * n / total:.1f}%)" if total else str(n)
+
+
+def truth_view(truth: dict[str, Any]) -> TruthView:
+    """The tables of ``truth.json``'s content (the same numbers as report.md's section)."""
+    g = truth.get("groups") or {}
+    cols = [k for k in TRUTH_GROUPS if k in g]
+    cats = [(k, [_count(g[c]["by_category"].get(k, 0), g[c]["n"]) for c in cols]) for k in ("correct", "structured", "arithmetic", "other")]
+    kinds = sorted({t for c in cols for t in g[c]["by_trap"]}, key=lambda t: -g["candidates"]["by_trap"].get(t, 0))
+    traps = [(t, [str(g[c]["by_trap"].get(t, 0)) for c in cols]) for t in kinds]
+    agree, offsets = [], []
+    for arm, a in (truth.get("agreement") or {}).items():
+        name = TRUTH_GROUPS.get(arm, arm)
+        rows = [(name, a["truth_line"]), *[(label, v) for label, v in [(f"{name}: structured, vs trap_line", a["trap_line"]),
+                *[(f"{name}: {k}", v) for k, v in a["by_category"].items() if k != "correct"]] if v["n"]]]
+        agree += [(label, [str(v["n"]), str(v["compared"]), _count(v["exact"], v["compared"]), _count(v["within_1"], v["compared"]),
+                           str(v["no_verifier_error"]), str(v["no_truth_line"])]) for label, v in rows]
+        offsets.append((name, [(k, float(n)) for k, n in a["truth_line"]["offsets"].items()]))
+    return TruthView(truth, [TRUTH_GROUPS[c] for c in cols], cats, traps, agree, offsets)
+
+
+def _truth_note(row: dict[str, Any]) -> str:
+    verifier = ("the verifier found no wrong step" if row.get("verifier_step") is None else
+                f"the verifier's first wrong step {row['verifier_step']} ({row.get('verifier_kind')}) is line {row.get('verifier_line')}")
+    offset = row.get("offset")
+    agrees = "" if offset is None else " (the same line)" if offset == 0 else f" ({offset:+d} lines from the ground truth)"
+    return (f"Ground truth (testbed generator): {row.get('label')}; first wrong line {row.get('first_wrong_line') or '-'}, "
+            f"trap line {row.get('trap_line') or '-'}, {row.get('lines')} annotated lines written; {verifier}{agrees}.")
+
+
 @dataclass
 class MiningSummary:
     """Everything the mining sections of a page show."""
@@ -62,6 +112,8 @@ class MiningSummary:
     position_bars: list[tuple[str, float]] = field(default_factory=list)
     weight_bars: list[tuple[str, float]] = field(default_factory=list)
     timing: list[tuple[str, float, str]] = field(default_factory=list)
+    truth: TruthView | None = None
+    """The ground truth of testbed problems (``truth.json``), ``None`` for other data."""
 
     @property
     def identities_hold(self) -> bool:
@@ -84,7 +136,7 @@ def _removals(funnel: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _pair_item(arm: str, index: int, pair: dict[str, Any], scored: dict[str, dict[str, Any]],
-               problems: dict[str, Problem]) -> Item:
+               problems: dict[str, Problem], truth: dict[str, dict[str, Any]] | None = None) -> Item:
     meta = pair.get("meta") or {}
     rejected_id, chosen_id = meta.get("rejected_id"), meta.get("chosen_id")
     rej = (scored.get(rejected_id) or {}).get("scores") or (pair.get("scores") or {}).get("rejected")
@@ -99,13 +151,18 @@ def _pair_item(arm: str, index: int, pair: dict[str, Any], scored: dict[str, dic
     elif arm == "shuffled" and "w_raw_from" in meta:
         notes.append(f"Shuffled arm: this pair trains with the w_raw of pair {meta['w_raw_from']}; its own is "
                      f"{meta.get('w_raw_own', float('nan')):.4g}.")
+    cells = {"chosen": meta.get("chosen_source") or "-", "answer": (rej or {}).get("extracted_answer")}
+    if truth is not None:
+        row = truth.get(str(rejected_id))
+        cells["ground truth"] = row["label"] if row else "-"
+        if row:
+            notes.append(_truth_note(row))
     fe = (rej or {}).get("first_error_step")
     views = [solution_view(pair["rejected"], rej, "rejected", str(rejected_id or "policy sample")),
              solution_view(pair["chosen"], cho, "chosen", str(chosen_id) if chosen_id else "reference solution")]
     return Item(key=f"{arm}-{index}", id=str(pair["id"]), problem=problem, kind=str((rej or {}).get("first_error_kind") or "none"),
                 position=None if fe is None else fe + 1, n_steps=(rej or {}).get("n_pred_steps"), weight=w, views=views,
-                weight_parts=weight_parts(rej, w if arm == "hardneg" else None), notes=notes,
-                cells={"chosen": meta.get("chosen_source") or "-", "answer": (rej or {}).get("extracted_answer")})
+                weight_parts=weight_parts(rej, w if arm == "hardneg" else None), notes=notes, cells=cells)
 
 
 def _read_arms(out: Path, max_pairs: int) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int], list[dict[str, Any]]]:
@@ -144,13 +201,16 @@ def mining_summary(out: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> MiningSumma
     wanted = {m.get(k) for arm in pairs.values() for p in arm for m in [p.get("meta") or {}] for k in ("rejected_id", "chosen_id")}
     scored = _scored_by_id(out, {i for i in wanted if i})
     problems = read_problems(out / "problems.jsonl")
+    truth = read_json(out / "truth.json") or None
+    rows = truth.get("samples", {}) if truth else None
     tables = []
     for arm, recs in pairs.items():
-        items = [_pair_item(arm, i, p, scored, problems) for i, p in enumerate(recs)]
+        items = [_pair_item(arm, i, p, scored, problems, rows) for i, p in enumerate(recs)]
         note = (f"Showing the first {len(items)} of {totals[arm]} pairs (python cli.py report {out} --max_pairs N shows more)."
                 if totals[arm] > len(items) else "")
-        tables.append(Table(arm, ARMS[arm], items, totals[arm], columns=["chosen", "answer"], note=note))
-    summary = MiningSummary(out, funnel, funnel_bars, _removals(funnel), tables)
+        columns = ["chosen", "answer", *(["ground truth"] if rows is not None else [])]
+        tables.append(Table(arm, ARMS[arm], items, totals[arm], columns=columns, note=note))
+    summary = MiningSummary(out, funnel, funnel_bars, _removals(funnel), tables, truth=truth_view(truth) if truth else None)
     if hard_scores:
         summary.kind_bars = counted([str(s.get("first_error_kind") or "none") for s in hard_scores])
         positions = [None if s.get("first_error_step") is None else s["first_error_step"] + 1 for s in hard_scores]
