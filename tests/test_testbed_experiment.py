@@ -63,7 +63,14 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
     # lambda per arm: the shuffled control only at 1, hardneg at the grid's 0.3 and 1
     lams = {c["cell"]: c["lambda"] for c in cells}
     assert lams["shuffled-sigmoid-w1-s0"] == "1.0" and lams["hardneg-sigmoid-w0.3-s0"] == "0.3"
-    assert (out / "report.html").is_file() and "## Paired comparisons" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert (out / "report.html").is_file() and "## Paired comparisons" in report
+    # the design (planned from the config's discordance), the generator's ground truth of the mined samples
+    design = json.loads((out / "design.json").read_text())
+    assert design["seeds"] == 1 and design["problems"] == 3 and design["assumed_discordance"] == 0.15
+    assert sorted(design["baselines"]) == ["base", "sft"] and "## Design" in report
+    truth = json.loads((out / "mining" / "truth.json").read_text())
+    assert truth["problems_with_truth"] == truth["problems"] == 6 and "### Ground truth (testbed)" in report
 
     # the loss grid on that run's training pairs, held-out pairs and SFT model
     losses = tiny(tmp_path, "testbed_losses", out="tbl", policy="tb/sft/hf_model",

@@ -271,6 +271,11 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
         plots.plot_funnel(layout.table("funnel"), plot_dir / "funnel.png")
         lines += ["", "## Mining", "", "Pairs mined once with the starting policy into `mining/` (its `report.md`); "
                   "every mined arm trains on them.", "", "![funnel](plots/funnel.png)"]
+        truth = layout.mining / "truth.json"  # testbed problems: the generator's ground truth of every sample
+        if truth.is_file():
+            from hn_lightning.mining.truth import truth_section
+
+            lines += ["", *[("#" + s if s.startswith("## ") else s) for s in truth_section(json.loads(truth.read_text()), max_rows=0)]]
     for r in results:
         cell = layout.cell(r["cell"])
         if cell.metrics.is_file():

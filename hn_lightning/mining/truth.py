@@ -62,7 +62,7 @@ def truth_section(truth: dict[str, Any], max_rows: int = 20) -> list[str]:
                 "| --- |" + " ---: |" * len(arms)]
         out += [f"| {o} | " + " | ".join(str(agree[a]["truth_line"]["offsets"][o]) for a in arms) + " |" for o in OFFSETS]
     shown = truth["pairs"].get("hardneg") or []
-    if shown:
+    if shown and max_rows:
         out += ["", f"The first {min(max_rows, len(shown))} of {len(shown)} hard-negative pairs' rejected samples:", "",
                 "| sample | ground truth | verifier: step (kind) -> line | lines written |", "| --- | --- | --- | ---: |"]
         for sid in shown[:max_rows]:
