@@ -39,6 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from hn_lightning.io.jsonl import iter_jsonl  # noqa: E402
 from hn_lightning.testbed.arith import format_number  # noqa: E402
 from hn_lightning.testbed.generator import REPEAT, Family, Problem, generate_problem, run_chain  # noqa: E402
 from hn_lightning.testbed.grading import classify  # noqa: E402
@@ -47,7 +48,7 @@ from hn_lightning.testbed.truth_report import OFFSETS, agreement, sample_row  # 
 
 # ---- solutions with a known first wrong line ----------------------------------------------------------
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for _, r in iter_jsonl(path)]
 
 
 def run_samples(run: Path) -> list[dict[str, Any]]:
