@@ -12,6 +12,7 @@ LaTeX reference, another route beside one); a refinement switched off reads the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property, lru_cache
@@ -30,7 +31,18 @@ from hn_lightning.verifier.trace import (
     trace_solution,
 )
 
-__all__ = ["RouteStep", "SolutionView"]
+__all__ = ["RouteStep", "SolutionView", "latex_reference"]
+
+_ANSWER_LINE = re.compile(r"^[ \t]*The final answer is \$\\boxed\{[^{}\n]*\}\$\.?[ \t]*$", re.MULTILINE)
+"""The project's answer line (:func:`hn_lightning.data.records.gsm8k_solution`, the testbed's ``solution``)."""
+
+
+def latex_reference(reference: str) -> bool:
+    """A LaTeX (competition-style) reference: LaTeX outside the project's answer line. Mining ends every
+    word-problem reference (GSM8K, the testbed) in ``The final answer is $\\boxed{N}$.``; that line says
+    nothing of the style of the solution above it, whose plain arithmetic gets the word-problem rules (a
+    ``\\boxed`` of the solution's own text, as in MATH, still counts)."""
+    return is_latex_style(_ANSWER_LINE.sub("", reference))
 
 
 @dataclass
@@ -70,7 +82,7 @@ class SolutionView:
         self.problem = problem_values(ev.question)
         self.with_ref = ev.with_reference
         ref_text = join_spaced_thousands(ev.reference) if self.with_ref else ""
-        self.latex_ref = self.with_ref and is_latex_style(ref_text)
+        self.latex_ref = self.with_ref and latex_reference(ref_text)
         self.gold = ValueSet(ev.gold)
         self.ref = reference_values(ref_text, list(ev.gold)) if self.with_ref else None
         self.results = reference_results(ref_text, list(ev.gold)) if self.with_ref else None
