@@ -97,7 +97,7 @@ def test_design_dict_and_line():
     cfg = ExperimentConfig(grid=grid(), design_discordance=0.3, eval=EvalSpec())
     comps = [{"a": "sft", "b": "a-sigmoid-w0.3", "n": 20, "a_only": 9, "b_only": 1},  # the baseline's: not pooled
              {"a": "a-sigmoid-w0.3", "b": "b-sigmoid-w0.3", "n": 20, "a_only": 3, "b_only": 1}]
-    d = design(cfg, 10, comps, baseline="sft")
+    d = design(cfg, 10, comps, baselines=["sft"])
     assert (d["problems"], d["seeds"], d["paired_outcomes"], d["cells"]) == (10, 2, 20, 4)
     assert d["planned_mde"] == pytest.approx(mcnemar_mde(20, 0.3))
     assert d["measured"] == {"comparisons": 1, "discordant": 4, "outcomes": 20, "discordance": 0.2,
@@ -151,7 +151,7 @@ def test_report_design_weights_and_stage_times(tmp_path):
     write_report(cfg, results, root)
 
     d = json.loads((root / "design.json").read_text())
-    assert (d["problems"], d["seeds"], d["paired_outcomes"], d["cells"], d["baseline"]) == (10, 2, 20, 4, "sft")
+    assert (d["problems"], d["seeds"], d["paired_outcomes"], d["cells"], d["baselines"]) == (10, 2, 20, 4, ["sft"])
     assert d["measured"]["discordant"] == 4 and d["measured"]["discordance"] == 0.2
     planned, measured = 100 * mcnemar_mde(20, 0.25), 100 * mcnemar_mde(20, 0.2)
     md = (root / "report.md").read_text()

@@ -55,7 +55,7 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
     # every row evaluated on the same test and ood problems, with the SFT prompt and the calculator
     for folder in [out / "baseline", out / "baseline_base", *(out / "cells" / f"{c}-s0" for c in conditions)]:
         for sub, task, n in (("eval", "testbed-test", 3), ("eval_ood", "testbed-ood", 2)):
-            config = json.loads((folder / sub / "config.json").read_text())
+            config = json.loads((folder / sub / task / "config.json").read_text())
             assert config["calculator"] is True and config["prompt"] == "sft-system", (folder, sub)
             assert len((folder / sub / task / "samples.jsonl").read_text().splitlines()) == n
     assert [r["condition"] for r in rows(out / "conditions_ood.csv")] == ["sft", "base", *conditions]

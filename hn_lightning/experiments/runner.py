@@ -124,7 +124,7 @@ def planned_design(cfg: ExperimentConfig, results: list[dict[str, Any]], root) -
     written to ``design.json``; the report rewrites it with the measured discordance."""
     from hn_lightning.experiments.design import design, eval_problems, write_design
 
-    value = design(cfg, eval_problems(cfg, results), [r["condition"] for r in results if r.get("baseline")])
+    value = design(cfg, eval_problems(cfg, results), baselines=[r["condition"] for r in results if r.get("baseline")])
     write_design(root, value)
     return value
 
