@@ -67,7 +67,7 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
     assert (out / "report.html").is_file() and "## Paired comparisons" in report
     # the design (planned from the config's discordance), the generator's ground truth of the mined samples
     design = json.loads((out / "design.json").read_text())
-    assert design["seeds"] == 1 and design["problems"] == 3 and design["assumed_discordance"] == 0.15
+    assert design["seeds"] == 1 and design["problems"] == 3 and design["assumed_discordance"] == 0.08
     assert sorted(design["baselines"]) == ["base", "sft"] and "## Design" in report
     truth = json.loads((out / "mining" / "truth.json").read_text())
     assert truth["problems_with_truth"] == truth["problems"] == 6 and "### Ground truth (testbed)" in report
