@@ -18,10 +18,10 @@ from hn_lightning.experiments.config import ArmSpec, Cell, ExperimentConfig, res
 from hn_lightning.experiments.inputs import Inputs, digest, discard, reconcile
 from hn_lightning.experiments.layout import CellDir, Layout
 from hn_lightning.experiments.stages import (
-    evaluate,
+    eval_settings,
+    evaluate_all,
     fit,
     merge_metrics,
-    read_outcomes,
     settings_hash,
     summarize_metrics,
 )
@@ -133,12 +133,9 @@ def _prepare(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None, 
     judging what it holds (refused, or the stale part deleted, as ``on_change`` says)."""
     out = Layout(root).cell(cell.id)
     run = cell_run_config(cfg, cell, out.path)
-    eval_settings = cfg.eval.settings() if cfg.eval is not None else None
-    if cfg.extra_evals:
-        eval_settings = {"eval": eval_settings, "extra": {k: v.settings() for k, v in cfg.extra_evals.items()}}
     mined = next(a for a in cfg.grid.arms if a.name == cell.arm).mined
     mining = mining if mined or cfg.val_split else None
-    settings = settings_hash(run, eval_settings, mining)
+    settings = settings_hash(run, eval_settings(cfg), mining)
     current = functools.cache(lambda: cell_inputs(cfg, cell, root, run, mining, inputs or Inputs()))
     stale = reconcile(f"cell {cell.id}", out.result, out.started, settings, current, cfg)
     _discard_stale(out, stale)
@@ -185,12 +182,7 @@ def run_cell(cfg: ExperimentConfig, cell: Cell, root: Path, mining: str | None =
 
         result["kl"] = cell_kl(cfg, out, result["policy"], heldout_files(cfg, root))
     t0 = time.time()
-    if cfg.eval is not None:
-        evaluate(cfg.eval, out.model, out.eval())
-        result.update(read_outcomes(out.eval()))
-    for name, spec in cfg.extra_evals.items():
-        evaluate(spec, out.model, out.eval(name))
-        result.setdefault("extra_evals", {})[name] = read_outcomes(out.eval(name))
+    result.update(evaluate_all(cfg, out.model, out.path))
     result["eval_seconds"] = time.time() - t0
     atomic_write_json(out.result, result)
     return result

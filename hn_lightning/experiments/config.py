@@ -3,6 +3,7 @@ of cells. Every field is documented here, so ``--print_config`` documents every 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -90,11 +91,8 @@ class EvalSpec:
     def settings(self) -> dict[str, Any]:
         """The settings that decide an evaluation's result, for fingerprints: the prompt and calculator
         only when set, so folders evaluated before those keys existed keep their fingerprint."""
-        out = dict(vars(self))
-        for key, default in (("prompt", "qwen2-boxed"), ("calculator", False)):
-            if out[key] == default:
-                del out[key]
-        return out
+        unset = {f.name for f in dataclasses.fields(self) if f.name in ("prompt", "calculator") and getattr(self, f.name) == f.default}
+        return {k: v for k, v in vars(self).items() if k not in unset}
 
 
 @dataclass

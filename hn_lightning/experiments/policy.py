@@ -24,7 +24,7 @@ from hn_lightning.errors import UserError
 from hn_lightning.experiments.config import ExperimentConfig, read_base_config, resolve_config_path
 from hn_lightning.experiments.inputs import Inputs, discard, reconcile
 from hn_lightning.experiments.layout import Layout
-from hn_lightning.experiments.stages import evaluate, fit, merge_metrics, read_outcomes, settings_hash
+from hn_lightning.experiments.stages import eval_settings, evaluate_all, fit, merge_metrics, settings_hash
 from hn_lightning.io.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -115,10 +115,7 @@ def run_baseline(cfg: ExperimentConfig, root: Path, name: str, report_only: bool
     ``<out>/baseline``); returns the content of its ``baseline.json`` (None under ``report_only`` when not
     done). Its inputs (the policy by content, the task files) changed since: refused or rerun (``on_change``)."""
     policy = policy or starting_policy(cfg)
-    eval_settings: Any = cfg.eval.settings()
-    if cfg.extra_evals:  # as a cell's: folders evaluated before extra tasks existed keep their fingerprint
-        eval_settings = {"eval": eval_settings, "extra": {k: v.settings() for k, v in cfg.extra_evals.items()}}
-    settings = settings_hash({"policy": policy, "model": cfg.model}, eval_settings, None)
+    settings = settings_hash({"policy": policy, "model": cfg.model}, eval_settings(cfg), None)
     folder = folder or Layout(root).baseline
     marker, started = folder / "baseline.json", folder / "settings.json"
     if report_only:
@@ -141,12 +138,9 @@ def run_baseline(cfg: ExperimentConfig, root: Path, name: str, report_only: bool
     t0 = time.time()
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(started, {"settings": settings, "inputs": current()})
-    evaluate(cfg.eval, policy, folder / "eval")
     result = {"cell": name, "condition": name, "arm": name, "loss": "", "weighting": "", "lambda": None, "seed": None,
-              "baseline": True, "settings": settings, "inputs": current(), "policy": policy, **read_outcomes(folder / "eval")}
-    for extra, spec in cfg.extra_evals.items():
-        evaluate(spec, policy, folder / f"eval_{extra}")
-        result.setdefault("extra_evals", {})[extra] = read_outcomes(folder / f"eval_{extra}")
+              "baseline": True, "settings": settings, "inputs": current(), "policy": policy,
+              **evaluate_all(cfg, policy, folder)}
     result["eval_seconds"] = time.time() - t0
     atomic_write_json(marker, result)
     return result

@@ -49,6 +49,29 @@ def fit(run: FitDir) -> float:
     return time.time() - t0
 
 
+def eval_settings(cfg) -> dict[str, Any] | None:
+    """The evaluation settings that enter a stage's fingerprint (``cfg``: an ``ExperimentConfig``): the main
+    ``eval``'s, with the ``extra_evals``' beside them only when there are some (folders evaluated before
+    extra tasks existed keep their fingerprint)."""
+    settings = cfg.eval.settings() if cfg.eval is not None else None
+    if cfg.extra_evals:
+        settings = {"eval": settings, "extra": {k: v.settings() for k, v in cfg.extra_evals.items()}}
+    return settings
+
+
+def evaluate_all(cfg, model: str | Path, folder: Path) -> dict[str, Any]:
+    """Evaluate ``model`` on ``cfg.eval`` into ``<folder>/eval`` and on every ``cfg.extra_evals`` task into
+    ``<folder>/eval_<name>``; the outcomes (:func:`read_outcomes`, the extra ones under ``extra_evals``)."""
+    result: dict[str, Any] = {}
+    if cfg.eval is not None:
+        evaluate(cfg.eval, model, folder / "eval")
+        result.update(read_outcomes(folder / "eval"))
+    for name, spec in cfg.extra_evals.items():
+        evaluate(spec, model, folder / f"eval_{name}")
+        result.setdefault("extra_evals", {})[name] = read_outcomes(folder / f"eval_{name}")
+    return result
+
+
 def evaluate(spec, model: str | Path, out: Path) -> None:
     """``cli.py eval`` of ``model`` with the settings of ``spec`` (an :class:`EvalSpec`) into ``out`` (resumes
     from the samples already written)."""

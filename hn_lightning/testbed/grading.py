@@ -37,7 +37,9 @@ __all__ = ["CATEGORIES", "classify", "final_answer", "summarize_errors"]
 CATEGORIES = ("correct", "structured", "arithmetic", "other")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 _HASHES = re.compile(r"####\s*([^\n]+)")
-_ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+"""A calculator annotation ``<<expr=result>>``: what numbers a solution's lines (here and in
+:mod:`hn_lightning.testbed.truth_report`)."""
 _TOL = Fraction(1, 1000)
 
 
@@ -54,7 +56,7 @@ def final_answer(completion: str) -> Fraction | None:
 def _annotations(completion: str) -> list[tuple[Fraction | None, Fraction | None, str]]:
     """(value of the expression, stated result, expression) of each annotation."""
     out = []
-    for expr, stated in _ANNOTATION.findall(completion):
+    for expr, stated in ANNOTATION.findall(completion):
         try:
             value = calc_eval(expr)
         except CalcError:

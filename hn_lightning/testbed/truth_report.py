@@ -30,8 +30,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-# _ANNOTATION: the calculator annotations classify numbers its lines by
-from hn_lightning.testbed.grading import _ANNOTATION, CATEGORIES
+from hn_lightning.testbed.grading import ANNOTATION, CATEGORIES
 
 __all__ = ["OFFSETS", "agreement", "annotation_line", "category_counts", "sample_row", "truth_label", "truth_line"]
 
@@ -42,7 +41,7 @@ OFFSETS = ("<= -2", "-1", "0", "+1", ">= +2")
 def annotation_line(completion: str, char: int) -> int:
     """The 1-based annotation line of character ``char`` of ``completion``: ``1 +`` the annotations that
     start before it."""
-    return 1 + sum(1 for m in _ANNOTATION.finditer(completion) if m.start() < char)
+    return 1 + sum(1 for m in ANNOTATION.finditer(completion) if m.start() < char)
 
 
 def truth_line(c: dict[str, Any]) -> int | None:
@@ -81,7 +80,7 @@ def sample_row(c: dict[str, Any], completion: str, scores: dict[str, Any], error
     v_line = None if step is None or error_char is None else annotation_line(completion, error_char)
     row = {"category": c["category"], "trap": c.get("trap"), "trap_line": c.get("trap_line"),
            "first_wrong_line": c.get("first_wrong_line"), "truth_line": truth_line(c),
-           "lines": len(_ANNOTATION.findall(completion)),
+           "lines": len(ANNOTATION.findall(completion)),
            "verifier_step": None if step is None else int(step) + 1, "verifier_kind": scores.get("first_error_kind"),
            "verifier_line": v_line}
     row["offset"] = None if v_line is None or row["truth_line"] is None else v_line - row["truth_line"]
