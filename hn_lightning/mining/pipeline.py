@@ -204,6 +204,8 @@ class MiningPipeline(CandidatesStage):
             pairs = list(iter_records(shard_paths(self.stage_dir("pair") / "hardneg")))
         path = self.out / "report.md"
         truth = write_truth(self.out)
-        atomic_write_text(path, render_report(self.cfg, funnel, pairs, self.manifest.data, truth))
+        random_dir = self.stage_dir("pair") / "random"
+        random = list(iter_records(shard_paths(random_dir))) if random_dir.is_dir() else None
+        atomic_write_text(path, render_report(self.cfg, funnel, pairs, self.manifest.data, truth, random))
         report_after_run(self.out)
         return path

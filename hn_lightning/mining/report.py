@@ -11,6 +11,7 @@ from hn_lightning.mining.filters import DEGENERATE_RULES
 from hn_lightning.mining.selection import CRITERIA
 from hn_lightning.mining.truth import truth_section
 from hn_lightning.reports.items import histogram_bins
+from hn_lightning.reports.words import arm_overlap, overlap_sentence
 
 __all__ = ["first_error_tables", "histogram", "render_report", "threshold_rows"]
 
@@ -112,8 +113,10 @@ def _example(pair: dict[str, Any], n: int) -> list[str]:
 
 
 def render_report(cfg: MineConfig, funnel: dict[str, Any], hard_pairs: list[dict[str, Any]],
-                  manifest: dict[str, Any], truth: dict[str, Any] | None = None) -> str:
-    """The Markdown report (``truth``: the content of ``truth.json``, for testbed problems)."""
+                  manifest: dict[str, Any], truth: dict[str, Any] | None = None,
+                  random_pairs: list[dict[str, Any]] | None = None) -> str:
+    """The Markdown report (``truth``: the content of ``truth.json``, for testbed problems; ``random_pairs``:
+    the random arm's pairs, for how many it shares with the hard-negative arm)."""
     f = funnel
     n = f["input"]
     out = [f"# Hard-negative mining report: `{cfg.out}`", ""]
@@ -150,6 +153,8 @@ def render_report(cfg: MineConfig, funnel: dict[str, Any], hard_pairs: list[dict
                        + (f" ({short} short: too few wrong samples with a chosen option)" if short else "") + " |")
         if "shuffled" in a:
             out.append(f"| shuffled weights | {a['shuffled']} | permuted `w_raw` | `pairs/shuffled` |")
+        if random_pairs:
+            out += ["", overlap_sentence(arm_overlap(hard_pairs, random_pairs))]
     if "pairing" in f:
         p = f["pairing"]
         out += ["", f"Chosen side of the hard-negative pairs: {p['chosen_policy']} policy samples, "

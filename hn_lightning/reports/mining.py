@@ -30,6 +30,7 @@ from hn_lightning.reports.items import (
 )
 from hn_lightning.reports.render import write_html
 from hn_lightning.reports.solutions import solution_view, weight_parts
+from hn_lightning.reports.words import arm_overlap, overlap_sentence
 
 __all__ = ["ARMS", "DEFAULT_MAX_PAIRS", "MiningSummary", "TruthView", "is_mining_run", "mining_summary", "truth_view",
            "write_mining_report"]
@@ -165,23 +166,25 @@ def _pair_item(arm: str, index: int, pair: dict[str, Any], scored: dict[str, dic
                 weight_parts=weight_parts(rej, w if arm == "hardneg" else None), notes=notes, cells=cells)
 
 
-def _read_arms(out: Path, max_pairs: int) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int], list[dict[str, Any]]]:
-    """The first ``max_pairs`` pairs of each arm, each arm's count, and the rejected-side scores of every
-    hard-negative pair (the summary charts count them all, not only the pairs shown)."""
-    pairs, totals, hard_scores = {}, {}, []
+def _read_arms(out: Path, max_pairs: int) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The first ``max_pairs`` pairs of each arm, each arm's count, the rejected-side scores of every
+    hard-negative pair (the summary charts count them all, not only the pairs shown), and the ``id`` and
+    ``meta`` of every pair of each arm (for :func:`~hn_lightning.reports.words.arm_overlap`)."""
+    pairs, totals, hard_scores, sides = {}, {}, [], {}
     for arm in ARMS:
         folder = out / "pairs" / arm
         if not folder.is_dir():
             continue
-        kept, n = [], 0
+        kept, n, sides[arm] = [], 0, []
         for rec in iter_records(shard_files(folder)):
             n += 1
+            sides[arm].append({"id": rec.get("id"), "meta": rec.get("meta")})
             if len(kept) < max_pairs:
                 kept.append(rec)
             if arm == "hardneg":
                 hard_scores.append({**((rec.get("scores") or {}).get("rejected") or {}), "pair_w_raw": rec.get("w_raw")})
         pairs[arm], totals[arm] = kept, n
-    return pairs, totals, hard_scores
+    return pairs, totals, hard_scores, sides
 
 
 def _scored_by_id(out: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -197,7 +200,7 @@ def mining_summary(out: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> MiningSumma
     """Read a mining run folder into what its report shows."""
     funnel = read_json(out / "funnel.json")
     funnel_bars = [(label, float(funnel[key])) for label, key in FUNNEL if key in funnel]
-    pairs, totals, hard_scores = _read_arms(out, max_pairs)
+    pairs, totals, hard_scores, sides = _read_arms(out, max_pairs)
     wanted = {m.get(k) for arm in pairs.values() for p in arm for m in [p.get("meta") or {}] for k in ("rejected_id", "chosen_id")}
     scored = _scored_by_id(out, {i for i in wanted if i})
     problems = read_problems(out / "problems.jsonl")
@@ -208,6 +211,8 @@ def mining_summary(out: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> MiningSumma
         items = [_pair_item(arm, i, p, scored, problems, rows) for i, p in enumerate(recs)]
         note = (f"Showing the first {len(items)} of {totals[arm]} pairs (python cli.py report {out} --max_pairs N shows more)."
                 if totals[arm] > len(items) else "")
+        if arm == "random" and sides.get("hardneg"):
+            note = " ".join(t for t in (overlap_sentence(arm_overlap(sides["hardneg"], sides["random"])), note) if t)
         columns = ["chosen", "answer", *(["ground truth"] if rows is not None else [])]
         tables.append(Table(arm, ARMS[arm], items, totals[arm], columns=columns, note=note))
     summary = MiningSummary(out, funnel, funnel_bars, _removals(funnel), tables, truth=truth_view(truth) if truth else None)

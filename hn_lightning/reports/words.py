@@ -1,12 +1,13 @@
-"""An experiment's checks and comparisons in words: one wording for ``report.md`` (written by
+"""Checks and comparisons in words: one wording for ``report.md`` (written by
 :mod:`hn_lightning.experiments.report`) and ``report.html`` (:mod:`hn_lightning.reports.experiment`), both
 from the rows of ``cells.csv`` and ``comparisons.csv`` and from ``design.json``. Imports nothing, so either side may use it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["FOOTING", "comparison_sentence", "design_line", "design_sentences", "footing_checks"]
+__all__ = ["FOOTING", "arm_overlap", "comparison_sentence", "design_line", "design_sentences", "footing_checks", "overlap_sentence"]
 
 FOOTING = (("policy", "starting policy"), ("pairs_available", "training pairs available"),
            ("pairs_per_step", "pairs per optimizer step"), ("steps", "optimizer steps"), ("n", "evaluation problems"))
@@ -17,6 +18,43 @@ BASELINE_ROWS = {"sft": "the starting policy, made by the SFT stage (folder sft/
                  "policy": "the starting policy itself",
                  "base": "the model the SFT stage started from (before SFT)"}
 """What each baseline row of an experiment is (rows evaluated, never trained)."""
+
+def _sides(pair: dict[str, Any]) -> tuple[str, str]:
+    """``(rejected sample id, chosen sample id or "ref")`` of a pair record (``meta``, else its ``id``
+    ``<rejected>-vs-<chosen>``)."""
+    meta = pair.get("meta") or {}
+    if meta.get("rejected_id"):
+        return str(meta["rejected_id"]), str(meta.get("chosen_id") or "ref")
+    rejected, _, chosen = str(pair["id"]).partition("-vs-")
+    return rejected, chosen or "ref"
+
+
+def arm_overlap(hardneg: Iterable[dict[str, Any]], random: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How much of the random arm the hard-negative arm also trains on.
+
+    Returns ``random`` (the random arm's pairs), ``identical`` (random pairs with the same rejected and
+    chosen sample as a hard-negative pair) and ``shared_rejected`` (random pairs whose rejected sample is
+    one of the hard negatives, whatever its chosen side). When nearly every wrong sample passes the
+    hard-negative filter the two arms are nearly the same pairs, and comparing them says little about selection.
+    """
+    hard = [_sides(p) for p in hardneg]
+    rnd = [_sides(p) for p in random]
+    pairs, rejected = set(hard), {r for r, _ in hard}
+    return {"random": len(rnd), "identical": sum(s in pairs for s in rnd),
+            "shared_rejected": sum(r in rejected for r, _ in rnd)}
+
+
+def overlap_sentence(o: dict[str, int]) -> str:
+    """:func:`arm_overlap` in words."""
+    n, same = o["random"], o["identical"]
+    if not n:
+        return "The random arm is empty."
+    text = (f"The random arm shares {same} of its {n} pairs ({100 * same / n:.0f}%) with the hard-negative arm "
+            f"(same rejected and chosen sample); {o['shared_rejected']} of them reject a sample the hard-negative arm also rejects")
+    if same / n >= 0.5:
+        text += "; the two arms differ in too few pairs for a comparison between them to say much about selection"
+    return text + "."
+
 
 def comparison_sentence(r: dict[str, Any]) -> str:
     """One comparison (a row of ``comparisons.csv``, or ``PairedComparison.as_row()``) in words."""
