@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -71,6 +73,14 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
     assert sorted(design["baselines"]) == ["base", "sft"] and "## Design" in report
     truth = json.loads((out / "mining" / "truth.json").read_text())
     assert truth["problems_with_truth"] == truth["problems"] == 6 and "### Ground truth (testbed)" in report
+    # the random arm's overlap with the hard-negative arm, and the summary RESULTS.md quotes
+    assert "The random arm shares " in report
+    summary = subprocess.run([sys.executable, str(REPO / "benchmarks" / "testbed_summary.py"), str(out)],
+                             capture_output=True, text=True, check=True).stdout
+    for cond in conditions:
+        assert f"| {cond} | 1 | 3 |" in summary
+    assert "Extra evaluation `ood`: sft " in summary and "| hardneg-sigmoid-w1 | random-sigmoid-uniform | 3 |" in summary
+    assert "Design: 3 problems x 1 seeds" in summary and "| cells (5) |" in summary and "The random arm shares " in summary
 
     # the loss grid on that run's training pairs, held-out pairs and SFT model
     losses = tiny(tmp_path, "testbed_losses", out="tbl", policy="tb/sft/hf_model",
