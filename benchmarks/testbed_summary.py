@@ -22,8 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hn_lightning.reports.items import iter_records, shard_files  # noqa: E402
-from hn_lightning.reports.words import arm_overlap, overlap_sentence  # noqa: E402
+from hn_lightning.reports.mining import arm_overlap_in  # noqa: E402
+from hn_lightning.reports.words import overlap_sentence  # noqa: E402
 
 BASELINES = ("sft", "base", "policy")
 
@@ -132,9 +132,9 @@ def mining_lines(root: Path) -> list[str]:
     out = [f"Mining: {f['input']} samples, {f['input_correct']} correct; wrong and not degenerate "
            f"{f.get('after_trivially_wrong')}; hard negatives {f.get('hard_negatives')} (selection removed "
            f"{sel.get('removed', 0)}: {removed or 'nothing'}); pairs per arm {f.get('arms')}."]
-    arms = {a: list(iter_records(shard_files(mining / "pairs" / a))) for a in ("hardneg", "random")}
-    if arms["hardneg"] and arms["random"]:
-        out += ["", overlap_sentence(arm_overlap(arms["hardneg"], arms["random"]))]
+    overlap = arm_overlap_in(mining)
+    if overlap is not None:
+        out += ["", overlap_sentence(overlap)]
     truth_path = mining / "truth.json"
     if truth_path.is_file():
         t = json.loads(truth_path.read_text(encoding="utf-8"))

@@ -25,10 +25,9 @@ from hn_lightning.experiments.layout import CellDir, Layout
 from hn_lightning.experiments.stats import accuracy_with_interval, compare_paired, pool_seeds, weight_spread
 from hn_lightning.io.atomic import atomic_write_text
 from hn_lightning.reports import report_after_run
-from hn_lightning.reports.items import iter_records, shard_files
+from hn_lightning.reports.mining import arm_overlap_in
 from hn_lightning.reports.words import (
     BASELINE_ROWS,
-    arm_overlap,
     comparison_sentence,
     design_sentences,
     footing_checks,
@@ -279,9 +278,9 @@ def write_report(cfg: ExperimentConfig, results: list[dict[str, Any]], root: Pat
         plots.plot_funnel(layout.table("funnel"), plot_dir / "funnel.png")
         lines += ["", "## Mining", "", "Pairs mined once with the starting policy into `mining/` (its `report.md`); "
                   "every mined arm trains on them.", "", "![funnel](plots/funnel.png)"]
-        arms = {a: list(iter_records(shard_files(layout.mining / "pairs" / a))) for a in ("hardneg", "random")}
-        if arms["hardneg"] and arms["random"]:
-            lines += ["", overlap_sentence(arm_overlap(arms["hardneg"], arms["random"]))]
+        overlap = arm_overlap_in(layout.mining)
+        if overlap is not None:
+            lines += ["", overlap_sentence(overlap)]
         truth = layout.mining / "truth.json"  # testbed problems: the generator's ground truth of every sample
         if truth.is_file():
             from hn_lightning.mining.truth import truth_section

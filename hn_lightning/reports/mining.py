@@ -32,8 +32,8 @@ from hn_lightning.reports.render import write_html
 from hn_lightning.reports.solutions import solution_view, weight_parts
 from hn_lightning.reports.words import arm_overlap, overlap_sentence
 
-__all__ = ["ARMS", "DEFAULT_MAX_PAIRS", "MiningSummary", "TruthView", "is_mining_run", "mining_summary", "truth_view",
-           "write_mining_report"]
+__all__ = ["ARMS", "DEFAULT_MAX_PAIRS", "MiningSummary", "TruthView", "arm_overlap_in", "is_mining_run", "mining_summary",
+           "truth_view", "write_mining_report"]
 
 ARMS = {"hardneg": "hard negatives (verifier w_raw)", "random": "random-uniform (weight 1)",
         "shuffled": "shuffled weights (w_raw permuted between pairs)"}
@@ -185,6 +185,13 @@ def _read_arms(out: Path, max_pairs: int) -> tuple[dict[str, list[dict[str, Any]
                 hard_scores.append({**((rec.get("scores") or {}).get("rejected") or {}), "pair_w_raw": rec.get("w_raw")})
         pairs[arm], totals[arm] = kept, n
     return pairs, totals, hard_scores, sides
+
+
+def arm_overlap_in(out: Path) -> dict[str, int] | None:
+    """:func:`~hn_lightning.reports.words.arm_overlap` of the mining run in ``out`` (its ``pairs/hardneg`` and
+    ``pairs/random``), or None when either arm is missing or empty."""
+    arms = [list(iter_records(shard_files(out / "pairs" / a))) for a in ("hardneg", "random")]
+    return arm_overlap(*arms) if all(arms) else None
 
 
 def _scored_by_id(out: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
