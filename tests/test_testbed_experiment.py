@@ -81,6 +81,14 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
         assert f"| {cond} | 1 | 3 |" in summary
     assert "Extra evaluation `ood`: sft " in summary and "| hardneg-sigmoid-w1 | random-sigmoid-uniform | 3 |" in summary
     assert "Design: 3 problems x 1 seeds" in summary and "| cells (5) |" in summary and "The random arm shares " in summary
+    # the wall-time estimate from this run's own unit costs comes back near its measured time (in sample:
+    # medians over cells stand in for each cell; a unit slip, seconds for minutes, would be 60x off)
+    sizing = subprocess.run([sys.executable, str(REPO / "benchmarks" / "testbed_sizing.py"), "--costs", str(out),
+                             str(tmp_path / "testbed.yaml")], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    row = next(line for line in sizing.splitlines() if line.startswith("| testbed.yaml | 3 x 1 | 5 |"))
+    hours, mins = row.rstrip(" |").rsplit("| ", 1)[1].split(":")
+    measured = float(next(r["seconds"] for r in rows(out / "stages.csv") if r["stage"] == "total")) / 60
+    assert abs(int(hours) * 60 + int(mins) - measured) <= max(1.0, 0.5 * measured), (row, measured)
 
     # the loss grid on that run's training pairs, held-out pairs and SFT model
     losses = tiny(tmp_path, "testbed_losses", out="tbl", policy="tb/sft/hf_model",
