@@ -8,6 +8,15 @@ comparisons between trained conditions and against ``sft``, the design's minimum
 extra evaluations (``ood``), stage times and the mining funnel with its ground truth::
 
     python benchmarks/testbed_summary.py runs/testbed > /tmp/testbed.md
+    python benchmarks/testbed_summary.py runs/testbed_losses --vs sft=runs/testbed/baseline
+
+``--vs NAME=FOLDER`` pairs every condition with an evaluation another run made on the same problems (a
+baseline row's or a cell's folder, e.g. the testbed run's ``sft`` row for the losses run, which has none of
+its own): McNemar and the paired bootstrap as the runner computes them, the other row's outcome repeated for
+each seed. With many conditions, the comparisons between them are cut to the pairs that differ in one part
+of the name (the weighting within a loss, the loss within a weighting; the rest are in ``comparisons.csv``),
+and a line counts how many of all of them pass ``alpha`` alone and after Holm's correction for the number
+of comparisons.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hn_lightning.experiments.stats import compare_paired, pool_seeds  # noqa: E402
 from hn_lightning.reports.mining import arm_overlap_in  # noqa: E402
 from hn_lightning.reports.words import overlap_sentence  # noqa: E402
 
@@ -77,15 +87,75 @@ def accuracy_table(root: Path, suffix: str = "") -> list[str]:
     return out
 
 
-def comparison_table(root: Path, suffix: str = "", with_base: bool = False) -> list[str]:
-    out = ["| a | b | n | difference (points) | 95% bootstrap CI | only a / only b | McNemar p | discordance | MDE (points) |",
-           "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
-    for r in read_csv(root / f"comparisons{suffix}.csv"):
-        if not with_base and "base" in (r["a"], r["b"]):
-            continue
-        out.append(f"| {r['a']} | {r['b']} | {r['n']} | {100 * float(r['difference']):+.1f} | "
-                   f"[{100 * float(r['ci_low']):+.1f}, {100 * float(r['ci_high']):+.1f}] | {r['a_only']} / {r['b_only']} | "
-                   f"{float(r['p_value']):.3g} | {float(r['discordance']):.3f} | {pct(r['mde'])} |")
+COMPARISON_HEADER = ["| a | b | n | difference (points) | 95% bootstrap CI | only a / only b | McNemar p | discordance | MDE (points) |",
+                     "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
+MAX_ROWS = 15
+"""More comparisons between trained conditions than this: only those that differ in one part of the name."""
+
+
+def comparison_row(r: dict[str, Any]) -> str:
+    return (f"| {r['a']} | {r['b']} | {r['n']} | {100 * float(r['difference']):+.1f} | "
+            f"[{100 * float(r['ci_low']):+.1f}, {100 * float(r['ci_high']):+.1f}] | {r['a_only']} / {r['b_only']} | "
+            f"{float(r['p_value']):.3g} | {float(r['discordance']):.3f} | {pct(r['mde'])} |")
+
+
+def one_factor(a: str, b: str) -> bool:
+    """Condition names (``arm-loss-weighting``) that differ in exactly one of their parts."""
+    pa, pb = a.split("-"), b.split("-")
+    return len(pa) == len(pb) and sum(x != y for x, y in zip(pa, pb)) == 1
+
+
+def holm(p_values: list[float], alpha: float) -> int:
+    """How many of the hypotheses Holm's step-down procedure rejects at family-wise level ``alpha``."""
+    for i, p in enumerate(sorted(p_values)):
+        if p >= alpha / (len(p_values) - i):
+            return i
+    return len(p_values)
+
+
+def comparison_table(root: Path, suffix: str = "", with_base: bool = False, alpha: float = 0.05) -> list[str]:
+    rows = [r for r in read_csv(root / f"comparisons{suffix}.csv") if with_base or "base" not in (r["a"], r["b"])]
+    trained = [r for r in rows if not {r["a"], r["b"]} & set(BASELINES)]
+    shown, notes = rows, []
+    if len(trained) > MAX_ROWS:
+        left_out = [r for r in trained if not one_factor(r["a"], r["b"])]
+        shown = [r for r in rows if r not in left_out]
+        notes.append(f"{len(left_out)} comparisons between conditions that differ in more than one part of the name are "
+                     f"left out (`{root.name}/comparisons{suffix}.csv` has them).")
+    if trained:
+        ps = [float(r["p_value"]) for r in trained]
+        diffs = sorted(trained, key=lambda r: -abs(float(r["difference"])))
+        notes.append(f"Between trained conditions: {len(trained)} comparisons, {sum(p < alpha for p in ps)} with p < {alpha} "
+                     f"alone, {holm(ps, alpha)} after Holm's correction for {len(trained)} tests; the largest difference "
+                     f"{100 * abs(float(diffs[0]['difference'])):.1f} points ({diffs[0]['a']} vs {diffs[0]['b']}, "
+                     f"p {float(diffs[0]['p_value']):.3g}).")
+    return [*COMPARISON_HEADER, *(comparison_row(r) for r in shown), *(["", *notes] if notes else [])]
+
+
+def outcomes(folder: Path) -> dict[str, bool]:
+    """``{problem id: correct}`` of the one evaluation task under ``folder/eval``."""
+    files = sorted((folder / "eval").glob("*/samples.jsonl"))
+    if len(files) != 1:
+        raise SystemExit(f"{folder}/eval: expected one task's samples.jsonl, found {len(files)}")
+    with files[0].open(encoding="utf-8") as f:
+        return {r["id"]: bool(r["correct"]) for r in map(json.loads, f)}
+
+
+def vs_table(root: Path, name: str, folder: Path, alpha: float = 0.05, n_boot: int = 10_000) -> list[str]:
+    """Every condition of ``root`` against the evaluation in ``folder`` (another run's, same problems)."""
+    other = outcomes(folder)
+    by_condition: dict[str, dict[int, dict[str, bool]]] = {}
+    for cell in read_csv(root / "cells.csv"):
+        if cell["condition"] not in BASELINES:
+            by_condition.setdefault(cell["condition"], {})[int(cell["seed"])] = outcomes(root / "cells" / cell["cell"])
+    out = list(COMPARISON_HEADER)
+    for condition, per_seed in by_condition.items():
+        ids, mat = pool_seeds(per_seed)
+        if set(ids) != set(other):
+            raise SystemExit(f"{folder} evaluated other problems than {root}/cells ({len(other)} vs {len(ids)} ids)")
+        base = [[other[i]] * mat.shape[1] for i in ids]
+        c = compare_paired(condition, mat, name, base, n_boot=n_boot, seed=0, alpha=alpha).as_row()
+        out.append(comparison_row(c))
     return out
 
 
@@ -154,6 +224,8 @@ def mining_lines(root: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("root", type=Path, help="the experiment folder (its `out`)")
+    ap.add_argument("--vs", action="append", default=[], metavar="NAME=FOLDER",
+                    help="pair every condition with another run's evaluation folder on the same problems")
     args = ap.parse_args(argv)
     root = args.root
     if not (root / "conditions.csv").is_file():
@@ -161,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"Run `{root}`.", "", *design_lines(root), "", "Accuracy on the main task, pooled over seeds "
              "(diagnostics: means over the condition's seeds):", "", *accuracy_table(root), "",
              "Paired comparisons (same problems, seeds pooled):", "", *comparison_table(root)]
+    for spec in args.vs:
+        name, _, folder = spec.partition("=")
+        if not folder:
+            ap.error(f"--vs {spec!r}: give NAME=FOLDER")
+        lines += ["", f"Against `{name}` ({folder}, the same problems; its outcome repeated for each seed):", "",
+                  *vs_table(root, name, Path(folder))]
     for extra in sorted(root.glob("conditions_*.csv")):
         suffix = extra.stem[len("conditions"):]
         rows = read_csv(extra)

@@ -81,6 +81,13 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
         assert f"| {cond} | 1 | 3 |" in summary
     assert "Extra evaluation `ood`: sft " in summary and "| hardneg-sigmoid-w1 | random-sigmoid-uniform | 3 |" in summary
     assert "Design: 3 problems x 1 seeds" in summary and "| cells (5) |" in summary and "The random arm shares " in summary
+    # --vs pairs as the runner does: against this run's own sft row it gives the runner's counts (a and b swapped)
+    vs = subprocess.run([sys.executable, str(REPO / "benchmarks" / "testbed_summary.py"), "tb", "--vs", "sft2=tb/baseline"],
+                        capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    for r in rows(out / "comparisons.csv"):
+        if r["a"] == "sft" and r["b"] != "base":
+            assert f"| {r['b']} | sft2 | {r['n']} | {-100 * float(r['difference']):+.1f} |" in vs, r
+            assert f"| {r['b_only']} / {r['a_only']} | {float(r['p_value']):.3g} |" in vs, r
     # the wall-time estimate from this run's own unit costs comes back near its measured time (in sample:
     # medians over cells stand in for each cell; a unit slip, seconds for minutes, would be 60x off)
     sizing = subprocess.run([sys.executable, str(REPO / "benchmarks" / "testbed_sizing.py"), "--costs", str(out),
@@ -99,3 +106,11 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
     run_cli(["experiment", "--config", str(losses)], cwd=tmp_path)
     names = {r["condition"] for r in rows(tmp_path / "tbl" / "conditions.csv")}
     assert names == {f"hardneg-{loss}-{w}" for loss in ("sigmoid", "robust", "ipo", "simpo", "orpo") for w in ("w1", "uniform")}
+    # its summary: 45 comparisons cut to the 25 that change one thing (weighting within a loss, loss within a
+    # weighting), and every condition against the first run's sft row, which this run does not have
+    summary = subprocess.run([sys.executable, str(REPO / "benchmarks" / "testbed_summary.py"), "tbl", "--vs", "sft=tb/baseline"],
+                             capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert "20 comparisons between conditions that differ in more than one part" in summary
+    assert "Between trained conditions: 45 comparisons, " in summary
+    assert "| hardneg-sigmoid-w1 | hardneg-sigmoid-uniform | 3 |" in summary and "| hardneg-sigmoid-w1 | hardneg-ipo-uniform |" not in summary
+    assert all(f"| {name} | sft | 3 |" in summary for name in names)

@@ -1,5 +1,7 @@
 """``benchmarks/testbed_sizing.py``: the MDE table and the wall-time estimate of an experiment config from the
-unit costs a finished run folder measured (a hand-built folder here; hand-computed golden minutes)."""
+unit costs a finished run folder measured (a hand-built folder here; hand-computed golden minutes); and the
+multiplicity helpers of ``benchmarks/testbed_summary.py`` (Holm's count, one-factor comparisons). Both scripts
+run end to end on a tiny experiment in tests/test_testbed_experiment.py."""
 
 from __future__ import annotations
 
@@ -104,3 +106,20 @@ def test_mde_table_marks_designs_that_detect_nothing():
     assert module.mde(0.08, 750) == pytest.approx(0.0289, abs=1e-4)  # the testbed's planned 2.9 points
     table = module.mde_table([(150, 1), (250, 3)], (0.05, 0.08))
     assert table[2] == "| 150 x 1 | > d | 6.4 |" and table[3] == "| 250 x 3 | 2.3 | 2.9 |"
+
+
+def summary_module():
+    spec = importlib.util.spec_from_file_location("testbed_summary", REPO / "benchmarks" / "testbed_summary.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_holm_and_one_factor_comparisons():
+    module = summary_module()
+    # Holm at 0.05: sorted p 0.01 < 0.05/4 rejects, then 0.03 >= 0.05/3 stops
+    assert module.holm([0.01, 0.04, 0.03, 0.5], 0.05) == 1
+    assert module.holm([0.02, 0.001, 0.01], 0.05) == 3 and module.holm([0.06], 0.05) == 0
+    assert module.one_factor("hardneg-sigmoid-w1", "hardneg-ipo-w1")
+    assert module.one_factor("hardneg-sigmoid-w1", "hardneg-sigmoid-uniform")
+    assert not module.one_factor("hardneg-sigmoid-w1", "hardneg-ipo-uniform") and not module.one_factor("a-b", "a-b-c")
