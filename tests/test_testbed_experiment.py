@@ -86,7 +86,7 @@ def test_the_testbed_experiments_run_end_to_end(tmp_path):
                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     for r in rows(out / "comparisons.csv"):
         if r["a"] == "sft" and r["b"] != "base":
-            assert f"| {r['b']} | sft2 | {r['n']} | {-100 * float(r['difference']):+.1f} |" in vs, r
+            assert f"| {r['b']} | sft2 | {r['n']} | {0.0 - 100 * float(r['difference']):+.1f} |" in vs, r
             assert f"| {r['b_only']} / {r['a_only']} | {float(r['p_value']):.3g} |" in vs, r
     # the wall-time estimate from this run's own unit costs comes back near its measured time (in sample:
     # medians over cells stand in for each cell; a unit slip, seconds for minutes, would be 60x off)
