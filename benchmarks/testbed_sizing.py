@@ -37,6 +37,8 @@ import statistics
 import sys
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hn_lightning.experiments.stats import mcnemar_mde  # noqa: E402
@@ -76,10 +78,11 @@ def _evals(folder: Path) -> dict[str, tuple[float, int]]:
 
 
 def _sft_steps(run: Path) -> int:
-    for line in (run / "sft" / "run_config.yaml").read_text(encoding="utf-8").splitlines():
-        if line.strip().startswith("max_steps:"):
-            return int(line.split(":", 1)[1])
-    raise ValueError(f"{run}/sft/run_config.yaml: no trainer max_steps")
+    path = run / "sft" / "run_config.yaml"
+    steps = (yaml.safe_load(path.read_text(encoding="utf-8")).get("trainer") or {}).get("max_steps")
+    if steps is None:
+        raise ValueError(f"{path}: no trainer.max_steps")
+    return int(steps)
 
 
 def measured_costs(run: Path) -> dict:
@@ -207,10 +210,10 @@ def main(argv: list[str] | None = None) -> int:
           f"DPO {cell['dpo_step']:.1f} s/step + {cell['train_load']:.0f} s loading and export, evaluation "
           + ", ".join(f"{t} {s:.2f} s/problem" for t, s in cell["per_problem"].items())
           + f" + {cell['eval_load']:.0f} s loading, KL and held-out pairs {cell['rest']:.0f} s.\n")
-    estimates = [(path, estimate(cfg, costs)) for path, cfg in cfgs]
-    print("| config | problems x seeds | cells | " + "minutes: stages | per cell | total (h:mm) |")
+    print("| config | problems x seeds | cells | minutes: stages | per cell | total (h:mm) |")
     print("| --- | --- | ---: | --- | ---: | ---: |")
-    for (path, cfg), (_, m) in zip(cfgs, estimates):
+    for path, cfg in cfgs:
+        m = estimate(cfg, costs)
         problems, seeds = design(cfg)
         stages = ", ".join(f"{k} {v:.1f}" for k, v in m.items() if k not in ("total", "per cell"))
         total = round(m["total"])
